@@ -1,0 +1,76 @@
+"""Python API for the document side: ingest, search and fetch (the CLI is a thin client)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from agent.settings import Settings
+from tools.errors import ResearchAgentError
+from tools.schemas import DocWindow, IngestReport, SearchResult
+from tools.store import SearchMode
+
+Progress = Any  # tools.ingest.Progress; kept loose so importing this module stays cheap
+
+
+def ingest(
+    paths: Sequence[str | Path],
+    settings: Settings | None = None,
+    prune: bool = False,
+    progress: Progress | None = None,
+) -> IngestReport:
+    """Index files or folders (Markdown, text, HTML, PDF) into the collection."""
+    from tools.embeddings import get_embedder
+    from tools.ingest import ingest_paths
+    from tools.store import open_store
+
+    settings = settings or Settings()
+    if not paths:
+        raise ResearchAgentError("Give at least one file or folder to ingest.")
+    store = open_store(settings)
+    embedder = get_embedder(settings)
+    return ingest_paths(store, embedder, [Path(p) for p in paths], settings, prune, progress)
+
+
+def search(
+    query: str,
+    k: int = 5,
+    source: str | None = None,
+    settings: Settings | None = None,
+    mode: SearchMode = "hybrid",
+) -> SearchResult:
+    """Search the collection exactly as the model's milvus_search does (fresh cursors)."""
+    from tools.cursors import CursorRegistry
+    from tools.errors import ToolInputError
+    from tools.search import run_search
+
+    try:
+        return run_search(settings or Settings(), query, k, source, CursorRegistry(), mode)
+    except ToolInputError as exc:
+        raise ResearchAgentError(str(exc)) from exc
+
+
+def fetch(
+    doc: str,
+    start_line: int = 1,
+    num_lines: int = 60,
+    settings: Settings | None = None,
+) -> DocWindow:
+    """A window of a document by doc_id or source path, as the model's fetch_doc shows it."""
+    from tools.cursors import CursorRegistry
+    from tools.errors import ToolInputError
+    from tools.fetch import run_fetch
+    from tools.store import open_store
+
+    settings = settings or Settings()
+    doc_id = open_store(settings).find_doc(doc)
+    if doc_id is None:
+        raise ResearchAgentError(
+            f"No document '{doc}' in collection '{settings.collection}'. "
+            "Use a doc_id or source from `research-agent search --json`."
+        )
+    try:
+        return run_fetch(settings, CursorRegistry(), None, doc_id, start_line, num_lines)
+    except ToolInputError as exc:
+        raise ResearchAgentError(str(exc)) from exc

@@ -1,0 +1,61 @@
+"""Cursor numbers: one per document, stable within a run, rebuilt from the tool results seen."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from pydantic import BaseModel
+
+
+def _as_dict(artifact: Any) -> dict[str, Any] | None:
+    if isinstance(artifact, BaseModel):
+        return artifact.model_dump()
+    return artifact if isinstance(artifact, dict) else None
+
+
+def artifact_pairs(artifact: Any) -> Iterator[tuple[int, str]]:
+    """(cursor, doc_id) pairs named by a SearchResult or DocWindow artifact (model or dict)."""
+    data = _as_dict(artifact)
+    if not data:
+        return
+    for hit in data.get("hits") or []:
+        if isinstance(hit, dict) and "cursor" in hit and "doc_id" in hit:
+            yield int(hit["cursor"]), str(hit["doc_id"])
+    if "cursor" in data and "doc_id" in data:
+        yield int(data["cursor"]), str(data["doc_id"])
+
+
+class CursorRegistry:
+    """Maps documents to the cursor numbers the model sees, numbered from 0 by first sight."""
+
+    def __init__(self) -> None:
+        self.by_doc: dict[str, int] = {}
+        self.by_cursor: dict[int, str] = {}
+
+    @classmethod
+    def from_messages(cls, messages: Iterable[Any]) -> CursorRegistry:
+        """Rebuild the registry from the artifacts of earlier tool messages."""
+        reg = cls()
+        for msg in messages:
+            artifact = getattr(msg, "artifact", None)
+            if artifact is None and isinstance(msg, dict):
+                artifact = msg.get("artifact")
+            for cursor, doc_id in artifact_pairs(artifact):
+                reg.by_doc.setdefault(doc_id, cursor)
+                reg.by_cursor.setdefault(cursor, doc_id)
+        return reg
+
+    def assign(self, doc_id: str) -> int:
+        """The document's cursor, giving it the next free number on first sight."""
+        if doc_id not in self.by_doc:
+            cursor = max(self.by_cursor, default=-1) + 1
+            self.by_doc[doc_id] = cursor
+            self.by_cursor[cursor] = doc_id
+        return self.by_doc[doc_id]
+
+    def known(self) -> str:
+        """The known cursors, for error messages."""
+        if not self.by_cursor:
+            return "none yet (run milvus_search first)"
+        return ", ".join(str(c) for c in sorted(self.by_cursor))

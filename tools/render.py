@@ -1,0 +1,59 @@
+"""The text the model reads from each tool, shaped like gpt-oss's trained browser tool."""
+
+from __future__ import annotations
+
+from tools.schemas import DocWindow, SearchResult
+
+SNIPPET_LINES = 8
+SNIPPET_CHARS = 700
+LINE_CHARS = 400
+
+
+def clip_line(line: str, limit: int = LINE_CHARS) -> str:
+    """One line, bounded, with control characters made visible as spaces."""
+    clean = "".join(ch if ch >= " " or ch == "\t" else " " for ch in line)
+    if len(clean) <= limit:
+        return clean
+    return f"{clean[:limit]}… [{len(clean) - limit} more characters on this line]"
+
+
+def render_search(result: SearchResult) -> str:
+    """Numbered results: cursor, title, source, line span, and the first lines of the chunk."""
+    where = f" under '{result.source_prefix}'" if result.source_prefix else ""
+    if not result.hits:
+        return (
+            f'No results for "{result.query}"{where}. Try other words, a broader query, '
+            "or drop the source filter."
+        )
+    out = [f'Search results for "{result.query}"{where} ({len(result.hits)} hits, {result.mode}):']
+    for hit in result.hits:
+        out.append("")
+        out.append(f"【{hit.cursor}†{hit.title}†{hit.source}】 L{hit.start_line}-L{hit.end_line}")
+        if hit.heading:
+            out.append(f"section: {hit.heading}")
+        used = 0
+        lines = hit.text.splitlines()
+        for n, line in enumerate(lines[:SNIPPET_LINES], start=hit.start_line):
+            if used > SNIPPET_CHARS:
+                break
+            text = clip_line(line, SNIPPET_CHARS - used)
+            used += len(text)
+            out.append(f"L{n}: {text}")
+        if len(lines) > SNIPPET_LINES or used > SNIPPET_CHARS:
+            out.append(f"… (open with fetch_doc cursor={hit.cursor}, start_line={hit.start_line})")
+    return "\n".join(out)
+
+
+def render_window(win: DocWindow) -> str:
+    """A window of numbered lines: `L12: ...` with 'viewing lines [a - b] of N'."""
+    head = (
+        f"【{win.cursor}†{win.title}†{win.source}】 viewing lines "
+        f"[{win.start_line} - {win.end_line}] of {win.total_lines}"
+    )
+    body = [f"L{n}: {clip_line(line)}" for n, line in enumerate(win.lines, start=win.start_line)]
+    tail = []
+    if win.end_line < win.total_lines:
+        tail.append(
+            f"(more: fetch_doc cursor={win.cursor}, start_line={win.end_line + 1})"
+        )
+    return "\n".join([head, *body, *tail])

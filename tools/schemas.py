@@ -1,0 +1,73 @@
+"""Data models of the tools: chunks, search hits, document windows (a leaf module)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class Chunk(BaseModel):
+    """One stored piece of a document. Chunks of a document never overlap and tile it exactly."""
+
+    id: str = Field(description="Deterministic id: hash of doc_id, chunk_index and text.")
+    doc_id: str = Field(description="Stable id of the document (hash of its source path).")
+    source: str = Field(description="Where the document came from (a path relative to the ingest root).")
+    title: str = Field(description="Document title (first heading, or file name).")
+    chunk_index: int = Field(description="Position of the chunk in its document, from 0.")
+    start_line: int = Field(description="First line of the chunk in the document, 1-based.")
+    end_line: int = Field(description="Last line of the chunk, inclusive.")
+    text: str = Field(description="The chunk's exact text; joining a document's chunks rebuilds it.")
+    n_chunks: int = Field(0, description="How many chunks the document has in this version.")
+    doc_hash: str = Field("", description="Content hash of the whole document at ingest time.")
+    heading: str = Field("", description="The heading path the chunk sits under.")
+
+
+class SearchHit(BaseModel):
+    """One result of milvus_search."""
+
+    cursor: int = Field(description="Number the model uses to open or cite this document.")
+    doc_id: str
+    source: str
+    title: str
+    chunk_id: str
+    chunk_index: int
+    start_line: int
+    end_line: int
+    score: float = Field(description="Fused score (RRF in hybrid mode); higher is better.")
+    text: str = Field(description="The chunk's full text.")
+    heading: str = ""
+
+
+class SearchResult(BaseModel):
+    """Artifact of one milvus_search call."""
+
+    query: str
+    k: int
+    source_prefix: str | None = None
+    mode: str = "hybrid"
+    hits: list[SearchHit] = Field(default_factory=list)
+
+
+class DocWindow(BaseModel):
+    """Artifact of one fetch_doc call: a window of numbered lines of one document."""
+
+    cursor: int
+    doc_id: str
+    source: str
+    title: str
+    start_line: int = Field(description="First line shown, 1-based.")
+    end_line: int = Field(description="Last line shown, inclusive.")
+    total_lines: int
+    lines: list[str] = Field(description="The lines shown, without numbers or newlines.")
+
+
+class IngestReport(BaseModel):
+    """What an ingest run did."""
+
+    new: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    chunks_written: int = 0
+    chunks_deleted: int = 0
+    seconds: float = 0.0
+    skipped: list[str] = Field(default_factory=list, description="'path: reason' for unreadable files.")

@@ -1,0 +1,88 @@
+"""The milvus_search tool: hybrid search over the chunk collection."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from langchain_core.tools import tool
+from langgraph.prebuilt import InjectedState
+from pydantic import BaseModel, Field
+
+from agent.settings import Settings
+from tools.cursors import CursorRegistry
+from tools.errors import ToolInputError
+from tools.render import render_search
+from tools.schemas import SearchHit, SearchResult
+from tools.store import SearchMode
+
+MAX_K = 20
+MAX_QUERY_CHARS = 1000
+
+
+class SearchArgs(BaseModel):
+    """Arguments of milvus_search, as the model sees them."""
+
+    query: str = Field(
+        description="What to look for: a question or keywords. Search again with other words "
+        "or with a name found in earlier results to follow a second hop."
+    )
+    k: int = Field(5, description=f"How many results to return, 1 to {MAX_K}.")
+    source: str | None = Field(
+        None,
+        description="Optional: only documents whose source path starts with this text, "
+        "e.g. 'docs/faq/'. Leave empty to search everything.",
+    )
+    state: Annotated[dict[str, Any] | None, InjectedState] = None
+
+
+def run_search(
+    settings: Settings,
+    query: str,
+    k: int,
+    source: str | None,
+    registry: CursorRegistry,
+    mode: SearchMode = "hybrid",
+) -> SearchResult:
+    """Search the collection and number the hits with cursors from the registry."""
+    from tools.embeddings import get_embedder
+    from tools.store import open_store
+
+    query = query.strip()
+    if not query:
+        raise ToolInputError('query is empty. Send words to search for, e.g. {"query": "index types"}.')
+    if not 1 <= k <= MAX_K:
+        raise ToolInputError(f"k must be between 1 and {MAX_K}; got {k}. Try k=5.")
+    if source is not None and any(ord(c) < 32 for c in source):
+        raise ToolInputError("source must be plain text (a path prefix) without control characters.")
+    query = query[:MAX_QUERY_CHARS]
+    store = open_store(settings)
+    embedder = get_embedder(settings)
+    store.check_embedder(embedder.name)
+    vector = None if mode == "bm25" else embedder.embed([query])[0]
+    rows = store.search(query, vector, k, source or None, mode)
+    hits = [
+        SearchHit(
+            cursor=registry.assign(r["doc_id"]), doc_id=r["doc_id"], source=r["source"],
+            title=r["title"], chunk_id=r["id"], chunk_index=r["chunk_index"],
+            start_line=r["start_line"], end_line=r["end_line"], score=r["score"],
+            text=r["text"], heading=r.get("heading", ""),
+        )  # fmt: skip
+        for r in rows
+    ]
+    return SearchResult(query=query, k=k, source_prefix=source or None, mode=mode, hits=hits)
+
+
+@tool("milvus_search", args_schema=SearchArgs, response_format="content_and_artifact")
+def milvus_search(
+    query: str, k: int = 5, source: str | None = None, state: dict[str, Any] | None = None
+) -> tuple[str, SearchResult]:
+    """Search the user's documents. Returns numbered results: 【cursor†title†source】, the line span and the first lines.
+
+    Use fetch_doc with a result's cursor to read more of that document. Cite what you use as
+    【cursor†Lstart-Lend】 with line numbers you have seen.
+    """  # noqa: E501
+    from tools.context import settings_from_runtime
+
+    registry = CursorRegistry.from_messages((state or {}).get("messages", []))
+    result = run_search(settings_from_runtime(), query, k, source, registry)
+    return render_search(result), result
