@@ -41,7 +41,9 @@ def main() -> None:
         typer.echo(f"error: {exc}", err=True)
         sys.exit(1)
     except KeyboardInterrupt:
-        typer.echo("interrupted: everything already written is kept; run again to finish.", err=True)
+        typer.echo(
+            "interrupted: everything already written is kept; run again to finish.", err=True
+        )
         sys.exit(130)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)

@@ -9,7 +9,8 @@ from typing import Annotated, Any
 import typer
 
 CollectionOpt = Annotated[
-    str | None, typer.Option("--collection", "-c", help="Milvus collection (default from settings).")
+    str | None,
+    typer.Option("--collection", "-c", help="Milvus collection (default from settings)."),
 ]
 UriOpt = Annotated[
     str | None, typer.Option("--milvus-uri", help="Milvus URI: a Lite file or http://host:port.")
@@ -27,7 +28,9 @@ def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders to index.")],
     collection: CollectionOpt = None,
     milvus_uri: UriOpt = None,
-    prune: Annotated[bool, typer.Option("--prune", help="Remove documents whose files are gone.")] = False,
+    prune: Annotated[
+        bool, typer.Option("--prune", help="Remove documents whose files are gone.")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Index Markdown, text, HTML and PDF files into Milvus (idempotent; safe to re-run)."""
@@ -39,12 +42,20 @@ def ingest(
     settings = _settings(collection=collection, milvus_uri=milvus_uri)
     err = Console(stderr=True)
     with Progress(
-        "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-        TimeElapsedColumn(), console=err, transient=True, disable=as_json,
-    ) as bar:  # fmt: skip
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=as_json,
+    ) as bar:
         task = bar.add_task("embedding chunks", total=None)
         report = run(
-            paths, settings, prune, lambda done, total: bar.update(task, completed=done, total=total)
+            paths,
+            settings,
+            prune,
+            lambda done, total: bar.update(task, completed=done, total=total),
         )
     for line in report.skipped:
         err.print(f"skipped {line}", markup=False, highlight=False)
@@ -64,7 +75,9 @@ def ingest(
 def search(
     query: Annotated[str, typer.Argument(help="What to search for.")],
     k: Annotated[int, typer.Option("-k", "--k", help="Number of hits.")] = 5,
-    source: Annotated[str | None, typer.Option("--source", help="Only sources starting with this.")] = None,
+    source: Annotated[
+        str | None, typer.Option("--source", help="Only sources starting with this.")
+    ] = None,
     mode: Annotated[str, typer.Option("--mode", help="hybrid, dense or bm25.")] = "hybrid",
     collection: CollectionOpt = None,
     milvus_uri: UriOpt = None,
@@ -96,7 +109,9 @@ def fetch(
     from agent.documents import fetch as run
     from tools.render import render_window
 
-    window = run(doc, start_line, num_lines, _settings(collection=collection, milvus_uri=milvus_uri))
+    window = run(
+        doc, start_line, num_lines, _settings(collection=collection, milvus_uri=milvus_uri)
+    )
     typer.echo(window.model_dump_json(indent=2) if as_json else render_window(window))
 
 

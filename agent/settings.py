@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Literal
 
@@ -39,7 +39,8 @@ class Settings(BaseSettings):
         "openai: an OpenAI-compatible /v1/embeddings endpoint.",
     )
     embedding_base_url: str = Field(
-        "http://localhost:11434/v1", description="Base URL of the embeddings endpoint (embedder=openai)."
+        "http://localhost:11434/v1",
+        description="Base URL of the embeddings endpoint (embedder=openai).",
     )
     embedding_model: str = Field(
         "nomic-embed-text", description="Embedding model name at that endpoint (embedder=openai)."
@@ -59,7 +60,9 @@ class Settings(BaseSettings):
         "presets, else the offline policy.",
     )
     base_url: str | None = Field(None, description="Any OpenAI-compatible chat server URL.")
-    model: str | None = Field(None, description="Model name on that server (preset default if unset).")
+    model: str | None = Field(
+        None, description="Model name on that server (preset default if unset)."
+    )
     api_key: SecretStr | None = Field(
         None, description="API key for the chat server (else the provider's usual variable)."
     )
@@ -83,10 +86,8 @@ class Settings(BaseSettings):
         return not uri.startswith(("http://", "https://", "tcp://", "grpc://"))
 
 
-def _field(default: object, description: str) -> object:
-    from dataclasses import field
-
-    return field(default=default, metadata={"description": description})
+def _meta(description: str) -> dict[str, str]:
+    return {"description": description}
 
 
 @dataclass(kw_only=True)
@@ -97,21 +98,37 @@ class Context:
     filled from Settings (environment, .env), converted to the field's type.
     """
 
-    provider: str = _field(  # type: ignore[assignment]
-        "", "gpt-oss server preset: vllm, ollama, lmstudio, llamacpp, openrouter, openai or "
-        "offline. Empty: base_url if set, else probe local servers, else offline."
+    provider: str = field(
+        default="",
+        metadata=_meta(
+            "gpt-oss server preset: vllm, ollama, lmstudio, llamacpp, openrouter, openai or "
+            "offline. Empty: base_url if set, else probe local servers, else offline."
+        ),
     )
-    model: str = _field("", "Model name on the server (empty: the preset's default).")  # type: ignore[assignment]
-    base_url: str = _field("", "OpenAI-compatible base URL (empty: the preset's default).")  # type: ignore[assignment]
-    effort: str = _field("medium", "Reasoning effort: low, medium or high.")  # type: ignore[assignment]
-    k: int = _field(5, "Hits per milvus_search call.")  # type: ignore[assignment]
-    max_tool_calls: int = _field(12, "Tool calls allowed before the model must answer.")  # type: ignore[assignment]
-    max_turns: int = _field(8, "Model turns allowed before the model must answer.")  # type: ignore[assignment]
-    max_context_tokens: int = _field(  # type: ignore[assignment]
-        24000, "Context tokens (o200k) allowed before the model must answer."
+    model: str = field(
+        default="", metadata=_meta("Model name on the server (empty: the preset's default).")
     )
-    milvus_uri: str = _field("", "Milvus URI (empty: the Lite file in the data folder).")  # type: ignore[assignment]
-    collection: str = _field("research_agent", "Milvus collection to search.")  # type: ignore[assignment]
+    base_url: str = field(
+        default="", metadata=_meta("OpenAI-compatible base URL (empty: the preset's default).")
+    )
+    effort: str = field(default="medium", metadata=_meta("Reasoning effort: low, medium or high."))
+    k: int = field(default=5, metadata=_meta("Hits per milvus_search call."))
+    max_tool_calls: int = field(
+        default=12, metadata=_meta("Tool calls allowed before the model must answer.")
+    )
+    max_turns: int = field(
+        default=8, metadata=_meta("Model turns allowed before the model must answer.")
+    )
+    max_context_tokens: int = field(
+        default=24000,
+        metadata=_meta("Context tokens (o200k) allowed before the model must answer."),
+    )
+    milvus_uri: str = field(
+        default="", metadata=_meta("Milvus URI (empty: the Lite file in the data folder).")
+    )
+    collection: str = field(
+        default="research_agent", metadata=_meta("Milvus collection to search.")
+    )
 
     def __post_init__(self) -> None:
         settings = Settings()
@@ -120,17 +137,18 @@ class Context:
                 value = getattr(settings, f.name)
                 if value is None:
                     continue
-                setattr(self, f.name, type(f.default)(value))
+                kind: type = type(f.default)
+                setattr(self, f.name, kind(value))
         if not self.milvus_uri:
             self.milvus_uri = settings.resolved_milvus_uri()
 
     def settings(self) -> Settings:
         """A Settings object with this context's values on top of the environment."""
         return Settings(
-            provider=self.provider or None,  # type: ignore[arg-type]
+            provider=self.provider or None,
             model=self.model or None,
             base_url=self.base_url or None,
-            effort=self.effort,  # type: ignore[arg-type]
+            effort=self.effort,
             k=self.k,
             max_tool_calls=self.max_tool_calls,
             max_turns=self.max_turns,

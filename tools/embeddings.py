@@ -95,7 +95,8 @@ class MiniLMEmbedder:
                 ids[row, :n] = encs[i].ids
                 mask[row, :n] = 1
             hidden = self._session.run(
-                None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+                None,
+                {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)},
             )[0]
             m = mask[:, :, None].astype(np.float32)
             pooled = (hidden * m).sum(axis=1) / np.maximum(m.sum(axis=1), 1e-9)
@@ -129,7 +130,8 @@ class OpenAIEmbedder:
         except (httpx.HTTPError, KeyError, ValueError) as exc:
             raise EmbedderError(
                 f"The embeddings endpoint {url} failed ({exc.__class__.__name__}: {exc}). "
-                f"Check that it serves the model '{self.model}', or set RESEARCH_AGENT_EMBEDDER=minilm."
+                f"Check that it serves the model '{self.model}', "
+                "or set RESEARCH_AGENT_EMBEDDER=minilm."
             ) from exc
         return [row["embedding"] for row in sorted(data, key=lambda r: r.get("index", 0))]
 

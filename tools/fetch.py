@@ -32,7 +32,9 @@ class FetchArgs(BaseModel):
     state: Annotated[dict[str, Any] | None, InjectedState] = None
 
 
-def _resolve(settings: Settings, registry: CursorRegistry, cursor: int | None, doc_id: str | None) -> str:
+def _resolve(
+    settings: Settings, registry: CursorRegistry, cursor: int | None, doc_id: str | None
+) -> str:
     from tools.store import open_store
 
     if cursor is not None:
@@ -54,7 +56,8 @@ def _resolve(settings: Settings, registry: CursorRegistry, cursor: int | None, d
     found = open_store(settings).find_doc(doc_id.strip())
     if found is None:
         raise ToolInputError(
-            f"No document '{doc_id[:80]}' in the collection. Use a cursor from milvus_search results."
+            f"No document '{doc_id[:80]}' in the collection. "
+            "Use a cursor from milvus_search results."
         )
     return found
 
@@ -92,9 +95,15 @@ def run_fetch(
         used += min(len(line), LINE_CHARS)
     first = chunks[0]
     return DocWindow(
-        cursor=registry.assign(resolved), doc_id=resolved, source=first.source, title=first.title,
-        start_line=start_line, end_line=start_line + len(shown) - 1, total_lines=total, lines=shown,
-    )  # fmt: skip
+        cursor=registry.assign(resolved),
+        doc_id=resolved,
+        source=first.source,
+        title=first.title,
+        start_line=start_line,
+        end_line=start_line + len(shown) - 1,
+        total_lines=total,
+        lines=shown,
+    )
 
 
 @tool("fetch_doc", args_schema=FetchArgs, response_format="content_and_artifact")

@@ -47,10 +47,18 @@ def chunk_document(doc: SourceDoc, embedder: Embedder, max_tokens: int) -> list[
     pieces = split_document(doc.text, max_tokens, embedder.count_tokens)
     return [
         Chunk(
-            id=_sha(doc_id, str(i), p.text)[:32], doc_id=doc_id, source=doc.source,
-            title=doc.title, chunk_index=i, start_line=p.start_line, end_line=p.end_line,
-            text=p.text, n_chunks=len(pieces), doc_hash=doc_hash, heading=p.heading,
-        )  # fmt: skip
+            id=_sha(doc_id, str(i), p.text)[:32],
+            doc_id=doc_id,
+            source=doc.source,
+            title=doc.title,
+            chunk_index=i,
+            start_line=p.start_line,
+            end_line=p.end_line,
+            text=p.text,
+            n_chunks=len(pieces),
+            doc_hash=doc_hash,
+            heading=p.heading,
+        )
         for i, p in enumerate(pieces)
     ]
 
@@ -99,7 +107,9 @@ def ingest_documents(
     t0 = time.perf_counter()
     store.check_embedder(embedder.name)
     plan = _plan(store, docs)
-    chunked = [(chunk_document(d, embedder, settings.chunk_tokens), old) for d, old in plan.to_write]
+    chunked = [
+        (chunk_document(d, embedder, settings.chunk_tokens), old) for d, old in plan.to_write
+    ]
     total = sum(len(c) for c, _ in chunked)
     done = 0
     pending: list[Chunk] = []
@@ -161,9 +171,10 @@ def ingest_paths(
     if prune:
         present = {doc_id_for(d.source) for d in docs}
         gone = [
-            s.doc_id for s in store.doc_states().values()
+            s.doc_id
+            for s in store.doc_states().values()
             if s.doc_id not in present and _is_gone(s.source, paths)
-        ]  # fmt: skip
+        ]
         ids = [i for doc_id in gone for i in store.chunk_ids(doc_id)]
         store.delete_ids(ids)
         store.flush()

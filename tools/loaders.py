@@ -37,8 +37,10 @@ def find_files(paths: list[Path]) -> list[Path]:
         elif path.is_dir():
             for f in path.rglob("*"):
                 rel = f.relative_to(path).parts
-                if f.is_file() and f.suffix.lower() in SUPPORTED and not any(
-                    p.startswith(".") for p in rel
+                if (
+                    f.is_file()
+                    and f.suffix.lower() in SUPPORTED
+                    and not any(p.startswith(".") for p in rel)
                 ):
                     found.add(f)
     return sorted(found)

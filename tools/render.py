@@ -53,7 +53,5 @@ def render_window(win: DocWindow) -> str:
     body = [f"L{n}: {clip_line(line)}" for n, line in enumerate(win.lines, start=win.start_line)]
     tail = []
     if win.end_line < win.total_lines:
-        tail.append(
-            f"(more: fetch_doc cursor={win.cursor}, start_line={win.end_line + 1})"
-        )
+        tail.append(f"(more: fetch_doc cursor={win.cursor}, start_line={win.end_line + 1})")
     return "\n".join([head, *body, *tail])

@@ -10,12 +10,16 @@ class Chunk(BaseModel):
 
     id: str = Field(description="Deterministic id: hash of doc_id, chunk_index and text.")
     doc_id: str = Field(description="Stable id of the document (hash of its source path).")
-    source: str = Field(description="Where the document came from (a path relative to the ingest root).")
+    source: str = Field(
+        description="Where the document came from (a path relative to the ingest root)."
+    )
     title: str = Field(description="Document title (first heading, or file name).")
     chunk_index: int = Field(description="Position of the chunk in its document, from 0.")
     start_line: int = Field(description="First line of the chunk in the document, 1-based.")
     end_line: int = Field(description="Last line of the chunk, inclusive.")
-    text: str = Field(description="The chunk's exact text; joining a document's chunks rebuilds it.")
+    text: str = Field(
+        description="The chunk's exact text; joining a document's chunks rebuilds it."
+    )
     n_chunks: int = Field(0, description="How many chunks the document has in this version.")
     doc_hash: str = Field("", description="Content hash of the whole document at ingest time.")
     heading: str = Field("", description="The heading path the chunk sits under.")
@@ -70,4 +74,6 @@ class IngestReport(BaseModel):
     chunks_written: int = 0
     chunks_deleted: int = 0
     seconds: float = 0.0
-    skipped: list[str] = Field(default_factory=list, description="'path: reason' for unreadable files.")
+    skipped: list[str] = Field(
+        default_factory=list, description="'path: reason' for unreadable files."
+    )

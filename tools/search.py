@@ -49,11 +49,15 @@ def run_search(
 
     query = query.strip()
     if not query:
-        raise ToolInputError('query is empty. Send words to search for, e.g. {"query": "index types"}.')
+        raise ToolInputError(
+            'query is empty. Send words to search for, e.g. {"query": "index types"}.'
+        )
     if not 1 <= k <= MAX_K:
         raise ToolInputError(f"k must be between 1 and {MAX_K}; got {k}. Try k=5.")
     if source is not None and any(ord(c) < 32 for c in source):
-        raise ToolInputError("source must be plain text (a path prefix) without control characters.")
+        raise ToolInputError(
+            "source must be plain text (a path prefix) without control characters."
+        )
     query = query[:MAX_QUERY_CHARS]
     store = open_store(settings)
     embedder = get_embedder(settings)
@@ -62,11 +66,18 @@ def run_search(
     rows = store.search(query, vector, k, source or None, mode)
     hits = [
         SearchHit(
-            cursor=registry.assign(r["doc_id"]), doc_id=r["doc_id"], source=r["source"],
-            title=r["title"], chunk_id=r["id"], chunk_index=r["chunk_index"],
-            start_line=r["start_line"], end_line=r["end_line"], score=r["score"],
-            text=r["text"], heading=r.get("heading", ""),
-        )  # fmt: skip
+            cursor=registry.assign(r["doc_id"]),
+            doc_id=r["doc_id"],
+            source=r["source"],
+            title=r["title"],
+            chunk_id=r["id"],
+            chunk_index=r["chunk_index"],
+            start_line=r["start_line"],
+            end_line=r["end_line"],
+            score=r["score"],
+            text=r["text"],
+            heading=r.get("heading", ""),
+        )
         for r in rows
     ]
     return SearchResult(query=query, k=k, source_prefix=source or None, mode=mode, hits=hits)

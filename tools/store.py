@@ -30,8 +30,16 @@ SearchMode = Literal["hybrid", "dense", "bm25"]
 PROP_EMBEDDER = "research_agent.embedder"
 PROP_DIM = "research_agent.dim"
 OUTPUT_FIELDS = [
-    "id", "doc_id", "source", "title", "heading", "chunk_index", "start_line", "end_line", "text",
-]  # fmt: skip
+    "id",
+    "doc_id",
+    "source",
+    "title",
+    "heading",
+    "chunk_index",
+    "start_line",
+    "end_line",
+    "text",
+]
 _NOISY_LOGGERS = ("milvus_lite", "pymilvus", "langchain_milvus")
 
 
@@ -44,7 +52,9 @@ def milvus_literal(value: str) -> str:
 
 def prefix_filter(prefix: str) -> str:
     """Exact prefix match on source as a range (no LIKE wildcards to escape)."""
-    return f"source >= {milvus_literal(prefix)} and source < {milvus_literal(prefix + chr(0x10FFFF))}"
+    return (
+        f"source >= {milvus_literal(prefix)} and source < {milvus_literal(prefix + chr(0x10FFFF))}"
+    )
 
 
 def _clip(value: str, max_bytes: int) -> str:
@@ -211,11 +221,17 @@ class ChunkStore:
             ],
             search_params=[{"metric_type": "COSINE"}, {"metric_type": "BM25"}],
             metadata_schema={
-                "text": varchar(65535), "doc_id": varchar(64), "source": varchar(4096),
-                "title": varchar(2048), "heading": varchar(4096), "doc_hash": varchar(64),
-                "chunk_index": integer, "n_chunks": integer, "start_line": integer,
+                "text": varchar(65535),
+                "doc_id": varchar(64),
+                "source": varchar(4096),
+                "title": varchar(2048),
+                "heading": varchar(4096),
+                "doc_hash": varchar(64),
+                "chunk_index": integer,
+                "n_chunks": integer,
+                "start_line": integer,
                 "end_line": integer,
-            },  # fmt: skip
+            },
             collection_properties={PROP_EMBEDDER: embedder, PROP_DIM: str(vectors.shape[1])},
         )
         rows = self._rows(first, vectors)
@@ -283,7 +299,9 @@ class ChunkStore:
         if not self.exists():
             return {}
         acc: dict[str, dict[str, Any]] = {}
-        for r in self._query('id != ""', ["doc_id", "source", "doc_hash", "n_chunks", "chunk_index"]):
+        for r in self._query(
+            'id != ""', ["doc_id", "source", "doc_hash", "n_chunks", "chunk_index"]
+        ):
             d = acc.setdefault(r["doc_id"], {"source": r["source"], "hashes": {}, "n": {}})
             d["hashes"][r["doc_hash"]] = d["hashes"].get(r["doc_hash"], 0) + 1
             d["n"][r["doc_hash"]] = r["n_chunks"]
@@ -291,7 +309,12 @@ class ChunkStore:
         for doc_id, d in acc.items():
             best = max(d["hashes"], key=d["hashes"].get)
             out[doc_id] = DocState(
-                doc_id, d["source"], best, d["n"][best], sum(d["hashes"].values()), d["hashes"][best]
+                doc_id,
+                d["source"],
+                best,
+                d["n"][best],
+                sum(d["hashes"].values()),
+                d["hashes"][best],
             )
         return out
 
@@ -309,7 +332,10 @@ class ChunkStore:
         lit = milvus_literal(doc_id_or_source)
         self.require()
         rows = self.client.query(
-            self.collection, filter=f"doc_id == {lit} or source == {lit}", output_fields=["doc_id"], limit=1
+            self.collection,
+            filter=f"doc_id == {lit} or source == {lit}",
+            output_fields=["doc_id"],
+            limit=1,
         )
         return str(rows[0]["doc_id"]) if rows else None
 
@@ -341,24 +367,38 @@ class ChunkStore:
         expr = prefix_filter(source_prefix) if source_prefix else ""
         if mode == "bm25" or vector is None:
             res = self.client.search(
-                self.collection, data=[query], anns_field="sparse", limit=k, filter=expr,
-                search_params={"metric_type": "BM25"}, output_fields=OUTPUT_FIELDS,
-            )  # fmt: skip
+                self.collection,
+                data=[query],
+                anns_field="sparse",
+                limit=k,
+                filter=expr,
+                search_params={"metric_type": "BM25"},
+                output_fields=OUTPUT_FIELDS,
+            )
         elif mode == "dense":
             res = self.client.search(
-                self.collection, data=[list(vector)], anns_field="dense", limit=k, filter=expr,
-                search_params={"metric_type": "COSINE"}, output_fields=OUTPUT_FIELDS,
-            )  # fmt: skip
+                self.collection,
+                data=[list(vector)],
+                anns_field="dense",
+                limit=k,
+                filter=expr,
+                search_params={"metric_type": "COSINE"},
+                output_fields=OUTPUT_FIELDS,
+            )
         else:
             fetch = max(k * 2, 10)
             reqs = [
-                AnnSearchRequest([list(vector)], "dense", {"metric_type": "COSINE"}, fetch, expr=expr),
+                AnnSearchRequest(
+                    [list(vector)], "dense", {"metric_type": "COSINE"}, fetch, expr=expr
+                ),
                 AnnSearchRequest([query], "sparse", {"metric_type": "BM25"}, fetch, expr=expr),
             ]
             rrf = Function(
-                name="rrf", input_field_names=[], function_type=FunctionType.RERANK,
+                name="rrf",
+                input_field_names=[],
+                function_type=FunctionType.RERANK,
                 params={"reranker": "rrf", "k": 60},
-            )  # fmt: skip
+            )
             res = self.client.hybrid_search(
                 self.collection, reqs=reqs, ranker=rrf, limit=k, output_fields=OUTPUT_FIELDS
             )
@@ -392,4 +432,3 @@ def close_stores() -> None:
     for store in _STORES.values():
         store.close()
     _STORES.clear()
-

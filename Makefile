@@ -1,0 +1,34 @@
+# The README's two commands: `make demo` (set up, ingest docs/, answer a question) and `make test`.
+PY ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+QUESTION ?= How do I share one Milvus Lite database between LangGraph Studio and the CLI?
+
+.PHONY: setup demo test lint lock clean
+
+$(BIN)/research-agent: pyproject.toml constraints.txt
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
+	@touch $@
+
+setup: $(BIN)/research-agent
+
+demo: setup
+	$(BIN)/research-agent ingest docs/
+	$(BIN)/research-agent ask "$(QUESTION)"
+
+lint: setup
+	$(BIN)/ruff check agent tools graphs tests benchmarks
+	$(BIN)/mypy
+
+test: lint
+	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+lock:
+	rm -rf /tmp/ra-lock && $(PY) -m venv /tmp/ra-lock
+	/tmp/ra-lock/bin/pip install --quiet -e '.[dev]'
+	/tmp/ra-lock/bin/pip freeze --exclude-editable > constraints.txt
+
+clean:
+	rm -rf $(VENV) .research-agent .mypy_cache .ruff_cache
