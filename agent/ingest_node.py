@@ -1,0 +1,34 @@
+"""The ingest graph's node: index paths inside the LangGraph server's own process.
+
+Milvus Lite admits one process per database, so Studio users ingest through this graph
+(the server already holds the database) instead of running the CLI beside it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypedDict
+
+from langgraph.runtime import Runtime
+
+from agent.settings import Context
+from tools.schemas import IngestReport
+
+
+class IngestState(TypedDict, total=False):
+    """Input and output of the ingest graph."""
+
+    paths: list[str]
+    """Files or folders to index, as seen by the server process."""
+    prune: bool
+    """Remove documents whose files are gone."""
+    report: IngestReport | None
+    """What the run did."""
+
+
+def run_ingest(state: IngestState, *, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Index the given paths into the context's collection."""
+    from agent.documents import ingest
+
+    context = runtime.context or Context()
+    report = ingest(state.get("paths") or [], context.settings(), bool(state.get("prune")))
+    return {"report": report}
