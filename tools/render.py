@@ -9,9 +9,19 @@ SNIPPET_CHARS = 700
 LINE_CHARS = 400
 
 
+def _is_control(ch: str) -> bool:
+    code = ord(ch)
+    return (code < 32 and ch != "\t") or 0x7F <= code <= 0x9F
+
+
+def one_line(text: str) -> str:
+    """Text for a header field: control characters (newlines too) become spaces."""
+    return "".join(" " if _is_control(ch) or ch == "\t" else ch for ch in text)
+
+
 def clip_line(line: str, limit: int = LINE_CHARS) -> str:
-    """One line, bounded, with control characters made visible as spaces."""
-    clean = "".join(ch if ch >= " " or ch == "\t" else " " for ch in line)
+    """One line, bounded, with control characters (C0, DEL, C1) replaced by spaces."""
+    clean = "".join(" " if _is_control(ch) else ch for ch in line)
     if len(clean) <= limit:
         return clean
     return f"{clean[:limit]}… [{len(clean) - limit} more characters on this line]"
@@ -28,9 +38,12 @@ def render_search(result: SearchResult) -> str:
     out = [f'Search results for "{result.query}"{where} ({len(result.hits)} hits, {result.mode}):']
     for hit in result.hits:
         out.append("")
-        out.append(f"【{hit.cursor}†{hit.title}†{hit.source}】 L{hit.start_line}-L{hit.end_line}")
+        out.append(
+            f"【{hit.cursor}†{one_line(hit.title)}†{one_line(hit.source)}】 "
+            f"L{hit.start_line}-L{hit.end_line}"
+        )
         if hit.heading:
-            out.append(f"section: {hit.heading}")
+            out.append(f"section: {one_line(hit.heading)}")
         used = 0
         lines = hit.text.splitlines()
         for n, line in enumerate(lines[:SNIPPET_LINES], start=hit.start_line):
@@ -47,7 +60,7 @@ def render_search(result: SearchResult) -> str:
 def render_window(win: DocWindow) -> str:
     """A window of numbered lines: `L12: ...` with 'viewing lines [a - b] of N'."""
     head = (
-        f"【{win.cursor}†{win.title}†{win.source}】 viewing lines "
+        f"【{win.cursor}†{one_line(win.title)}†{one_line(win.source)}】 viewing lines "
         f"[{win.start_line} - {win.end_line}] of {win.total_lines}"
     )
     body = [f"L{n}: {clip_line(line)}" for n, line in enumerate(win.lines, start=win.start_line)]

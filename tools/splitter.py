@@ -42,8 +42,11 @@ def heading_of(line: str) -> tuple[int, str] | None:
     return (len(m.group(1)), m.group(2).strip()) if m else None
 
 
-def _split_long_line(line: str, tokens: int, max_tokens: int) -> list[str]:
-    """Cut a line longer than the budget at spaces, by character share of its tokens."""
+def _split_long_line(line: str, max_tokens: int, count: TokenCounter) -> list[str]:
+    """Cut a line longer than the budget into parts that each fit, preferring spaces."""
+    tokens = count([line])[0]
+    if tokens <= max_tokens or len(line) < 2:
+        return [line]
     parts = max(2, -(-tokens // max_tokens))
     width = max(1, len(line) // parts)
     out: list[str] = []
@@ -54,7 +57,8 @@ def _split_long_line(line: str, tokens: int, max_tokens: int) -> list[str]:
         out.append(rest[:cut])
         rest = rest[cut:]
     out.append(rest)
-    return out
+    # A share by characters can still be over budget (dense tokens): split those again.
+    return [q for p in out for q in _split_long_line(p, max_tokens, count)]
 
 
 def _units(text: str, max_tokens: int, count: TokenCounter) -> list[_Unit]:
@@ -71,7 +75,7 @@ def _units(text: str, max_tokens: int, count: TokenCounter) -> list[_Unit]:
             stack = [s for s in stack if s[0] < h[0]] + [h]
             starts = True
         heading = " > ".join(t for _, t in stack)
-        pieces = [line] if tokens <= max_tokens else _split_long_line(line, tokens, max_tokens)
+        pieces = [line] if tokens <= max_tokens else _split_long_line(line, max_tokens, count)
         sub_counts = [tokens] if len(pieces) == 1 else count(pieces)
         for j, (p, c) in enumerate(zip(pieces, sub_counts, strict=True)):
             units.append(_Unit(p, i, c, heading, starts and j == 0, not line.strip()))

@@ -1,0 +1,26 @@
+"""research-agent: a gpt-oss research assistant over your own documents.
+
+`import agent` stays cheap: the public API is loaded on first use.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from agent.api import aask, ask, astream, stream
+    from agent.schemas import Answer
+
+__all__ = ["Answer", "aask", "ask", "astream", "stream"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "Answer":
+        from agent.schemas import Answer
+
+        return Answer
+    if name in ("ask", "aask", "stream", "astream"):
+        from agent import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'agent' has no attribute {name!r}")

@@ -1,0 +1,125 @@
+"""What the agent has seen: documents and line numbers, read from ToolMessage artifacts.
+
+Artifacts are pydantic objects in a live run and plain dicts after a checkpoint round
+trip; both are accepted. The cursor each artifact carries is the one the model saw.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
+from pydantic import ValidationError
+
+from tools.schemas import DocWindow, SearchResult
+
+
+@dataclass
+class SeenDoc:
+    """One document the agent saw, with the lines it saw (number -> text)."""
+
+    cursor: int
+    doc_id: str
+    source: str
+    title: str
+    lines: dict[int, str] = field(default_factory=dict)
+    fetched: bool = False
+
+
+def parse_artifact(artifact: Any) -> SearchResult | DocWindow | None:
+    """The artifact as a tools.schemas model, whatever shape the checkpoint left it in.
+
+    Args:
+        artifact: A ToolMessage artifact (model, dict or None).
+
+    Returns:
+        The SearchResult or DocWindow, or None for anything else.
+    """
+    if isinstance(artifact, SearchResult | DocWindow):
+        return artifact
+    if not isinstance(artifact, dict):
+        return None
+    model: type[SearchResult] | type[DocWindow] = SearchResult if "hits" in artifact else DocWindow
+    try:
+        return model.model_validate(artifact)
+    except ValidationError:
+        return None
+
+
+def chunk_lines(text: str, start_line: int, end_line: int) -> dict[int, str]:
+    """Map a chunk's text onto its line numbers (chunks keep the document's lines exactly)."""
+    parts = text.split("\n")
+    if len(parts) == end_line - start_line + 2 and parts[-1] == "":
+        parts.pop()  # a trailing newline is not a line of its own
+    return {start_line + i: line for i, line in enumerate(parts) if start_line + i <= end_line}
+
+
+def run_start(messages: Sequence[BaseMessage]) -> int:
+    """Index of the last human message: the current run is from there on."""
+    for index in range(len(messages) - 1, -1, -1):
+        if isinstance(messages[index], HumanMessage):
+            return index
+    return 0
+
+
+def artifacts(messages: Sequence[BaseMessage]) -> Iterator[SearchResult | DocWindow]:
+    """The parsed artifacts of the successful tool results among `messages`, in order."""
+    for message in messages:
+        if isinstance(message, ToolMessage) and message.status != "error":
+            parsed = parse_artifact(message.artifact)
+            if parsed is not None:
+                yield parsed
+
+
+def seen_documents(messages: Sequence[BaseMessage]) -> dict[int, SeenDoc]:
+    """Every document seen in the conversation, by cursor, with the lines seen of it."""
+    seen: dict[int, SeenDoc] = {}
+    for item in artifacts(messages):
+        if isinstance(item, SearchResult):
+            for hit in item.hits:
+                doc = seen.setdefault(
+                    hit.cursor, SeenDoc(hit.cursor, hit.doc_id, hit.source, hit.title)
+                )
+                doc.lines.update(chunk_lines(hit.text, hit.start_line, hit.end_line))
+        else:
+            doc = seen.setdefault(
+                item.cursor, SeenDoc(item.cursor, item.doc_id, item.source, item.title)
+            )
+            doc.lines.update({item.start_line + i: line for i, line in enumerate(item.lines)})
+            doc.fetched = True
+    return seen
+
+
+def summarize(message: ToolMessage) -> str:
+    """A one-line summary of a tool result: "5 hits", "lines 1-60 of 120", "error: ..."."""
+    if message.status == "error":
+        first = message.text.strip().splitlines()[0] if message.text.strip() else "failed"
+        return f"error: {first.removeprefix('Error: ')}"[:200]
+    prefix = "repeated: " if message.response_metadata.get("duplicate_of") else ""
+    parsed = parse_artifact(message.artifact)
+    if isinstance(parsed, SearchResult):
+        count = len(parsed.hits)
+        return f"{prefix}{count} hit{'s' if count != 1 else ''}"
+    if isinstance(parsed, DocWindow):
+        return f"{prefix}lines {parsed.start_line}-{parsed.end_line} of {parsed.total_lines}"
+    return prefix + "done"
+
+
+def tool_steps(messages: Sequence[BaseMessage]) -> Iterator[tuple[str, dict[str, Any], str]]:
+    """(tool, args, summary) for every answered tool call among `messages`, in call order."""
+    results = {m.tool_call_id: m for m in messages if isinstance(m, ToolMessage)}
+    for message in messages:
+        if not isinstance(message, AIMessage):
+            continue
+        calls: list[tuple[str, dict[str, Any], str | None]] = [
+            (c["name"], c["args"], c["id"]) for c in message.tool_calls
+        ]
+        calls += [
+            (c["name"] or "", {"raw": c["args"]}, c["id"]) for c in message.invalid_tool_calls
+        ]
+        for name, args, call_id in calls:
+            result = results.get(call_id or "")
+            if result is not None:
+                yield name, args, summarize(result)

@@ -1,0 +1,302 @@
+"""The gpt-oss chat model: ChatOpenAI plus reasoning, repairs, effort and retries.
+
+This is the only place a chat client is built (`build_chat_model`). Each override of a
+ChatOpenAI method is small and delegates the real work to pure helpers in
+agent/llm_wire.py (requests, errors) and agent/repair.py (what servers get wrong).
+Reasoning is stored in `additional_kwargs["reasoning_content"]` and never printed.
+Repairs and the empty-message retry apply to finished turns (`invoke`/`ainvoke`, also
+when they stream underneath); raw `stream()` chunks only carry the captured reasoning.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator, Iterator
+from typing import Any, Literal
+
+import httpx
+import openai
+from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
+from langchain_core.language_models import LanguageModelInput
+from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from langchain_openai import ChatOpenAI
+from pydantic import PrivateAttr, SecretStr
+
+from agent.llm_wire import (
+    REASONING_KEY,
+    apply_effort,
+    attach_reasoning,
+    broken_stream_message,
+    failure_message,
+    force_reasoning,
+    reasoning_of,
+    retry_after,
+    verdict,
+)
+from agent.providers import ServerConfig, resolve_server
+from agent.repair import is_empty, repair_message
+from agent.settings import Settings
+from tools.errors import ModelServerError
+
+# What a request can fail with on the wire; anything else is a bug and propagates.
+_WIRE_ERRORS = (openai.APIError, httpx.HTTPError, json.JSONDecodeError)
+
+
+class GptOssChat(ChatOpenAI):
+    """ChatOpenAI for gpt-oss behind vLLM, Ollama, LM Studio, llama.cpp or OpenRouter."""
+
+    server_label: str = "OpenAI-compatible"
+    """Server kind named in error messages ("Is the vLLM server running at ...?")."""
+    reasoning_field: Literal["reasoning_content", "reasoning"] = "reasoning"
+    """Field that carries reasoning back to the server on tool-call turns."""
+    effort: str | None = None
+    """gpt-oss reasoning effort: low, medium or high."""
+    effort_in: Literal["param", "system", "both"] = "param"
+    """How the server takes effort: `reasoning_effort`, a system line, or both."""
+    retries: int = 3
+    """Retries for connection errors, timeouts, 429, 5xx and tool_use_failed."""
+    retry_backoff: float = 0.5
+    """First backoff in seconds; doubled on each retry."""
+    retry_wait_cap: float = 30.0
+    """Longest wait between attempts, also for a server's Retry-After."""
+    _reasoning_forced: bool = PrivateAttr(default=False)
+
+    def _get_request_payload(
+        self, input_: LanguageModelInput, *, stop: list[str] | None = None, **kwargs: Any
+    ) -> dict:
+        payload = super()._get_request_payload(input_, stop=stop, **kwargs)
+        if "messages" in payload:
+            history = self._convert_input(input_).to_messages()
+            attach_reasoning(history, payload["messages"], self.reasoning_field)
+        apply_effort(payload, self.effort, self.effort_in)
+        if self._reasoning_forced:
+            force_reasoning(payload, self.effort)
+        return payload
+
+    def _create_chat_result(
+        self, response: dict | openai.BaseModel, generation_info: dict | None = None
+    ) -> ChatResult:
+        if isinstance(response, str):  # openai's parse() gives text for a non-JSON body
+            error = ValueError(f"{response[:80]!r}")
+            raise ModelServerError(failure_message(error, self.server_label, self._url, 1))
+        result = super()._create_chat_result(response, generation_info)
+        raw = response if isinstance(response, dict) else response.model_dump()
+        for generation, choice in zip(result.generations, raw.get("choices") or [], strict=False):
+            if text := reasoning_of(choice.get("message") or {}):
+                generation.message.additional_kwargs[REASONING_KEY] = text
+        return result
+
+    def _convert_chunk_to_generation_chunk(
+        self, chunk: dict, default_chunk_class: type, base_generation_info: dict | None
+    ) -> ChatGenerationChunk | None:
+        generation = super()._convert_chunk_to_generation_chunk(
+            chunk, default_chunk_class, base_generation_info
+        )
+        choices = chunk.get("choices") or []
+        delta = choices[0].get("delta") if choices else None
+        if generation is not None and delta and (text := reasoning_of(delta)):
+            generation.message.additional_kwargs[REASONING_KEY] = text
+        return generation
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        attempt = 0
+        while True:
+            try:
+                return super()._generate(messages, stop=stop, run_manager=run_manager, **kwargs)
+            except _WIRE_ERRORS as exc:
+                time.sleep(self._wait_or_raise(exc, attempt))
+            attempt += 1
+
+    async def _agenerate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        attempt = 0
+        while True:
+            try:
+                return await super()._agenerate(
+                    messages, stop=stop, run_manager=run_manager, **kwargs
+                )
+            except _WIRE_ERRORS as exc:
+                await asyncio.sleep(self._wait_or_raise(exc, attempt))
+            attempt += 1
+
+    def _stream(self, *args: Any, **kwargs: Any) -> Iterator[ChatGenerationChunk]:
+        # Chunks are held back until one shows content or a tool call, so a failure
+        # before that (Groq's in-stream tool_use_failed) is retried without leaving
+        # the failed attempt's reasoning in the merged message.
+        attempt = 0
+        while True:
+            held: list[ChatGenerationChunk] | None = []
+            try:
+                for chunk in super()._stream(*args, **kwargs):
+                    if held is not None and not _visible(chunk):
+                        held.append(chunk)
+                        continue
+                    yield from held or []
+                    held = None
+                    yield chunk
+                yield from held or []
+                return
+            except _WIRE_ERRORS as exc:
+                wait = self._stream_wait_or_raise(exc, attempt, held)
+            time.sleep(wait)
+            attempt += 1
+
+    async def _astream(self, *args: Any, **kwargs: Any) -> AsyncIterator[ChatGenerationChunk]:
+        attempt = 0
+        while True:
+            held: list[ChatGenerationChunk] | None = []
+            try:
+                async for chunk in super()._astream(*args, **kwargs):
+                    if held is not None and not _visible(chunk):
+                        held.append(chunk)
+                        continue
+                    for ready in held or []:
+                        yield ready
+                    held = None
+                    yield chunk
+                for ready in held or []:
+                    yield ready
+                return
+            except _WIRE_ERRORS as exc:
+                wait = self._stream_wait_or_raise(exc, attempt, held)
+            await asyncio.sleep(wait)
+            attempt += 1
+
+    def _generate_with_cache(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        # Repairs and the empty-turn retry act on the finished turn, streamed or not.
+        for _ in range(2):
+            raw = super()._generate_with_cache(messages, stop, run_manager, **kwargs)
+            if not _empty(result := self._repaired(raw, kwargs)):
+                return result
+        raise ModelServerError(self._empty_message())
+
+    async def _agenerate_with_cache(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        for _ in range(2):
+            raw = await super()._agenerate_with_cache(messages, stop, run_manager, **kwargs)
+            if not _empty(result := self._repaired(raw, kwargs)):
+                return result
+        raise ModelServerError(self._empty_message())
+
+    @property
+    def _url(self) -> str:
+        return str(self.openai_api_base or "the configured URL")
+
+    def _repaired(self, result: ChatResult, kwargs: dict[str, Any]) -> ChatResult:
+        known = [t.get("function", {}).get("name", "") for t in kwargs.get("tools") or []]
+        generations = [
+            ChatGeneration(
+                message=repair_message(g.message, known), generation_info=g.generation_info
+            )
+            if isinstance(g.message, AIMessage)
+            else g
+            for g in result.generations
+        ]
+        return ChatResult(generations=generations, llm_output=result.llm_output)
+
+    def _wait_or_raise(self, exc: BaseException, attempt: int) -> float:
+        """Seconds to wait before the next attempt; raises when we should give up."""
+        kind = verdict(exc)
+        if kind == "reasoning_mandatory" and not self._reasoning_forced:
+            self._reasoning_forced = True  # remembered: this upstream always wants it
+            return 0.0
+        if kind in ("retry", "tool_use_failed") and attempt < self.retries:
+            asked = retry_after(exc)
+            wait = self.retry_backoff * 2**attempt if asked is None else asked
+            return min(wait, self.retry_wait_cap)
+        raise ModelServerError(failure_message(exc, self.server_label, self._url, attempt + 1))
+
+    def _stream_wait_or_raise(
+        self, exc: BaseException, attempt: int, held: list[ChatGenerationChunk] | None
+    ) -> float:
+        if held is None:  # part of the answer is already out; a retry would repeat it
+            raise ModelServerError(broken_stream_message(exc, self.server_label, self._url))
+        return self._wait_or_raise(exc, attempt)
+
+    def _empty_message(self) -> str:
+        return (
+            f"The {self.server_label} server at {self._url} twice returned an empty message "
+            f"(no text, no tool call). Check that {self.model_name} is loaded and that the "
+            "server's gpt-oss reasoning and tool parsers are on."
+        )
+
+
+def _visible(chunk: ChatGenerationChunk) -> bool:
+    message = chunk.message
+    return bool(message.content or getattr(message, "tool_call_chunks", None))
+
+
+def _empty(result: ChatResult) -> bool:
+    message = result.generations[0].message if result.generations else None
+    return isinstance(message, AIMessage) and is_empty(message)
+
+
+def build_chat_model(
+    settings: Settings,
+    server: ServerConfig | None = None,
+    *,
+    retry_backoff: float = 0.5,
+    retry_wait_cap: float = 30.0,
+) -> GptOssChat:
+    """Build the chat model for the configured gpt-oss server.
+
+    Args:
+        settings: Effort, request_timeout and max_retries are read; the server comes
+            from `server` or `resolve_server(settings)`.
+        server: An already resolved server (skips probing).
+        retry_backoff: First backoff in seconds (tests make it tiny).
+        retry_wait_cap: Longest wait between attempts, Retry-After included.
+
+    Returns:
+        The chat model. It talks to the server only when invoked.
+
+    Raises:
+        ModelServerError: No server is configured and none answers locally.
+    """
+    server = server or resolve_server(settings)
+    if server is None:
+        raise ModelServerError(
+            "No gpt-oss server is set and none answers on localhost. Start vLLM, Ollama, "
+            "LM Studio or llama.cpp, or pass --provider/--base-url (or --provider offline)."
+        )
+    return GptOssChat(
+        model=server.model,
+        base_url=server.base_url,
+        api_key=SecretStr(server.api_key),
+        timeout=settings.request_timeout,
+        stream_chunk_timeout=settings.request_timeout,
+        max_retries=0,  # openai's own retries off: the counts and waits are ours
+        retries=settings.max_retries,
+        retry_backoff=retry_backoff,
+        retry_wait_cap=retry_wait_cap,
+        reasoning_field=server.preset.reasoning_field,
+        effort=settings.effort,
+        effort_in=server.preset.effort_in,
+        server_label=server.preset.label,
+        use_responses_api=False,
+    )

@@ -1,0 +1,121 @@
+"""The research graph's nodes: prepare the run, call the model, route, respond."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Literal, Protocol
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from langgraph.runtime import Runtime
+
+from agent import prompts
+from agent.budget import count_message_tokens, spent_budget
+from agent.offline import LAST_TURN_ID
+from agent.respond import respond
+from agent.settings import Context
+from agent.state import State
+from agent.toolset import Tools, resolve_tools
+from tools.errors import ResearchAgentError
+
+__all__ = ["make_call_model", "prepare", "respond", "route_after_model"]
+
+
+def prepare(state: State) -> dict[str, Any]:
+    """Start a run: turn `question` into a human message and reset the run's counters.
+
+    Raises:
+        ResearchAgentError: There is no question to answer.
+    """
+    update: dict[str, Any] = {
+        "question": "", "answer": None, "tool_calls": 0, "turns": 0, "prompt_tokens": None,
+        "completion_tokens": None, "context_tokens": 0, "budget_spent": "",
+    }  # fmt: skip
+    question = (state.get("question") or "").strip()
+    if question:
+        update["messages"] = [HumanMessage(question)]
+    elif not state["messages"] or not isinstance(state["messages"][-1], HumanMessage):
+        raise ResearchAgentError('Nothing to answer: send {"question": "..."} or a human message.')
+    return update
+
+
+def _add(total: int | None, value: int | None) -> int | None:
+    """Sum usage figures that some servers report and others do not."""
+    return value if total is None else total if value is None else total + value
+
+
+class ModelNode(Protocol):
+    """The `call_model` node's signature, as LangGraph calls it."""
+
+    def __call__(self, state: State, *, runtime: Runtime[Context]) -> dict[str, Any]:
+        """Run the node on the state; return the state update."""
+        ...
+
+
+def make_call_model(
+    model: BaseChatModel | None,
+    tools: Tools,
+    select: Callable[[Context], tuple[BaseChatModel, str, str]] | None = None,
+) -> ModelNode:
+    """Build the `call_model` node.
+
+    Args:
+        model: A chat model to use for every run, or None to choose one per run's context.
+        tools: The tools to bind (or a loader of them).
+        select: How to choose a model from a context (default: agent.models.select_chat_model).
+
+    Returns:
+        The node function.
+    """
+    chosen: dict[tuple[str, ...], tuple[BaseChatModel, str, str]] = {}
+    bound: list[Any] = []
+
+    def choose(context: Context) -> tuple[BaseChatModel, str, str]:
+        if model is not None:
+            from agent.models import describe_model
+
+            return (model, *describe_model(model))
+        key = (context.provider, context.model, context.base_url, context.effort)
+        if key not in chosen:  # probing servers once per configuration, not once per turn
+            from agent.models import select_chat_model
+
+            chosen[key] = (select or select_chat_model)(context)
+        return chosen[key]
+
+    def call_model(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+        context = runtime.context or Context()
+        chat, name, provider = choose(context)
+        request: list[BaseMessage] = [SystemMessage(prompts.SYSTEM_PROMPT), *state["messages"]]
+        tokens = count_message_tokens(request)
+        spent = spent_budget(
+            context=context, tool_calls=state.get("tool_calls", 0), turns=state.get("turns", 0),
+            context_tokens=tokens, remaining_steps=state["remaining_steps"],
+        )  # fmt: skip
+        if spent:  # last turn: no tools, so the run ends with an answer
+            last_turn = prompts.LAST_TURN_PROMPT.format(reason=spent)
+            response = chat.invoke([*request, HumanMessage(last_turn, id=LAST_TURN_ID)])
+        else:
+            if not bound:
+                bound.append(resolve_tools(tools))
+            response = chat.bind_tools(bound[0]).invoke(request)
+        usage = getattr(response, "usage_metadata", None) or {}
+        return {
+            "messages": [response],
+            "turns": state.get("turns", 0) + 1,
+            "context_tokens": tokens,
+            "budget_spent": spent,
+            "prompt_tokens": _add(state.get("prompt_tokens"), usage.get("input_tokens")),
+            "completion_tokens": _add(state.get("completion_tokens"), usage.get("output_tokens")),
+            "model_name": name,
+            "provider": provider,
+        }
+
+    return call_model
+
+
+def route_after_model(state: State) -> Literal["tools", "respond"]:
+    """Tools when the model asked for them (valid or not) and tools are still allowed."""
+    last = state["messages"][-1]
+    if state.get("budget_spent") or not isinstance(last, AIMessage):
+        return "respond"
+    return "tools" if last.tool_calls or last.invalid_tool_calls else "respond"

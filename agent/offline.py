@@ -1,0 +1,134 @@
+"""The offline policy: a deterministic chat model (no LLM) that drives the research graph.
+
+It plans like a careful reader: search with the question, open the best documents,
+search again for an entity those results name but the question does not (a two-hop
+bridge), open what that finds, then answer with the best-matching sentences, each cited
+as 【cursor†La-Lb】. All evidence comes from the ToolMessage artifacts it is given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel, LanguageModelInput
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolCall
+from langchain_core.outputs import ChatGeneration, ChatResult
+from langchain_core.runnables import Runnable
+from langchain_core.tools import BaseTool
+
+from agent import prompts
+from agent.evidence import SeenDoc, artifacts, seen_documents
+from agent.extractive import best_sentences, bridge_terms, terms
+from tools.schemas import DocWindow, SearchResult
+
+MODEL_NAME = "offline-extractive"
+PROVIDER = "offline"
+LAST_TURN_ID = "last-turn-prompt"  # id of the budget prompt call_model appends (ids are not sent)
+FETCH_LINES = 60
+FETCH_BEFORE = 5  # lines of context to show above the matching chunk
+
+
+def _question(messages: Sequence[BaseMessage]) -> tuple[str, int]:
+    for index in range(len(messages) - 1, -1, -1):
+        message = messages[index]
+        if isinstance(message, HumanMessage) and message.id != LAST_TURN_ID:
+            return message.text, index
+    return "", len(messages)
+
+
+class OfflinePolicy(BaseChatModel):
+    """Deterministic planner and extractive answerer, shaped as a tool-calling chat model."""
+
+    max_sentences: int = 3
+
+    @property
+    def _llm_type(self) -> str:
+        return MODEL_NAME
+
+    def bind_tools(
+        self, tools: Sequence[dict[str, Any] | type | Callable | BaseTool], **kwargs: Any
+    ) -> Runnable[LanguageModelInput, AIMessage]:
+        """Remember which tools are bound; without them the policy answers at once."""
+        names = [
+            t.name if isinstance(t, BaseTool) else str(getattr(t, "__name__", t)) for t in tools
+        ]
+        return self.bind(tool_names=names, **kwargs)
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        tool_names: list[str] | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        question, start = _question(messages)
+        run = messages[start + 1 :]
+        turn = sum(isinstance(m, AIMessage) for m in run)
+        calls = self.plan(question, run) if tool_names else []
+        if calls:
+            tool_calls = [
+                ToolCall(name=name, args=args, id=f"offline_{turn}_{i}", type="tool_call")
+                for i, (name, args) in enumerate(calls)
+            ]
+            message = AIMessage(content="", tool_calls=tool_calls)
+        else:
+            message = AIMessage(content=self.answer(question, run))
+        return ChatResult(generations=[ChatGeneration(message=message)])
+
+    def plan(self, question: str, run: Sequence[BaseMessage]) -> list[tuple[str, dict[str, Any]]]:
+        """The next tool calls, or [] when it is time to answer."""
+        found = list(artifacts(run))
+        searches = [a for a in found if isinstance(a, SearchResult)]
+        fetched = {a.cursor for a in found if isinstance(a, DocWindow)}
+        if not searches:
+            return [("milvus_search", {"query": question})]
+        if not searches[0].hits:
+            return []
+        if len(searches) == 1 and not fetched:
+            return [_fetch(hit) for hit in _best_per_doc(searches[0])[:2]]
+        if len(searches) == 1:
+            docs = list(seen_documents(run).values())
+            bridge = bridge_terms(docs, question, limit=1)
+            if not bridge:
+                return []
+            # the second hop looks for the bridge entity with what the first hop left open
+            read = set().union(*(terms(" ".join(d.lines.values())) for d in docs))
+            missing = [
+                w for w in question.split() if w.lower().strip("?.,!") in terms(question) - read
+            ]
+            return [("milvus_search", {"query": " ".join([*bridge, *missing[:4]])})]
+        fresh = [h for h in _best_per_doc(searches[-1]) if h.cursor not in fetched]
+        if len(searches) == 2 and fresh and sum(isinstance(m, AIMessage) for m in run) < 4:
+            return [_fetch(fresh[0])]
+        return []
+
+    def answer(self, question: str, run: Sequence[BaseMessage]) -> str:
+        """The best-matching sentences, each cited; or an honest 'insufficient evidence'."""
+        docs: list[SeenDoc] = list(seen_documents(run).values())
+        searches = [a for a in artifacts(run) if isinstance(a, SearchResult)]
+        # the bridge is what the second search asked for beyond the question's own words
+        bridge = terms(searches[1].query) - terms(question) if len(searches) > 1 else set()
+        chosen = best_sentences(docs, terms(question), bridge, self.max_sentences)
+        if not chosen:
+            return prompts.OFFLINE_NOTHING
+        lines = [f"- {s.text} 【{s.cursor}†L{s.start_line}-L{s.end_line}】" for s in chosen]
+        return "\n".join([prompts.OFFLINE_HEADER, *lines])
+
+
+def _best_per_doc(result: SearchResult) -> list[Any]:
+    """The best hit of each document, in rank order."""
+    seen: set[int] = set()
+    best = []
+    for hit in result.hits:
+        if hit.cursor not in seen:
+            seen.add(hit.cursor)
+            best.append(hit)
+    return best
+
+
+def _fetch(hit: Any) -> tuple[str, dict[str, Any]]:
+    start = max(1, hit.start_line - FETCH_BEFORE)
+    return "fetch_doc", {"cursor": hit.cursor, "start_line": start, "num_lines": FETCH_LINES}

@@ -1,0 +1,68 @@
+"""The `respond` node: the model's last message becomes a verified Answer."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from langchain_core.messages import AIMessage
+
+from agent import prompts
+from agent.citations import apply_citations
+from agent.evidence import run_start, seen_documents, tool_steps
+from agent.schemas import Answer, Status, StepRecord, Steps
+from agent.state import State
+
+HARMONY_TOKEN = re.compile(r"<\|[A-Za-z_]{1,20}\|>")
+FINAL_CHANNEL = re.compile(r"<\|channel\|>\s*final\s*<\|message\|>")
+THINK = re.compile(r"<think>.*?</think>", re.DOTALL)
+
+
+def clean_answer(text: str) -> str:
+    """The final answer without raw reasoning or harmony tokens a server let through."""
+    finals = FINAL_CHANNEL.split(text)
+    if len(finals) > 1:  # raw harmony: only the final channel is for the user
+        text = finals[-1]
+    text = THINK.sub("", text)
+    return HARMONY_TOKEN.sub("", text).strip()
+
+
+def status_of(text: str, cited: int, budget_spent: str) -> Status:
+    """answered, or why not: the budget ran out, or the evidence was not enough."""
+    if budget_spent:
+        return "budget_exhausted"
+    if cited == 0 or text.lower().lstrip("*_ ").startswith("insufficient evidence"):
+        return "insufficient_evidence"
+    return "answered"
+
+
+def respond(state: State) -> dict[str, Any]:
+    """Build the Answer: verified citations, quotes from what was seen, status and steps."""
+    messages = state["messages"]
+    last = messages[-1]
+    raw = clean_answer(last.text) if isinstance(last, AIMessage) else ""
+    text, citations, dropped = apply_citations(raw, seen_documents(messages))
+    text = text or prompts.EMPTY_ANSWER
+    current = messages[run_start(messages) :]
+    steps = Steps(
+        tool_calls=state.get("tool_calls", 0),
+        turns=state.get("turns", 0),
+        prompt_tokens=state.get("prompt_tokens"),
+        completion_tokens=state.get("completion_tokens"),
+        records=[StepRecord(tool=t, args=a, result=r) for t, a, r in tool_steps(current)],
+    )
+    answer = Answer(
+        answer=text,
+        citations=citations,
+        dropped_citations=dropped,
+        status=status_of(text, len(citations), state.get("budget_spent", "")),
+        model=state.get("model_name", ""),
+        provider=state.get("provider", ""),
+        steps=steps,
+    )
+    update: dict[str, Any] = {"answer": answer}
+    if isinstance(last, AIMessage) and (last.tool_calls or last.invalid_tool_calls):
+        # calls made on the tools-less last turn are never run; a later question in the same
+        # thread must not send unanswered tool calls back to the server
+        update["messages"] = [last.model_copy(update={"tool_calls": [], "invalid_tool_calls": []})]
+    return update

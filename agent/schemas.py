@@ -1,0 +1,65 @@
+"""What a research run returns: the answer, its verified citations and its steps (a leaf module)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+Status = Literal["answered", "insufficient_evidence", "budget_exhausted"]
+
+
+class Citation(BaseModel):
+    """One citation kept after verification against the evidence the agent actually saw."""
+
+    n: int = Field(description="Display number, as [n] in the answer text, from 1.")
+    cursor: int = Field(description="Cursor of the document in this conversation.")
+    doc_id: str
+    source: str
+    title: str
+    start_line: int = Field(description="First cited line, clipped to what the agent saw.")
+    end_line: int = Field(description="Last cited line, inclusive.")
+    quote: str = Field(description="The cited lines as stored, not as the model wrote them.")
+
+
+class StepRecord(BaseModel):
+    """One tool call of the run and what it returned."""
+
+    tool: str
+    args: dict[str, Any] = Field(default_factory=dict)
+    result: str = Field("", description='Summary: "5 hits", "lines 1-60 of 120", "error: ...".')
+
+
+class Steps(BaseModel):
+    """What the run spent."""
+
+    tool_calls: int = 0
+    turns: int = 0
+    prompt_tokens: int | None = Field(
+        None, description="Summed over turns, where the server reports it."
+    )
+    completion_tokens: int | None = None
+    records: list[StepRecord] = Field(default_factory=list)
+
+
+class Answer(BaseModel):
+    """The result of one question."""
+
+    answer: str = Field(description="The answer text; citations appear as [n].")
+    citations: list[Citation] = Field(default_factory=list)
+    dropped_citations: int = Field(
+        0, description="Citations that pointed at nothing the agent saw, removed from the text."
+    )
+    status: Status = "answered"
+    model: str = ""
+    provider: str = ""
+    steps: Steps = Field(default_factory=Steps)
+
+
+class StepEvent(BaseModel):
+    """A progress event of a streamed run: a tool was called, or a tool returned."""
+
+    kind: Literal["tool_call", "tool_result"]
+    tool: str
+    args: dict[str, Any] = Field(default_factory=dict)
+    result: str = ""

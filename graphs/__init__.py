@@ -1,0 +1,1 @@
+"""LangGraph wiring only: the research graph and the ingest graph."""

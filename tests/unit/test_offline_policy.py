@@ -1,0 +1,90 @@
+from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
+
+from agent.offline import OfflinePolicy
+from agent.settings import Context
+from graphs.research import build_graph
+from tests.support.corpus import approximate_tokens
+from tests.support.fake_tools import FakeCorpus
+from tools.schemas import DocWindow
+
+__all__ = ["approximate_tokens"]
+
+# Two hops: the question names the drone; only the drone's page names its maker, and only
+# the maker's page says who founded it. k=1 keeps the first search from finding both.
+DOCS = {
+    "zephyr": ("drones/zephyr.md", "Zephyr", [
+        "# Zephyr",
+        "The Zephyr is a small quadcopter drone.",
+        "The Zephyr is built by Borealis Dynamics in Tromso.",
+        "Its battery lasts 40 minutes.",
+    ]),
+    "borealis": ("companies/borealis.md", "Borealis Dynamics", [
+        "# Borealis Dynamics",
+        "Borealis Dynamics was established by Ingrid Solberg in 2009.",
+        "It employs 120 engineers.",
+    ]),
+    "cats": ("misc/cats.md", "Cats", ["Cats sleep for most of the day.", "Cats purr."]),
+}  # fmt: skip
+
+
+class KOne(OfflinePolicy):
+    """The policy with k=1 on every search, as a user's --k 1 would give."""
+
+    def plan(self, question, run):  # type: ignore[no-untyped-def]
+        calls = super().plan(question, run)
+        return [(n, {**a, "k": 1}) if n == "milvus_search" else (n, a) for n, a in calls]
+
+
+def ask(question: str, policy: OfflinePolicy | None = None) -> tuple[dict, FakeCorpus]:
+    corpus = FakeCorpus(dict(DOCS))
+    graph = build_graph(policy or KOne(), tools=corpus.tools())
+    return graph.invoke({"question": question}, context=Context()), corpus
+
+
+def test_two_hop_question_is_answered_with_cited_sentences() -> None:
+    state, corpus = ask("Who established the company that builds the Zephyr drone?")
+    answer = state["answer"]
+    assert corpus.searches[0] == "Who established the company that builds the Zephyr drone?"
+    assert corpus.searches[1].startswith("Borealis Dynamics")
+    assert [r.tool for r in answer.steps.records] == [
+        "milvus_search", "fetch_doc", "milvus_search", "fetch_doc",
+    ]  # fmt: skip
+    assert answer.status == "answered" and answer.dropped_citations == 0
+    assert "not gpt-oss" in answer.answer
+    quotes = [c.quote for c in answer.citations]
+    assert "Borealis Dynamics was established by Ingrid Solberg in 2009." in quotes
+    assert "The Zephyr is built by Borealis Dynamics in Tromso." in quotes
+    assert (answer.model, answer.provider) == ("offline-extractive", "offline")
+
+
+def test_unanswerable_question_says_insufficient_evidence() -> None:
+    state, _ = ask("What is the airspeed velocity of an unladen swallow?")
+    answer = state["answer"]
+    assert answer.status == "insufficient_evidence"
+    assert answer.answer.startswith("Insufficient evidence") and "not gpt-oss" in answer.answer
+    assert answer.citations == []
+
+
+def test_policy_is_deterministic_and_reads_dict_artifacts() -> None:
+    window = DocWindow(
+        cursor=0, doc_id="zephyr", source="drones/zephyr.md", title="Zephyr", start_line=1,
+        end_line=4, total_lines=4, lines=DOCS["zephyr"][2],
+    )  # fmt: skip
+    messages = [
+        HumanMessage("How long does the Zephyr battery last?"),
+        AIMessage("", tool_calls=[{"name": "fetch_doc", "args": {"cursor": 0}, "id": "f"}]),
+        ToolMessage("...", tool_call_id="f", name="fetch_doc", artifact=window.model_dump()),
+    ]
+    first = OfflinePolicy().invoke(messages)
+    assert first.content == OfflinePolicy().invoke(messages).content
+    assert "Its battery lasts 40 minutes. 【0†L4-L4】" in first.text
+    assert first.tool_calls == []  # no tools bound: it answers at once
+
+
+def test_policy_searches_first_when_tools_are_bound() -> None:
+    bound = OfflinePolicy().bind_tools(FakeCorpus(dict(DOCS)).tools())
+    message = bound.invoke([HumanMessage("Who builds the Zephyr?")])
+    assert message.tool_calls == [
+        {"name": "milvus_search", "args": {"query": "Who builds the Zephyr?"},
+         "id": "offline_0_0", "type": "tool_call"}
+    ]  # fmt: skip
