@@ -86,6 +86,9 @@ def _events(update: dict[str, Any], calls: dict[str, dict[str, Any]]) -> Iterato
         values = values or {}
         for message in values.get("messages", []) if node != "respond" else []:
             if isinstance(message, AIMessage):
+                reasoning = message.additional_kwargs.get("reasoning_content")
+                if reasoning:
+                    yield StepEvent(kind="reasoning", result=str(reasoning))
                 for call in message.tool_calls:
                     calls[call["id"] or ""] = call["args"]
                     yield StepEvent(kind="tool_call", tool=call["name"], args=call["args"])

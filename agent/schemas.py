@@ -57,9 +57,9 @@ class Answer(BaseModel):
 
 
 class StepEvent(BaseModel):
-    """A progress event of a streamed run: a tool was called, or a tool returned."""
+    """A progress event of a streamed run: reasoning arrived, a tool was called, or returned."""
 
-    kind: Literal["tool_call", "tool_result"]
-    tool: str
+    kind: Literal["reasoning", "tool_call", "tool_result"]
+    tool: str = ""
     args: dict[str, Any] = Field(default_factory=dict)
     result: str = ""

@@ -1,0 +1,184 @@
+"""CLI commands for the agent: ask, chat, doctor."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Annotated, Any
+
+import typer
+
+from agent.schemas import Answer, StepEvent
+
+Provider = Annotated[
+    str | None,
+    typer.Option(
+        "--provider", help="vllm, ollama, lmstudio, llamacpp, openrouter, openai or offline."
+    ),
+]
+BaseUrl = Annotated[str | None, typer.Option("--base-url", help="Any OpenAI-compatible URL.")]
+Model = Annotated[str | None, typer.Option("--model", help="Model name on the server.")]
+Effort = Annotated[str | None, typer.Option("--effort", help="low, medium or high.")]
+K = Annotated[int | None, typer.Option("-k", "--k", help="Hits per search.")]
+MaxCalls = Annotated[int | None, typer.Option("--max-tool-calls", help="Tool-call budget.")]
+MaxTurns = Annotated[int | None, typer.Option("--max-turns", help="Model-turn budget.")]
+Collection = Annotated[str | None, typer.Option("--collection", "-c", help="Milvus collection.")]
+Uri = Annotated[str | None, typer.Option("--milvus-uri", help="Milvus URI.")]
+Reasoning = Annotated[bool, typer.Option("--show-reasoning", help="Also print the reasoning.")]
+AsJson = Annotated[bool, typer.Option("--json", help="Print the Answer as JSON.")]
+OFFLINE_BANNER = (
+    "offline policy: no language model is configured or reachable, so this answer is "
+    "extracted from your documents (not written by gpt-oss)."
+)
+
+
+def _options(**given: Any) -> dict[str, Any]:
+    """API options from the flags that were given; the model is chosen once, here."""
+    from agent.models import select_chat_model
+    from agent.settings import Context
+
+    options = {k: v for k, v in given.items() if v is not None}
+    if options.get("effort") not in (None, "low", "medium", "high"):
+        from tools.errors import ResearchAgentError
+
+        raise ResearchAgentError(
+            f"--effort must be low, medium or high, not '{options['effort']}'."
+        )
+    context = Context(**{k: v for k, v in options.items() if k != "thread_id"})
+    _, name, provider = select_chat_model(context)
+    options["provider"] = provider
+    if provider != "offline":
+        options["model"] = name
+    return options
+
+
+def _print_event(event: StepEvent, show_reasoning: bool, err: bool) -> None:
+    if event.kind == "reasoning":
+        if show_reasoning:
+            typer.secho(f"  reasoning: {event.result}", dim=True, err=err)
+        return
+    if event.kind == "tool_call":
+        args = ", ".join(f"{k}={v!r}" for k, v in event.args.items())
+        typer.echo(f"-> {event.tool}({args})", err=err)
+    else:
+        typer.echo(f"   <- {event.result}", err=err)
+
+
+def _print_answer(answer: Answer) -> None:
+    typer.echo("")
+    typer.echo(answer.answer)
+    if answer.citations:
+        typer.echo("\nSources:")
+        for c in answer.citations:
+            typer.echo(f"  [{c.n}] {c.source} L{c.start_line}-L{c.end_line} ({c.title})")
+    notes = [f"status: {answer.status}", f"model: {answer.model} ({answer.provider})"]
+    notes.append(f"{answer.steps.tool_calls} tool calls, {answer.steps.turns} turns")
+    if answer.dropped_citations:
+        notes.append(f"{answer.dropped_citations} unverifiable citation(s) dropped")
+    typer.echo("\n" + "; ".join(notes))
+
+
+def _run(question: str, options: dict[str, Any], show_reasoning: bool, as_json: bool) -> Answer:
+    from agent.api import stream
+
+    if options.get("provider") == "offline":
+        typer.echo(OFFLINE_BANNER, err=as_json)
+    answer: Answer | None = None
+    for event in stream(question, **options):
+        if isinstance(event, Answer):
+            answer = event
+        else:
+            _print_event(event, show_reasoning, err=as_json)
+    if answer is None:  # the graph always ends in respond; this guards a broken install
+        from tools.errors import ResearchAgentError
+
+        raise ResearchAgentError("The run ended without an answer; run `research-agent doctor`.")
+    if as_json:
+        typer.echo(answer.model_dump_json(indent=2))
+    else:
+        _print_answer(answer)
+    return answer
+
+
+def ask(
+    question: Annotated[str, typer.Argument(help="The question.")],
+    provider: Provider = None,
+    base_url: BaseUrl = None,
+    model: Model = None,
+    effort: Effort = None,
+    k: K = None,
+    max_tool_calls: MaxCalls = None,
+    max_turns: MaxTurns = None,
+    collection: Collection = None,
+    milvus_uri: Uri = None,
+    thread: Annotated[str | None, typer.Option("--thread", help="Keep this in a thread.")] = None,
+    show_reasoning: Reasoning = False,
+    as_json: AsJson = False,
+) -> None:
+    """Answer a question from your documents, showing each step and the verified sources."""
+    options = _options(
+        provider=provider, base_url=base_url, model=model, effort=effort, k=k,
+        max_tool_calls=max_tool_calls, max_turns=max_turns, collection=collection,
+        milvus_uri=milvus_uri, thread_id=thread,
+    )  # fmt: skip
+    _run(question, options, show_reasoning, as_json)
+
+
+def chat(
+    thread: Annotated[str | None, typer.Option("--thread", help="Resume this thread.")] = None,
+    provider: Provider = None,
+    base_url: BaseUrl = None,
+    model: Model = None,
+    effort: Effort = None,
+    collection: Collection = None,
+    milvus_uri: Uri = None,
+    show_reasoning: Reasoning = False,
+) -> None:
+    """A conversation that persists across runs (resume it with --thread ID)."""
+    thread_id = thread or uuid.uuid4().hex[:8]
+    options = _options(
+        provider=provider, base_url=base_url, model=model, effort=effort,
+        collection=collection, milvus_uri=milvus_uri, thread_id=thread_id,
+    )  # fmt: skip
+    typer.echo(f"thread {thread_id} (resume with --thread {thread_id}); empty line or 'exit' ends")
+    while True:
+        try:
+            question = input("you> ").strip()
+        except EOFError:
+            break
+        if question.lower() in ("", "exit", "quit"):
+            break
+        _run(question, options, show_reasoning, as_json=False)
+
+
+def doctor(
+    provider: Provider = None,
+    base_url: BaseUrl = None,
+    model: Model = None,
+    collection: Collection = None,
+    milvus_uri: Uri = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the checks as JSON.")] = False,
+) -> None:
+    """Check the model server, Milvus and the embedder, one line each."""
+    from agent.cli import settings_with
+    from agent.doctor import run_checks
+
+    settings = settings_with(
+        provider=provider, base_url=base_url, model=model, collection=collection,
+        milvus_uri=milvus_uri,
+    )  # fmt: skip
+    checks = run_checks(settings)
+    if as_json:
+        typer.echo(json.dumps([c.__dict__ for c in checks]))
+    else:
+        for check in checks:
+            typer.echo(check.line())
+    if not all(c.ok for c in checks):
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the agent commands to the app."""
+    app.command()(ask)
+    app.command()(chat)
+    app.command()(doctor)

@@ -1,0 +1,127 @@
+"""`research-agent doctor`: check the model server, Milvus and the embedder, one line each."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from agent.settings import Settings
+from tools.errors import ResearchAgentError
+
+
+@dataclass(frozen=True)
+class Check:
+    """One line of the report."""
+
+    name: str
+    ok: bool
+    detail: str
+
+    def line(self) -> str:
+        """The report line, e.g. 'ok    milvus: ...'."""
+        return f"{'ok' if self.ok else 'FAIL':<5} {self.name}: {self.detail}"
+
+
+def check_model(settings: Settings, timeout: float = 5.0) -> list[Check]:
+    """Is the gpt-oss server reachable, is the model there, does it return tool calls?"""
+    import httpx
+
+    from agent.providers import resolve_server
+
+    try:
+        server = resolve_server(settings)
+    except ResearchAgentError as exc:
+        return [Check("model server", False, str(exc))]
+    if server is None:
+        return [
+            Check(
+                "model server", True, "none configured and none answers locally: `ask` will use "
+                "the offline policy (extractive, not gpt-oss)",
+            )
+        ]  # fmt: skip
+    headers = {"Authorization": f"Bearer {server.api_key}"} if server.api_key else {}
+    try:
+        resp = httpx.get(f"{server.base_url}/models", headers=headers, timeout=timeout)
+        resp.raise_for_status()
+        models = [str(m.get("id")) for m in resp.json().get("data", [])]
+    except (httpx.HTTPError, ValueError, AttributeError) as exc:
+        return [
+            Check(
+                "model server", False, f"{server.preset.label} at {server.base_url} does not "
+                f"answer ({exc.__class__.__name__}). Start it or fix --provider/--base-url.",
+            )
+        ]  # fmt: skip
+    checks = [Check("model server", True, f"{server.preset.label} answers at {server.base_url}")]
+    present = server.model in models
+    checks.append(
+        Check(
+            "model", present, f"{server.model} is served" if present else
+            f"{server.model} not among {', '.join(models[:5]) or 'no models'}; pass --model",
+        )
+    )  # fmt: skip
+    if present:
+        checks.append(_check_tool_calls(settings, server))
+    return checks
+
+
+def _check_tool_calls(settings: Settings, server: object) -> Check:
+    from agent.llm import build_chat_model
+    from tools.fetch import fetch_doc
+    from tools.search import milvus_search
+
+    try:
+        model = build_chat_model(settings, server)  # type: ignore[arg-type]
+        reply = model.bind_tools([milvus_search, fetch_doc]).invoke(
+            "Use milvus_search to look up 'index types'. Call the tool; do not answer."
+        )
+    except ResearchAgentError as exc:
+        return Check("tool calls", False, str(exc))
+    names = [c["name"] for c in getattr(reply, "tool_calls", [])]
+    if names:
+        return Check("tool calls", True, f"the model called {', '.join(names)}")
+    return Check("tool calls", False, "the model answered without calling a tool; check the "
+                 "server's tool-call parser (e.g. vLLM --tool-call-parser openai)")  # fmt: skip
+
+
+def check_milvus(settings: Settings) -> list[Check]:
+    """Does Milvus open, is the collection there, how many chunks, does the embedder match?"""
+    from tools.embeddings import MINILM_NAME
+    from tools.store import open_store
+
+    uri = settings.resolved_milvus_uri()
+    try:
+        store = open_store(settings)
+        if not store.exists():
+            return [
+                Check("milvus", True, f"opens at {uri}"),
+                Check("collection", False, f"'{settings.collection}' does not exist: run "
+                      "`research-agent ingest PATH`"),
+            ]  # fmt: skip
+        count = store.count()
+        recorded = store.recorded_embedder()
+    except ResearchAgentError as exc:
+        return [Check("milvus", False, str(exc))]
+    wanted = MINILM_NAME if settings.embedder == "minilm" else f"openai:{settings.embedding_model}"
+    name, dim = recorded or ("?", 0)
+    return [
+        Check("milvus", True, f"opens at {uri}"),
+        Check("collection", count > 0, f"'{settings.collection}' holds {count} chunks"),
+        Check("embedder match", name == wanted, f"collection built with {name} (dim {dim}); "
+              f"settings select {wanted}"),
+    ]  # fmt: skip
+
+
+def check_embedder(settings: Settings) -> list[Check]:
+    """Does the embedder load (offline for MiniLM) and produce vectors?"""
+    from tools.embeddings import get_embedder
+
+    try:
+        embedder = get_embedder(settings)
+        vec = embedder.embed(["doctor check"])
+    except ResearchAgentError as exc:
+        return [Check("embedder", False, str(exc))]
+    return [Check("embedder", True, f"{embedder.name} loads offline, dim {vec.shape[1]}")]
+
+
+def run_checks(settings: Settings) -> list[Check]:
+    """All checks, in the order the report prints them."""
+    return [*check_model(settings), *check_milvus(settings), *check_embedder(settings)]
