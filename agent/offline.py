@@ -30,12 +30,29 @@ FETCH_LINES = 60
 FETCH_BEFORE = 5  # lines of context to show above the matching chunk
 
 
+FOLLOW_UP_WORDS = frozenset("it its they them their this that these those he she his her".split())
+
+
 def _question(messages: Sequence[BaseMessage]) -> tuple[str, int]:
     for index in range(len(messages) - 1, -1, -1):
         message = messages[index]
         if isinstance(message, HumanMessage) and message.id != LAST_TURN_ID:
             return message.text, index
     return "", len(messages)
+
+
+def search_query(messages: Sequence[BaseMessage]) -> str:
+    """The first search of a turn: the question, plus the previous one when it is a follow-up.
+
+    A chat follow-up such as "and where is its metadata kept?" names nothing by itself;
+    the earlier question supplies the subject.
+    """
+    question, index = _question(messages)
+    words = {w.strip("?.,!;:").lower() for w in question.split()}
+    if not words & FOLLOW_UP_WORDS and len(terms(question)) >= 3:
+        return question
+    earlier, _ = _question(messages[:index])
+    return f"{earlier} {question}".strip()
 
 
 class OfflinePolicy(BaseChatModel):
@@ -67,7 +84,7 @@ class OfflinePolicy(BaseChatModel):
         question, start = _question(messages)
         run = messages[start + 1 :]
         turn = sum(isinstance(m, AIMessage) for m in run)
-        calls = self.plan(question, run) if tool_names else []
+        calls = self.plan(question, run, search_query(messages)) if tool_names else []
         if calls:
             tool_calls = [
                 ToolCall(name=name, args=args, id=f"offline_{turn}_{i}", type="tool_call")
@@ -78,13 +95,15 @@ class OfflinePolicy(BaseChatModel):
             message = AIMessage(content=self.answer(question, run))
         return ChatResult(generations=[ChatGeneration(message=message)])
 
-    def plan(self, question: str, run: Sequence[BaseMessage]) -> list[tuple[str, dict[str, Any]]]:
+    def plan(
+        self, question: str, run: Sequence[BaseMessage], first_query: str | None = None
+    ) -> list[tuple[str, dict[str, Any]]]:
         """The next tool calls, or [] when it is time to answer."""
         found = list(artifacts(run))
         searches = [a for a in found if isinstance(a, SearchResult)]
         fetched = {a.cursor for a in found if isinstance(a, DocWindow)}
         if not searches:
-            return [("milvus_search", {"query": question})]
+            return [("milvus_search", {"query": first_query or question})]
         if not searches[0].hits:
             return []
         if len(searches) == 1 and not fetched:

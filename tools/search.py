@@ -26,7 +26,9 @@ class SearchArgs(BaseModel):
         description="What to look for: a question or keywords. Search again with other words "
         "or with a name found in earlier results to follow a second hop."
     )
-    k: int = Field(5, description=f"How many results to return, 1 to {MAX_K}.")
+    k: int | None = Field(
+        None, description=f"How many results to return, 1 to {MAX_K} (default: the user's k)."
+    )
     source: str | None = Field(
         None,
         description="Optional: only documents whose source path starts with this text, "
@@ -85,7 +87,7 @@ def run_search(
 
 @tool("milvus_search", args_schema=SearchArgs, response_format="content_and_artifact")
 def milvus_search(
-    query: str, k: int = 5, source: str | None = None, state: dict[str, Any] | None = None
+    query: str, k: int | None = None, source: str | None = None, state: dict[str, Any] | None = None
 ) -> tuple[str, SearchResult]:
     """Search the user's documents. Returns numbered results: 【cursor†title†source】, the line span and the first lines.
 
@@ -94,6 +96,7 @@ def milvus_search(
     """  # noqa: E501
     from tools.context import settings_from_runtime
 
+    settings = settings_from_runtime()
     registry = CursorRegistry.from_messages((state or {}).get("messages", []))
-    result = run_search(settings_from_runtime(), query, k, source, registry)
+    result = run_search(settings, query, settings.k if k is None else k, source, registry)
     return render_search(result), result

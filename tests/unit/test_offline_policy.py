@@ -30,8 +30,8 @@ DOCS = {
 class KOne(OfflinePolicy):
     """The policy with k=1 on every search, as a user's --k 1 would give."""
 
-    def plan(self, question, run):  # type: ignore[no-untyped-def]
-        calls = super().plan(question, run)
+    def plan(self, question, run, first_query=None):  # type: ignore[no-untyped-def]
+        calls = super().plan(question, run, first_query)
         return [(n, {**a, "k": 1}) if n == "milvus_search" else (n, a) for n, a in calls]
 
 
@@ -88,3 +88,16 @@ def test_policy_searches_first_when_tools_are_bound() -> None:
         {"name": "milvus_search", "args": {"query": "Who builds the Zephyr?"},
          "id": "offline_0_0", "type": "tool_call"}
     ]  # fmt: skip
+
+
+def test_follow_up_question_borrows_the_subject_of_the_previous_one() -> None:
+    from langchain_core.messages import AIMessage, HumanMessage
+
+    from agent.offline import search_query
+
+    first = HumanMessage("Where does Milvus store inserted data?")
+    follow = HumanMessage("and where is its metadata kept?")
+    assert search_query([first, AIMessage("answer"), follow]) == (
+        "Where does Milvus store inserted data? and where is its metadata kept?"
+    )
+    assert search_query([first]) == "Where does Milvus store inserted data?"
