@@ -27,8 +27,7 @@ Uri = Annotated[str | None, typer.Option("--milvus-uri", help="Milvus URI.")]
 Reasoning = Annotated[bool, typer.Option("--show-reasoning", help="Also print the reasoning.")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print the Answer as JSON.")]
 OFFLINE_BANNER = (
-    "offline policy: no language model is configured or reachable, so this answer is "
-    "extracted from your documents (not written by gpt-oss)."
+    "offline policy ({why}): this answer is extracted from your documents, not written by gpt-oss."
 )
 
 
@@ -46,6 +45,7 @@ def _options(**given: Any) -> dict[str, Any]:
         )
     context = Context(**{k: v for k, v in options.items() if k != "thread_id"})
     _, name, provider = select_chat_model(context)
+    options["chose_offline"] = context.provider == "offline"
     options["provider"] = provider
     if provider != "offline":
         options["model"] = name
@@ -82,7 +82,11 @@ def _run(question: str, options: dict[str, Any], show_reasoning: bool, as_json: 
     from agent.api import stream
 
     if options.get("provider") == "offline":
-        typer.echo(OFFLINE_BANNER, err=as_json)
+        why = (
+            "chosen" if options.get("chose_offline") else "no model server configured or reachable"
+        )
+        typer.echo(OFFLINE_BANNER.format(why=why), err=as_json)
+    options = {k: v for k, v in options.items() if k != "chose_offline"}
     answer: Answer | None = None
     for event in stream(question, **options):
         if isinstance(event, Answer):

@@ -58,9 +58,10 @@ def ingest(
             lambda done, total: bar.update(task, completed=done, total=total),
         )
     for line in report.skipped:
-        err.print(f"skipped {line}", markup=False, highlight=False)
+        typer.echo(f"skipped {line}", err=True)
     if as_json:
-        keys = ("new", "changed", "unchanged", "removed", "chunks_written", "seconds")
+        keys = ("new", "changed", "unchanged", "removed", "chunks_written", "chunks_deleted")
+        keys += ("seconds",)
         data = {k: getattr(report, k) for k in keys} | {"skipped": report.skipped}
         typer.echo(json.dumps(data))
         return
@@ -74,7 +75,7 @@ def ingest(
 
 def search(
     query: Annotated[str, typer.Argument(help="What to search for.")],
-    k: Annotated[int, typer.Option("-k", "--k", help="Number of hits.")] = 5,
+    k: Annotated[int | None, typer.Option("-k", "--k", help="Number of hits (default: k).")] = None,
     source: Annotated[
         str | None, typer.Option("--source", help="Only sources starting with this.")
     ] = None,
@@ -90,7 +91,8 @@ def search(
 
     if mode not in ("hybrid", "dense", "bm25"):
         raise ResearchAgentError(f"--mode must be hybrid, dense or bm25, not '{mode}'.")
-    result = run(query, k, source, _settings(collection=collection, milvus_uri=milvus_uri), mode)  # type: ignore[arg-type]
+    settings = _settings(collection=collection, milvus_uri=milvus_uri)
+    result = run(query, settings.k if k is None else k, source, settings, mode)  # type: ignore[arg-type]
     if as_json:
         typer.echo(json.dumps([h.model_dump() for h in result.hits], ensure_ascii=False, indent=2))
     else:

@@ -13,6 +13,7 @@ from typing import Any
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 from pydantic import ValidationError
 
+from tools.render import snippet
 from tools.schemas import DocWindow, SearchResult
 
 
@@ -82,7 +83,8 @@ def seen_documents(messages: Sequence[BaseMessage]) -> dict[int, SeenDoc]:
                 doc = seen.setdefault(
                     hit.cursor, SeenDoc(hit.cursor, hit.doc_id, hit.source, hit.title)
                 )
-                doc.lines.update(chunk_lines(hit.text, hit.start_line, hit.end_line))
+                lines = chunk_lines(hit.text, hit.start_line, hit.end_line)
+                doc.lines.update({n: lines[n] for n, _ in snippet(hit) if n in lines})
         else:
             doc = seen.setdefault(
                 item.cursor, SeenDoc(item.cursor, item.doc_id, item.source, item.title)

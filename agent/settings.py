@@ -67,7 +67,7 @@ class Settings(BaseSettings):
         None, description="API key for the chat server (else the provider's usual variable)."
     )
     effort: Effort = Field("medium", description="gpt-oss reasoning effort.")
-    k: int = Field(5, ge=1, le=50, description="Hits per milvus_search call.")
+    k: int = Field(5, ge=1, le=20, description="Hits per milvus_search call.")
     max_tool_calls: int = Field(12, ge=1, description="Tool-call budget per question.")
     max_turns: int = Field(8, ge=1, description="Model-turn budget per question.")
     max_context_tokens: int = Field(

@@ -82,9 +82,13 @@ def _read_html(path: Path) -> tuple[str, str | None]:
 
 
 def _read_pdf(path: Path) -> str:
+    import logging
+
     from pypdf import PdfReader
     from pypdf.errors import PyPdfError
 
+    # pypdf logs its own repair warnings ("EOF marker not found"); the skip line says enough.
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
     try:
         reader = PdfReader(path)
         pages = [page.extract_text() or "" for page in reader.pages]

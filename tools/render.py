@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tools.schemas import DocWindow, SearchResult
+from tools.schemas import DocWindow, SearchHit, SearchResult
 
 SNIPPET_LINES = 8
 SNIPPET_CHARS = 700
@@ -27,6 +27,22 @@ def clip_line(line: str, limit: int = LINE_CHARS) -> str:
     return f"{clean[:limit]}… [{len(clean) - limit} more characters on this line]"
 
 
+def snippet(hit: SearchHit) -> list[tuple[int, str]]:
+    """The numbered lines of a hit that the model is shown (first lines, bounded).
+
+    Citation checks count only these lines of a hit as seen, not the whole chunk.
+    """
+    shown: list[tuple[int, str]] = []
+    used = 0
+    for n, line in enumerate(hit.text.splitlines()[:SNIPPET_LINES], start=hit.start_line):
+        if used >= SNIPPET_CHARS or n > hit.end_line:
+            break
+        text = clip_line(line, SNIPPET_CHARS - used)
+        used += len(text)
+        shown.append((n, text))
+    return shown
+
+
 def render_search(result: SearchResult) -> str:
     """Numbered results: cursor, title, source, line span, and the first lines of the chunk."""
     where = f" under '{result.source_prefix}'" if result.source_prefix else ""
@@ -44,15 +60,11 @@ def render_search(result: SearchResult) -> str:
         )
         if hit.heading:
             out.append(f"section: {one_line(hit.heading)}")
-        used = 0
-        lines = hit.text.splitlines()
-        for n, line in enumerate(lines[:SNIPPET_LINES], start=hit.start_line):
-            if used > SNIPPET_CHARS:
-                break
-            text = clip_line(line, SNIPPET_CHARS - used)
-            used += len(text)
-            out.append(f"L{n}: {text}")
-        if len(lines) > SNIPPET_LINES or used > SNIPPET_CHARS:
+        shown = snippet(hit)
+        out.extend(f"L{n}: {text}" for n, text in shown)
+        if len(shown) < hit.end_line - hit.start_line + 1 or any(
+            t.endswith("line]") for _, t in shown
+        ):
             out.append(f"… (open with fetch_doc cursor={hit.cursor}, start_line={hit.start_line})")
     return "\n".join(out)
 

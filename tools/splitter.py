@@ -98,8 +98,10 @@ def split_document(text: str, max_tokens: int, count: TokenCounter) -> list[Piec
         head, cur = cur[:upto], cur[upto:]
         total = sum(u.tokens for u in cur)
         if head:
+            # Label with the section the body sits under, not a heading-only prefix's.
+            body = next((u for u in head if not (u.starts_section or u.is_blank)), head[-1])
             pieces.append(
-                Piece("".join(u.text for u in head), head[0].line, head[-1].line, head[0].heading)
+                Piece("".join(u.text for u in head), head[0].line, head[-1].line, body.heading)
             )
 
     for unit in _units(text, max_tokens, count):

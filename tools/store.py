@@ -94,7 +94,7 @@ def lock_message(path: Path) -> str:
     return (
         f"The Milvus Lite database {path} is in use by another process (Milvus Lite allows one). "
         f"Stop that process, or share it: run `milvus-lite server --data-dir {path} --host "
-        "127.0.0.1 --port 19530` and set RESEARCH_AGENT_MILVUS_URI=http://127.0.0.1:19530."
+        "127.0.0.1 --port 19540` and set RESEARCH_AGENT_MILVUS_URI=http://127.0.0.1:19540."
     )
 
 

@@ -176,7 +176,13 @@ def test_headings_only_prefix_stays_with_its_first_section() -> None:
     text = "# Top\n\n## Sub\n\nbody\n## Next\nmore\n"
     pieces = split_document(text, 50, word_count)
     assert [(p.start_line, p.end_line) for p in pieces] == [(1, 5), (6, 7)]
-    assert pieces[0].heading == "Top"
+    assert pieces[1].heading == "Top > Next"
+
+
+def test_piece_after_a_heading_only_prefix_is_labelled_with_its_section() -> None:
+    text = "# Operational FAQ\n\n#### Docker pull fails?\n\nUse a mirror.\n#### Next?\nyes\n"
+    pieces = split_document(text, 50, word_count)
+    assert pieces[0].heading == "Operational FAQ > Docker pull fails?"
 
 
 def test_long_section_breaks_at_a_blank_line_within_budget() -> None:
