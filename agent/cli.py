@@ -36,7 +36,10 @@ def settings_with(**overrides: Any) -> Any:
 def main() -> None:
     """Entry point: user errors become one line on stderr and a non-zero exit."""
     try:
-        app(standalone_mode=False)
+        # Without standalone mode click returns (not raises) the code of a typer.Exit.
+        code = app(standalone_mode=False)
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except ResearchAgentError as exc:
         typer.echo(f"error: {exc}", err=True)
         sys.exit(1)
