@@ -60,8 +60,15 @@ def ingest(
     for line in report.skipped:
         typer.echo(f"skipped {line}", err=True)
     if as_json:
-        keys = ("new", "changed", "unchanged", "removed", "chunks_written", "chunks_deleted")
-        keys += ("seconds",)
+        keys = (
+            "new",
+            "changed",
+            "unchanged",
+            "removed",
+            "chunks_written",
+            "chunks_deleted",
+            "seconds",
+        )
         data = {k: getattr(report, k) for k in keys} | {"skipped": report.skipped}
         typer.echo(json.dumps(data))
         return

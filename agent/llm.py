@@ -20,7 +20,7 @@ import httpx
 import openai
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import LanguageModelInput
-from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_openai import ChatOpenAI
 from pydantic import PrivateAttr, SecretStr
@@ -43,6 +43,12 @@ from tools.errors import ModelServerError
 
 # What a request can fail with on the wire; anything else is a bug and propagates.
 _WIRE_ERRORS = (openai.APIError, httpx.HTTPError, json.JSONDecodeError)
+
+
+def _empty_chunk() -> ChatGenerationChunk:
+    # A stream that ends without a single chunk (`data: [DONE]` only, or a JSON body where
+    # SSE was due) is an empty turn, not langchain's "No generations found in stream".
+    return ChatGenerationChunk(message=AIMessageChunk(content=""))
 
 
 class GptOssChat(ChatOpenAI):
@@ -149,6 +155,8 @@ class GptOssChat(ChatOpenAI):
                     held = None
                     yield chunk
                 yield from held or []
+                if held == []:  # no chunk at all: an empty turn, retried like any other
+                    yield _empty_chunk()
                 return
             except _WIRE_ERRORS as exc:
                 wait = self._stream_wait_or_raise(exc, attempt, held)
@@ -170,6 +178,8 @@ class GptOssChat(ChatOpenAI):
                     yield chunk
                 for ready in held or []:
                     yield ready
+                if held == []:
+                    yield _empty_chunk()
                 return
             except _WIRE_ERRORS as exc:
                 wait = self._stream_wait_or_raise(exc, attempt, held)

@@ -19,6 +19,7 @@ from langchain_core.runnables import Runnable
 from langchain_core.tools import BaseTool
 
 from agent import prompts
+from agent.citations import MARKER
 from agent.evidence import SeenDoc, artifacts, seen_documents
 from agent.extractive import best_sentences, bridge_terms, terms
 from tools.schemas import DocWindow, SearchResult
@@ -133,8 +134,16 @@ class OfflinePolicy(BaseChatModel):
         chosen = best_sentences(docs, terms(question), bridge, self.max_sentences)
         if not chosen:
             return prompts.OFFLINE_NOTHING
-        lines = [f"- {s.text} 【{s.cursor}†L{s.start_line}-L{s.end_line}】" for s in chosen]
+        # a document's own citation marks are its text, not ours: never turn them into citations
+        lines = [
+            f"- {_unmarked(s.text)} 【{s.cursor}†L{s.start_line}-L{s.end_line}】" for s in chosen
+        ]
         return "\n".join([prompts.OFFLINE_HEADER, *lines])
+
+
+def _unmarked(text: str) -> str:
+    """A sentence without the citation marks its document wrote (they are not evidence)."""
+    return " ".join(MARKER.sub(" ", text).split())
 
 
 def _best_per_doc(result: SearchResult) -> list[Any]:

@@ -54,10 +54,21 @@ def call_key(call: ToolCall, tool: BaseTool | None) -> str:
     return call["name"] + json.dumps(args, sort_keys=True, default=str)
 
 
+ERROR_CHARS = 1500
+"""Longest tool error the model reads: a validation error quotes the bad value in full."""
+
+
+def bounded(text: str, limit: int = ERROR_CHARS) -> str:
+    """Clip an error text the model reads, saying how much was left out."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… [{len(text) - limit} more characters of this error left out]"
+
+
 def _tool_error(exc: ToolInputError | ToolInvocationError) -> str:
     if isinstance(exc, ToolInputError):
-        return f"Error: {exc}"
-    return prompts.ARGUMENTS_ERROR.format(name=exc.tool_name, error=exc.message)
+        return bounded(f"Error: {exc}")
+    return bounded(prompts.ARGUMENTS_ERROR.format(name=exc.tool_name, error=exc.message))
 
 
 # ToolNode reads the handler's annotation to learn which errors it handles; with postponed
@@ -66,7 +77,9 @@ _tool_error.__annotations__["exc"] = ToolInputError | ToolInvocationError
 
 
 def _error(call_id: str, name: str, text: str) -> ToolMessage:
-    return ToolMessage(neutralise(text), name=name, tool_call_id=call_id, status="error")
+    return ToolMessage(
+        neutralise(bounded(text)), name=name[:200], tool_call_id=call_id, status="error"
+    )
 
 
 def earlier_results(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Callable, Sequence
 from importlib import resources
 from typing import TYPE_CHECKING, Any, Protocol
@@ -151,11 +152,17 @@ class OpenAIEmbedder:
 
 
 _CACHE: dict[tuple[str, str, str], Embedder] = {}
+_LOADING = threading.Lock()
 
 
 def get_embedder(settings: Settings) -> Embedder:
     """The embedder the settings name, loaded once per process."""
     key = (settings.embedder, settings.embedding_base_url, settings.embedding_model)
+    with _LOADING:  # concurrent runs load the model once, not once per thread
+        return _CACHE[key] if key in _CACHE else _load(settings, key)
+
+
+def _load(settings: Settings, key: tuple[str, str, str]) -> Embedder:
     if key not in _CACHE:
         factory: Callable[[], Embedder]
         if settings.embedder == "openai":

@@ -48,6 +48,11 @@ def _resolve(
         raise ToolInputError(
             'Give a cursor from a milvus_search result, e.g. {"cursor": 0}, or a doc_id.'
         )
+    if any(ord(c) < 32 or ord(c) == 127 for c in doc_id):
+        raise ToolInputError(
+            "doc_id must be plain text without control characters. "
+            "Use a cursor or doc_id from milvus_search results."
+        )
     if "://" in doc_id or doc_id.startswith(("/", "~", ".")) or "\\" in doc_id:
         raise ToolInputError(
             f"fetch_doc reads only documents in the collection; '{doc_id[:80]}' is not one. "

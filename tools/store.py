@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -417,14 +418,18 @@ class ChunkStore:
 
 
 _STORES: dict[tuple[str, str], ChunkStore] = {}
+# Concurrent runs (langgraph dev runs each in a worker thread) must not open the same Lite
+# database twice: the second opener would find its LOCK held and fail as "in use".
+_OPENING = threading.Lock()
 
 
 def open_store(settings: Settings) -> ChunkStore:
     """The process's store for these settings (Milvus Lite allows one opener per process)."""
     key = (settings.resolved_milvus_uri(), settings.collection)
-    if key not in _STORES:
-        _STORES[key] = ChunkStore(settings)
-    return _STORES[key]
+    with _OPENING:
+        if key not in _STORES:
+            _STORES[key] = ChunkStore(settings)
+        return _STORES[key]
 
 
 def close_stores() -> None:

@@ -1,0 +1,107 @@
+"""Load: 200 sequential offline runs in one process (memory bound), and two CLI processes
+sharing one database through a real `milvus-lite server` (one ingests while the other searches).
+"""
+
+from __future__ import annotations
+
+import gc
+import re
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from agent.api import ask
+from tests.support.corpus import approximate_tokens  # noqa: F401
+from tests.support.faults import rss_mb, tiny_lite
+from tests.support.foundation import (
+    MILVUS_LITE,
+    RESEARCH_AGENT,
+    clean_env,
+    free_port,
+    run_cli,
+    stop_process,
+    wait_for_port,
+)
+from tools.store import close_stores
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
+RUNS = 200
+WARMUP = 20
+RSS_GROWTH_BOUND_MB = 40.0
+
+
+def test_two_hundred_sequential_runs_do_not_grow_memory(tmp_path: Path) -> None:
+    settings = tiny_lite(tmp_path)
+    options = {"provider": "offline", "milvus_uri": settings.milvus_uri,
+               "collection": settings.collection}  # fmt: skip
+    questions = ["Who makes the Zephyr drone?", "Where is the office of Acme Robotics?"]
+    try:
+        for i in range(WARMUP):
+            ask(questions[i % 2], **options)
+        gc.collect()
+        before = rss_mb()
+        started = time.monotonic()
+        for i in range(RUNS - WARMUP):
+            answer = ask(questions[i % 2], **options)
+            assert answer.status == "answered" and answer.citations
+            assert ("Acme" if i % 2 == 0 else "Oslo") in answer.answer
+        seconds = time.monotonic() - started
+        gc.collect()
+        after = rss_mb()
+    finally:
+        close_stores()
+    print(
+        f"\n{RUNS} sequential offline runs: RSS after {WARMUP} warm-up runs {before:.1f} MiB, "
+        f"after {RUNS} runs {after:.1f} MiB (growth {after - before:+.1f} MiB, bound "
+        f"{RSS_GROWTH_BOUND_MB} MiB); {seconds / (RUNS - WARMUP) * 1000:.0f} ms per run"
+    )
+    assert after - before < RSS_GROWTH_BOUND_MB
+
+
+def write_docs(folder: Path, n: int, offset: int = 0) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(offset, offset + n):
+        lines = [f"# Part {i}", ""] + [
+            f"Part {i} line {j}: the gizmo {i} needs bolt size {i % 7} and torque {j}."
+            for j in range(60)
+        ]
+        (folder / f"part{i:03d}.md").write_text("\n".join(lines) + "\n")
+
+
+def test_one_cli_ingests_while_another_searches_through_milvus_lite_server(
+    tmp_path: Path,
+) -> None:
+    port = free_port()
+    server = subprocess.Popen(
+        [str(MILVUS_LITE), "server", "--data-dir", str(tmp_path / "db"), "--host", "127.0.0.1",
+         "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    env = clean_env(RESEARCH_AGENT_MILVUS_URI=f"http://127.0.0.1:{port}")
+    try:
+        wait_for_port(port, server, timeout=60)
+        write_docs(tmp_path / "first", 5)
+        first = run_cli("ingest", "first", "--json", env=env, cwd=tmp_path)
+        assert first.returncode == 0, first.stderr
+        write_docs(tmp_path / "second", 40, offset=100)
+        ingest = subprocess.Popen(
+            [str(RESEARCH_AGENT), "ingest", "second", "--json"], cwd=tmp_path, env=env,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        searches = []
+        while ingest.poll() is None or not searches:
+            done = run_cli("search", "gizmo bolt size", "-k", "3", "--json", env=env, cwd=tmp_path)
+            searches.append(done)
+        out, err = ingest.communicate(timeout=120)
+        assert ingest.returncode == 0, err
+        assert re.search(r'"new":\s*40\b', out), out
+        for done in searches:
+            assert done.returncode == 0, done.stderr
+            assert "Traceback" not in done.stderr and "error" not in done.stderr.lower()
+            assert '"cursor"' in done.stdout
+        final = run_cli("search", "gizmo 139 bolt", "-k", "20", "--json", env=env, cwd=tmp_path)
+        assert final.returncode == 0 and "part139.md" in final.stdout
+        print(f"\n{len(searches)} searches ran while the other CLI ingested 40 files")
+    finally:
+        stop_process(server)

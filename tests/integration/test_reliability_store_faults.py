@@ -1,0 +1,75 @@
+"""Store faults not covered elsewhere: a damaged Lite folder, and store errors seen by `ask`.
+
+Each is one line saying what to do, and nothing on disk is deleted or overwritten.
+(Locks, a dead server URI, a missing collection and an embedder mismatch at the store
+level are in test_lock_and_server.py and test_store_ingest.py.)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.support.faults import TINY_DOCS
+from tests.support.foundation import clean_env, run_cli
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def snapshot(folder: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(folder)): hashlib.sha1(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*")) if p.is_file()
+    }  # fmt: skip
+
+
+def ingested(tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    """A Lite database built by another process (this one never holds its lock)."""
+    (tmp_path / "docs").mkdir()
+    for name, text in TINY_DOCS.items():
+        (tmp_path / "docs" / Path(name).name).write_text(text)
+    db = tmp_path / "m.db"
+    env = clean_env(RESEARCH_AGENT_MILVUS_URI=str(db))
+    done = run_cli("ingest", "docs", env=env, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    return db, env
+
+
+def test_a_file_where_the_lite_folder_was_is_one_line_and_is_not_touched(tmp_path: Path) -> None:
+    db, env = ingested(tmp_path)
+    shutil.rmtree(db)
+    db.write_bytes(b"\x00not a milvus database\x00")
+    before = hashlib.sha1(db.read_bytes()).hexdigest()
+    done = run_cli("search", "zephyr", env=env, cwd=tmp_path)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    (line,) = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert str(db) in line and ("move it aside" in line or "ingest" in line), line
+    assert db.is_file() and hashlib.sha1(db.read_bytes()).hexdigest() == before
+
+
+def test_ask_without_a_collection_says_to_ingest(tmp_path: Path) -> None:
+    env = clean_env(RESEARCH_AGENT_DATA_DIR=str(tmp_path / "ra"))
+    done = run_cli("ask", "Who makes the Zephyr drone?", "--provider", "offline", env=env,
+                   cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 1
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert errors == [
+        f"error: No collection 'research_agent' at {tmp_path / 'ra' / 'milvus.db'}. "
+        "Run `research-agent ingest PATH` first."
+    ], done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_search_with_another_embedder_names_the_one_that_built_it(tmp_path: Path) -> None:
+    db, env = ingested(tmp_path)
+    before = snapshot(db)
+    env = {**env, "RESEARCH_AGENT_EMBEDDER": "openai",
+           "RESEARCH_AGENT_EMBEDDING_BASE_URL": "http://127.0.0.1:9/v1"}  # fmt: skip
+    done = run_cli("search", "zephyr", env=env, cwd=tmp_path)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    (line,) = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert "all-MiniLM-L6-v2" in line or "embeddings endpoint" in line, line
+    assert set(snapshot(db)) >= set(before)  # no file of the database was removed
