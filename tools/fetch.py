@@ -86,6 +86,8 @@ def run_fetch(
         raise ToolInputError(f"Document {resolved} has no stored text. Search again.")
     lines = "".join(c.text for c in chunks).splitlines()
     total = len(lines)
+    if total == 0:
+        raise ToolInputError(f"Document {resolved} ({chunks[0].source}) is empty. Search again.")
     if not 1 <= start_line <= total:
         raise ToolInputError(
             f"start_line {start_line} is outside the document: it has lines 1-{total}. "

@@ -18,7 +18,7 @@ from agent.settings import Settings
 from tools.embeddings import Embedder
 from tools.loaders import SourceDoc, UnreadableFile, find_files, load_file, source_name
 from tools.schemas import Chunk, IngestReport
-from tools.splitter import split_document
+from tools.splitter import Piece, split_document
 from tools.store import ChunkStore
 
 Progress = Callable[[int, int], None]
@@ -44,7 +44,8 @@ def chunk_document(doc: SourceDoc, embedder: Embedder, max_tokens: int) -> list[
     """Split a document into chunks with deterministic ids."""
     doc_id = doc_id_for(doc.source)
     doc_hash = _sha(doc.text)[:32]
-    pieces = split_document(doc.text, max_tokens, embedder.count_tokens)
+    # An empty file still gets one empty chunk, so the store records that it was seen.
+    pieces = split_document(doc.text, max_tokens, embedder.count_tokens) or [Piece("", 1, 0, "")]
     return [
         Chunk(
             id=_sha(doc_id, str(i), p.text)[:32],

@@ -75,9 +75,19 @@ def _quiet() -> Iterator[None]:
             lg.setLevel(level)
 
 
+def _served_here(path: Path) -> bool:
+    """Whether this process already runs the embedded Lite server for the database."""
+    from milvus_lite.server_manager import server_manager_instance
+
+    return os.path.abspath(path) in getattr(server_manager_instance, "_servers", {})
+
+
 def _lite_locked(path: Path) -> bool:
+    """Whether another process holds the Lite database's LOCK (this process's own is fine)."""
     import fcntl
 
+    if _served_here(path):
+        return False
     lock = path / "LOCK"
     if not lock.exists():
         return False
@@ -433,7 +443,14 @@ def open_store(settings: Settings) -> ChunkStore:
 
 
 def close_stores() -> None:
-    """Close every store this process opened."""
-    for store in _STORES.values():
-        store.close()
-    _STORES.clear()
+    """Close every store this process opened and release the Lite databases' locks."""
+    with _OPENING:
+        lite = {s.uri for s in _STORES.values() if s.settings.is_lite()}
+        for store in _STORES.values():
+            store.close()
+        _STORES.clear()
+        if lite:
+            from milvus_lite.server_manager import server_manager_instance
+
+            for uri in lite:
+                server_manager_instance.release_server(uri)

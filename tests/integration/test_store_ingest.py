@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,7 +12,7 @@ import pytest
 
 from agent import documents
 from agent.settings import Settings
-from tests.support.foundation import lite_settings, minimal_pdf
+from tests.support.foundation import clean_env, lite_settings, minimal_pdf
 from tools.embeddings import get_embedder
 from tools.errors import StoreError
 from tools.ingest import doc_id_for
@@ -167,18 +169,30 @@ def test_missing_collection_says_to_ingest(tmp_path: Path) -> None:
         documents.fetch("docs/guide.md", settings=settings)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: tools/store.py open_store caches per (uri, collection) and ChunkStore._connect "
-    "checks the Lite LOCK with flock, which this same process already holds; a second collection "
-    "in the same Lite database is refused as 'in use by another process'",
-)
 def test_second_collection_in_the_same_lite_database(ingested: Ingested) -> None:
     settings = ingested.settings.model_copy(update={"collection": "second"})
     store = open_store(settings)  # same process, same database file, other collection
     assert not store.exists()
     with pytest.raises(StoreError, match="research-agent ingest"):
         documents.search("anything", settings=settings)
+
+
+def test_reopen_after_close_stores(tmp_path: Path) -> None:
+    # In a child process: close_stores() would otherwise close this module's shared store.
+    script = (
+        "import sys\n"
+        "from agent.settings import Settings\n"
+        "from tools.store import close_stores, open_store\n"
+        "s = Settings(milvus_uri=sys.argv[1])\n"
+        "assert open_store(s).count() == 0\n"
+        "close_stores()\n"
+        "assert open_store(s).count() == 0\n"  # a fresh client on the same file
+    )
+    res = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path / "m.db")], capture_output=True, text=True,
+        timeout=120, env=clean_env(), cwd=tmp_path,
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr.strip().splitlines()[-1]
 
 
 def test_missing_path_is_a_user_error(ingested: Ingested) -> None:
@@ -262,11 +276,6 @@ def test_a_document_missing_chunks_is_repaired(small: tuple[Path, Settings]) -> 
     assert "".join(c.text for c in store.get_chunks(a_id)) == (docs / "a.md").read_text()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: tools/ingest.py _plan: an empty file yields no chunks, so nothing records it "
-    "and every run reports it as new",
-)
 def test_an_empty_file_is_unchanged_on_the_second_run(small: tuple[Path, Settings]) -> None:
     docs, settings = small
     (docs / "empty.md").write_text("", encoding="utf-8")
