@@ -186,9 +186,14 @@ def ingest_paths(
 
 
 def _is_gone(source: str, roots: Sequence[Path]) -> bool:
-    """A stored source whose file no longer exists, or that lies under an ingested folder."""
+    """A stored document that --prune may remove (the caller knows it was not found now).
+
+    Documents under a path being ingested go; so do documents stored with an absolute path
+    whose file no longer exists. A relative source whose file is missing is kept unless it
+    lies under a given path: from another working folder it would only look missing.
+    """
     path = Path(source)
-    if not path.exists():
-        return True
     resolved = path.resolve()
-    return any(r.is_dir() and resolved.is_relative_to(r.resolve()) for r in roots)
+    if any(resolved.is_relative_to(r.resolve()) for r in roots if r.is_dir()):
+        return True
+    return path.is_absolute() and not path.exists()

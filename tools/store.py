@@ -28,6 +28,7 @@ os.environ.setdefault("GRPC_VERBOSITY", "NONE")
 os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "0")
 
 SearchMode = Literal["hybrid", "dense", "bm25"]
+HYBRID_MIN_DEPTH = 8
 PROP_EMBEDDER = "research_agent.embedder"
 PROP_DIM = "research_agent.dim"
 OUTPUT_FIELDS = [
@@ -335,7 +336,8 @@ class ChunkStore:
 
     def get_chunks(self, doc_id: str) -> list[Chunk]:
         """A document's chunks in order (empty when unknown)."""
-        rows = self._query(f"doc_id == {milvus_literal(doc_id)}", [*OUTPUT_FIELDS, "doc_hash"])
+        fields = [*OUTPUT_FIELDS, "doc_hash", "n_chunks"]
+        rows = self._query(f"doc_id == {milvus_literal(doc_id)}", fields)
         return sorted((Chunk(**r) for r in rows), key=lambda c: c.chunk_index)
 
     def find_doc(self, doc_id_or_source: str) -> str | None:
@@ -397,7 +399,10 @@ class ChunkStore:
                 output_fields=OUTPUT_FIELDS,
             )
         else:
-            fetch = max(k * 2, 10)
+            # Candidates per side: max(k, 8). Deeper lists (2k was tried) let chunks that both
+            # sides rank low outvote one that dense ranks first, so the top hits changed with
+            # k; measured on tests/fixtures/faq_labelled.jsonl (see README, Performance).
+            fetch = max(k, HYBRID_MIN_DEPTH)
             reqs = [
                 AnnSearchRequest(
                     [list(vector)], "dense", {"metric_type": "COSINE"}, fetch, expr=expr

@@ -134,9 +134,8 @@ def test_pieces_tile_the_document_exactly(text: str, max_tokens: int) -> None:
     check_tiling(text, pieces)
     check_headings_cut(text, pieces)
     for piece in pieces:
-        if word_count([piece.text])[0] > max_tokens:
-            # only a fragment of one over-long line may exceed the budget
-            assert piece.start_line == piece.end_line, piece
+        # with whitespace words as tokens every over-long line can be cut to fit
+        assert word_count([piece.text])[0] <= max_tokens, piece
 
 
 @settings(max_examples=100, deadline=None)
