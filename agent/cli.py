@@ -22,6 +22,9 @@ try:  # the agent commands arrive with the agent; the document commands work wit
     from agent.cli_agent import register as register_agent
 
     register_agent(app)
+    from agent.cli_eval import register as register_eval
+
+    register_eval(app)
 except ImportError:  # pragma: no cover - only while the agent package is incomplete
     pass
 

@@ -2,9 +2,9 @@
 
 A dataset is JSONL: `question`, `answer`, `answer_aliases` (optional), `supporting_titles`
 and `paragraphs` (`{title, text}`). The corpus is the union of all paragraphs of the file,
-indexed into `eval_<hash>` of a Lite file in the data folder (re-runs reuse it). Evidence is
-judged by title. Every search, the agent's and the baseline's, returns exactly `k` hits in
-the given mode. Like agent.api, this public API module builds the graph itself.
+indexed into collection `eval_<hash>` of <data_dir>/eval/eval_<hash>.db (re-runs reuse it).
+Evidence is judged by title. Every search, the agent's and the baseline's, returns exactly
+`k` hits in the given mode. Like agent.api, this public API module builds the graph itself.
 """
 
 from __future__ import annotations
@@ -259,8 +259,10 @@ def eval_settings(path: Path, base: Settings) -> Settings:
     """Settings for the dataset's own collection (name from content, embedder and chunking)."""
     h = hashlib.sha256(path.read_bytes())
     h.update(f"{base.embedder}:{base.embedding_model}:{base.chunk_tokens}".encode())
-    uri = base.milvus_uri or str(base.data_dir / "eval.db")
-    return base.model_copy(update={"milvus_uri": uri, "collection": f"eval_{h.hexdigest()[:8]}"})
+    name = f"eval_{h.hexdigest()[:8]}"
+    # one Lite file per dataset: tools.store opens a Lite file once per process and collection
+    uri = base.milvus_uri or str(base.data_dir / "eval" / f"{name}.db")
+    return base.model_copy(update={"milvus_uri": uri, "collection": name})
 
 
 def index_corpus(

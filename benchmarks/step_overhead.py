@@ -1,0 +1,166 @@
+"""Agent step overhead: the research graph vs a hand-written loop, same model, same tools.
+
+The model is scripted and instant (search, fetch, search, fetch, search, answer) and the
+tools return canned results with real artifacts at once, so every millisecond measured is
+orchestration: LangGraph, the nodes (budget, duplicate detection, untrusted-data wrapping,
+citation checking) and langchain's tool/model plumbing. The hand loop keeps only the last.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
+from langchain_core.tools import BaseTool, tool
+
+from tools.schemas import DocWindow, SearchHit, SearchResult
+
+LINES = ["# Acme Robotics", "Acme Robotics was founded by Jane Doe in 2011.", "It is in Oslo."]
+
+
+def _call(name: str, n: int, **args: Any) -> AIMessage:
+    return AIMessage(content="", tool_calls=[{"name": name, "args": args, "id": f"c{n}"}])
+
+
+SCRIPT = [
+    _call("milvus_search", 1, query="who makes the zephyr drone"),
+    _call("fetch_doc", 2, cursor=0),
+    _call("milvus_search", 3, query="acme robotics founder"),
+    _call("fetch_doc", 4, cursor=1),
+    _call("milvus_search", 5, query="acme robotics office"),
+    AIMessage(content="Jane Doe founded Acme Robotics 【0†L2-L2】."),
+]
+
+
+class ScriptedModel(BaseChatModel):
+    """Returns the script's next message (by the AI turns since the question), instantly."""
+
+    @property
+    def _llm_type(self) -> str:
+        return "scripted"
+
+    def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> Any:
+        return self
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        start = max(i for i, m in enumerate(messages) if isinstance(m, HumanMessage))
+        turn = sum(isinstance(m, AIMessage) for m in messages[start:])
+        message = SCRIPT[min(turn, len(SCRIPT) - 1)]
+        return ChatResult(generations=[ChatGeneration(message=message)])
+
+
+def _hit(cursor: int) -> SearchHit:
+    return SearchHit(
+        cursor=cursor,
+        doc_id=f"d{cursor}",
+        source=f"docs/{cursor}.md",
+        title=LINES[0][2:],
+        chunk_id=f"k{cursor}",
+        chunk_index=0,
+        start_line=1,
+        end_line=3,
+        score=1.0,
+        text="\n".join(LINES) + "\n",
+    )
+
+
+@tool("milvus_search", response_format="content_and_artifact")
+def fake_search(query: str, k: int = 5) -> tuple[str, SearchResult]:
+    """Search (canned)."""
+    result = SearchResult(query=query, k=k, hits=[_hit(0), _hit(1)])
+    return f"2 results for {query}", result
+
+
+@tool("fetch_doc", response_format="content_and_artifact")
+def fake_fetch(cursor: int, start_line: int = 1, num_lines: int = 60) -> tuple[str, DocWindow]:
+    """Fetch (canned)."""
+    window = DocWindow(
+        cursor=cursor,
+        doc_id=f"d{cursor}",
+        source=f"docs/{cursor}.md",
+        title="Acme Robotics",
+        start_line=1,
+        end_line=3,
+        total_lines=3,
+        lines=LINES,
+    )
+    return "\n".join(f"L{i + 1}: {line}" for i, line in enumerate(LINES)), window
+
+
+TOOLS: list[BaseTool] = [fake_search, fake_fetch]
+
+
+def hand_loop(question: str) -> str:
+    """The minimal agent loop: model, tools, repeat."""
+    from agent.prompts import SYSTEM_PROMPT
+
+    model = ScriptedModel()
+    bound = model.bind_tools(TOOLS)
+    by_name = {t.name: t for t in TOOLS}
+    messages: list[BaseMessage] = [SystemMessage(SYSTEM_PROMPT), HumanMessage(question)]
+    while True:
+        reply = bound.invoke(messages)
+        messages.append(reply)
+        if not reply.tool_calls:
+            return str(reply.content)
+        for call in reply.tool_calls:
+            messages.append(by_name[call["name"]].invoke({**call, "type": "tool_call"}))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--smoke", action="store_true", help="20 runs (CI)")
+    parser.add_argument("--runs", type=int, default=300)
+    args = parser.parse_args()
+    runs = 20 if args.smoke else args.runs
+    from agent.settings import Context
+    from graphs.research import build_graph
+
+    context = Context(provider="offline")
+    question = "Who founded the company that makes the Zephyr drone?"
+
+    graph = build_graph(ScriptedModel(), tools=TOOLS)
+
+    def graph_run() -> Any:
+        return graph.invoke({"question": question}, context=context)
+
+    state = graph_run()
+    updates = graph.stream({"question": question}, context=context, stream_mode="updates")
+    steps = sum(1 for _ in updates)
+    assert state["answer"].steps.tool_calls == 5, state["answer"]
+    times: dict[str, list[float]] = {"graph": [], "hand loop": []}
+    for i in range(runs + 5):
+        pair = [("graph", graph_run), ("hand loop", lambda: hand_loop(question))]
+        for name, fn in pair[:: 1 - 2 * (i % 2)]:  # alternate which goes first
+            t0 = time.perf_counter()
+            fn()
+            if i >= 5:
+                times[name].append((time.perf_counter() - t0) * 1000)
+    g, h = (statistics.median(times[n]) for n in ("graph", "hand loop"))
+    print(f"# {runs} runs, 6 model turns + 5 tool calls per run; graph steps per run: {steps}")
+    print("\n| method | median ms / run | p95 ms / run |\n|---|---:|---:|")
+    for name, values in times.items():
+        p95 = sorted(values)[int(0.95 * len(values))]
+        print(f"| {name} | {statistics.median(values):.2f} | {p95:.2f} |")
+    print("\n| figure | value | goal |\n|---|---:|---|")
+    print(
+        f"| graph overhead per step (graph - loop) / {steps} | {(g - h) / steps:.2f} ms | < 3 ms |"
+    )
+    print(f"| graph / hand loop | {g / h:.2f}x | - |")
+
+
+if __name__ == "__main__":
+    main()
