@@ -18,7 +18,7 @@ from agent.settings import Settings
 from tools.embeddings import Embedder
 from tools.loaders import SourceDoc, UnreadableFile, find_files, load_file, source_name
 from tools.schemas import Chunk, IngestReport
-from tools.splitter import Piece, split_document
+from tools.splitter import CHUNKER_VERSION, Piece, split_document
 from tools.store import ChunkStore
 
 Progress = Callable[[int, int], None]
@@ -40,10 +40,15 @@ def doc_id_for(source: str) -> str:
     return _sha("doc", source)[:16]
 
 
+def doc_hash_for(doc: SourceDoc, max_tokens: int) -> str:
+    """Content hash of a document as chunked: a new splitter or chunk size re-chunks it."""
+    return _sha(doc.text, doc.title, f"chunker={CHUNKER_VERSION}:{max_tokens}")[:32]
+
+
 def chunk_document(doc: SourceDoc, embedder: Embedder, max_tokens: int) -> list[Chunk]:
     """Split a document into chunks with deterministic ids."""
     doc_id = doc_id_for(doc.source)
-    doc_hash = _sha(doc.text)[:32]
+    doc_hash = doc_hash_for(doc, max_tokens)
     # An empty file still gets one empty chunk, so the store records that it was seen.
     pieces = split_document(doc.text, max_tokens, embedder.count_tokens) or [Piece("", 1, 0, "")]
     return [
@@ -80,7 +85,7 @@ class _Plan:
     report: IngestReport = field(default_factory=IngestReport)
 
 
-def _plan(store: ChunkStore, docs: Iterable[SourceDoc]) -> _Plan:
+def _plan(store: ChunkStore, docs: Iterable[SourceDoc], max_tokens: int) -> _Plan:
     states = store.doc_states()
     plan = _Plan()
     for doc in docs:
@@ -88,7 +93,7 @@ def _plan(store: ChunkStore, docs: Iterable[SourceDoc]) -> _Plan:
         if state is None:
             plan.to_write.append((doc, None))
             plan.report.new += 1
-        elif state.complete and state.doc_hash == _sha(doc.text)[:32]:
+        elif state.complete and state.doc_hash == doc_hash_for(doc, max_tokens):
             plan.report.unchanged += 1
         else:
             plan.to_write.append((doc, state.doc_id))
@@ -107,7 +112,7 @@ def ingest_documents(
     """Write new and changed documents; skip unchanged ones."""
     t0 = time.perf_counter()
     store.check_embedder(embedder.name)
-    plan = _plan(store, docs)
+    plan = _plan(store, docs, settings.chunk_tokens)
     chunked = [
         (chunk_document(d, embedder, settings.chunk_tokens), old) for d, old in plan.to_write
     ]

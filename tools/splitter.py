@@ -13,6 +13,8 @@ from dataclasses import dataclass
 HEADING = re.compile(r"^[ ]{0,3}(#{1,6})[ \t]+(.*?)[ \t#]*$")
 FENCE = re.compile(r"^[ ]{0,3}(```|~~~)")
 
+CHUNKER_VERSION = "2"  # bump when the split changes: stored documents are then re-chunked
+HEADING_ROOM = 32
 TokenCounter = Callable[[Sequence[str]], list[int]]
 
 
@@ -75,7 +77,9 @@ def _units(text: str, max_tokens: int, count: TokenCounter) -> list[_Unit]:
             stack = [s for s in stack if s[0] < h[0]] + [h]
             starts = True
         heading = " > ".join(t for _, t in stack)
-        pieces = [line] if tokens <= max_tokens else _split_long_line(line, max_tokens, count)
+        # Fragments leave room for a heading, so a title is not left alone in a chunk of its own.
+        budget = max_tokens - min(HEADING_ROOM, max_tokens // 4)
+        pieces = [line] if tokens <= budget else _split_long_line(line, budget, count)
         sub_counts = [tokens] if len(pieces) == 1 else count(pieces)
         for j, (p, c) in enumerate(zip(pieces, sub_counts, strict=True)):
             units.append(_Unit(p, i, c, heading, starts and j == 0, not line.strip()))
@@ -109,7 +113,10 @@ def split_document(text: str, max_tokens: int, count: TokenCounter) -> list[Piec
             flush(len(cur))
         if cur and total + unit.tokens > max_tokens:
             blank = max((i for i, u in enumerate(cur) if u.is_blank and i > 0), default=0)
-            flush(blank + 1 if blank >= len(cur) // 2 else len(cur))
+            cut = blank + 1 if blank >= len(cur) // 2 else len(cur)
+            if all(u.starts_section or u.is_blank for u in cur[:cut]):
+                cut = len(cur)  # never leave a heading alone in a piece of its own
+            flush(cut)
             if cur and total + unit.tokens > max_tokens:
                 flush(len(cur))
         cur.append(unit)

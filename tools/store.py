@@ -136,6 +136,7 @@ class ChunkStore:
         self.collection = settings.collection
         self.client = self._connect()
         self._loaded = False
+        self._embedder_ok: str | None = None  # the embedder name last found to match
 
     def _connect(self) -> MilvusClient:
         from pymilvus import MilvusClient, MilvusException
@@ -179,7 +180,11 @@ class ChunkStore:
 
     def check_embedder(self, name: str) -> None:
         """Refuse to mix vectors of two embedders in one collection."""
+        if name == self._embedder_ok:
+            return
         rec = self.recorded_embedder()
+        if rec and rec[0] == name:
+            self._embedder_ok = name  # checked once: each search would repeat two calls
         if rec and rec[0] != name:
             raise StoreError(
                 f"Collection '{self.collection}' was built with the embedder {rec[0]} "
@@ -189,15 +194,21 @@ class ChunkStore:
 
     def require(self) -> None:
         """Raise a clear error when there is nothing to search yet; load it otherwise."""
+        if self._loaded:
+            return
         if not self.exists():
             raise StoreError(
                 f"No collection '{self.collection}' at {self.uri}. "
                 "Run `research-agent ingest PATH` first."
             )
-        if not self._loaded:
-            with _quiet():
-                self.client.load_collection(self.collection)
-            self._loaded = True
+        with _quiet():
+            self.client.load_collection(self.collection)
+        self._loaded = True
+
+    def forget(self) -> None:
+        """Drop what was cached about the collection (another process may have changed it)."""
+        self._loaded = False
+        self._embedder_ok = None
 
     def _create(self, first: Sequence[Chunk], vectors: np.ndarray, embedder: str) -> None:
         from langchain_core.embeddings import Embeddings
@@ -374,9 +385,31 @@ class ChunkStore:
         mode: SearchMode = "hybrid",
     ) -> list[dict[str, Any]]:
         """Top-k chunks: dense, BM25, or both fused by RRF inside Milvus."""
-        from pymilvus import AnnSearchRequest, Function, FunctionType
+        from pymilvus import MilvusException
 
         self.require()
+        try:
+            return self._search(query, vector, k, source_prefix, mode)
+        except MilvusException as exc:
+            # The collection may have been dropped or rebuilt by another process since it
+            # was loaded: look again, so a missing collection gets its usual message.
+            self.forget()
+            self.require()
+            raise StoreError(
+                f"Milvus search failed on '{self.collection}' at {self.uri} ({exc.message}). "
+                "Run `research-agent doctor` to check the store."
+            ) from exc
+
+    def _search(
+        self,
+        query: str,
+        vector: Sequence[float] | None,
+        k: int,
+        source_prefix: str | None,
+        mode: SearchMode,
+    ) -> list[dict[str, Any]]:
+        from pymilvus import AnnSearchRequest, Function, FunctionType
+
         expr = prefix_filter(source_prefix) if source_prefix else ""
         if mode == "bm25" or vector is None:
             res = self.client.search(

@@ -233,3 +233,13 @@ def test_real_tokenizer_on_indented_headings() -> None:
     assert not any("delete the pvc" in p.heading for p in pieces)
     headings = {p.heading for p in pieces}
     assert "Troubleshooting > etcd crash issues > 2. etcd pod crash" in headings
+
+
+def test_a_title_is_never_left_alone_before_a_long_paragraph() -> None:
+    # HotpotQA-shaped documents: a title, then one paragraph longer than the budget.
+    for words in (45, 60, 120):
+        text = "# Maha Sona\n\n" + " ".join(["yaka"] * words) + "\n"
+        pieces = split_document(text, 50, word_count)
+        check_tiling(text, pieces)
+        assert pieces[0].text.startswith("# Maha Sona\n\nyaka"), [p.text[:30] for p in pieces]
+        assert all(word_count([p.text])[0] <= 50 for p in pieces)
