@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from langchain_core.messages import AIMessage, BaseMessage, ToolCall, ToolMessage
-from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import BaseTool
 from langgraph.config import get_config
 from langgraph.prebuilt import ToolNode
@@ -163,7 +162,8 @@ def make_run_tools(tools: Tools) -> ToolsNode:
             else:
                 first_of[key] = call_id
                 to_run.append(call)
-        config = _with_context(get_config(), runtime, context)
+        # Tools read the run's context themselves (tools.context), None included.
+        config = get_config()
         done: list[ToolMessage] = []
         for call in to_run:
             # One at a time: tools number new documents from the results they are shown, so
@@ -189,19 +189,3 @@ def make_run_tools(tools: Tools) -> ToolsNode:
 
     return run_tools
 
-
-def _with_context(
-    config: RunnableConfig, runtime: Runtime[Context], context: Context
-) -> RunnableConfig:
-    """The node's config with a runtime whose context is never None (tools call get_runtime)."""
-    if runtime.context is not None:
-        return config
-    # LangGraph keeps the runtime under a private configurable key; a run started without
-    # a context (LangGraph Studio with an empty form) would otherwise give tools None.
-    from langgraph._internal._constants import CONFIG_KEY_RUNTIME
-
-    configurable = {
-        **config.get("configurable", {}),
-        CONFIG_KEY_RUNTIME: runtime.override(context=context),
-    }
-    return {**config, "configurable": configurable}
