@@ -9,49 +9,28 @@ Evidence is judged by title. Every search, the agent's and the baseline's, retur
 
 from __future__ import annotations
 
-import hashlib
-import json
-import re
 import time
-import unicodedata
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-from langchain_core.callbacks import CallbackManagerForLLMRun
-from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
-from langchain_core.outputs import ChatGeneration, ChatResult
-from langchain_core.tools import BaseTool
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field
 
 from agent import metrics
+from agent.eval_data import (
+    EvalItem,
+    Progress,
+    corpus_docs,
+    eval_settings,
+    index_corpus,
+    load_dataset,
+)
+from agent.eval_systems import SingleShot, search_tool
 from agent.settings import Context, Settings
 from tools.errors import ResearchAgentError
-from tools.loaders import SourceDoc
 from tools.store import SearchMode
 
 Baseline = Literal["single-shot"]
-Progress = Callable[[str, int, int], None]
-"""Called with (phase, done, total): phase "index" counts chunks, "questions" questions."""
-
-
-class Paragraph(BaseModel):
-    """One paragraph of a question's context: a document of the corpus."""
-
-    title: str
-    text: str
-
-
-class EvalItem(BaseModel):
-    """One line of a dataset."""
-
-    id: str = ""
-    question: str
-    answer: str
-    answer_aliases: list[str] = Field(default_factory=list)
-    supporting_titles: list[str]
-    paragraphs: list[Paragraph]
 
 
 class RunMetrics(BaseModel):
@@ -73,60 +52,6 @@ class RunMetrics(BaseModel):
     completion_tokens: int | None = None
     seen_titles: list[str]
     cited_titles: list[str]
-
-
-def search_tool(hits: int, mode: SearchMode) -> BaseTool:
-    """milvus_search as the product has it, but every call returns `hits` hits in `mode`."""
-    from langchain_core.tools import StructuredTool
-
-    from tools.context import settings_from_runtime
-    from tools.cursors import CursorRegistry
-    from tools.render import render_search
-    from tools.search import SearchArgs, milvus_search, run_search
-
-    def run(query: str, k: int = hits, source: str | None = None, state: Any = None) -> Any:
-        # the model's k is ignored, so that the agent and the baseline compare at one k
-        registry = CursorRegistry.from_messages((state or {}).get("messages", []))
-        result = run_search(settings_from_runtime(), query, hits, source, registry, mode)
-        return render_search(result), result
-
-    return StructuredTool.from_function(
-        run, name=milvus_search.name, description=milvus_search.description,
-        args_schema=SearchArgs, response_format="content_and_artifact",
-    )  # fmt: skip
-
-
-class SingleShot(BaseChatModel):
-    """The original recipe: one search with the question, then one answer without tools."""
-
-    inner: BaseChatModel
-    model_name: str = "single-shot"
-
-    @property
-    def _llm_type(self) -> str:
-        return "single-shot"
-
-    def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> Any:
-        """Tools are bound only to know that the first turn may search."""
-        return self.bind(tools_bound=True, **kwargs)
-
-    def _generate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        tools_bound: bool = False,
-        **kwargs: Any,
-    ) -> ChatResult:
-        start = max(i for i, m in enumerate(messages) if isinstance(m, HumanMessage))
-        searched = any(isinstance(m, ToolMessage) for m in messages[start:])
-        if tools_bound and not searched:
-            query = messages[start].text
-            call = {"name": "milvus_search", "args": {"query": query}, "id": "single_shot_0"}
-            message: BaseMessage = AIMessage(content="", tool_calls=[call])
-        else:
-            message = self.inner.invoke(messages)
-        return ChatResult(generations=[ChatGeneration(message=message)])
 
 
 def make_graphs(context: Context, k: int, mode: SearchMode, baseline: bool) -> tuple[Any, Any]:
@@ -217,71 +142,6 @@ class EvalReport(BaseModel):
     aggregate: Aggregate
     baseline: Aggregate | None = None
     questions: list[QuestionResult]
-
-
-def load_dataset(path: Path) -> list[EvalItem]:
-    """Read a JSONL dataset; a malformed line is reported with its number."""
-    items = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            item = EvalItem.model_validate(json.loads(line))
-        except (ValueError, ValidationError) as exc:
-            raise ResearchAgentError(f"{path}:{number} is not a dataset line: {exc}") from exc
-        items.append(item if item.id else item.model_copy(update={"id": str(number)}))
-    return items
-
-
-def _slug(title: str) -> str:
-    ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "-", ascii_title.lower()).strip("-")[:80] or "untitled"
-
-
-def corpus_docs(items: Sequence[EvalItem]) -> list[SourceDoc]:
-    """The paragraphs as documents, deduplicated on title + text, sources stable per file."""
-    docs: dict[tuple[str, str], SourceDoc] = {}
-    taken: set[str] = set()
-    for item in items:
-        for p in item.paragraphs:
-            if (p.title, p.text) in docs:
-                continue
-            source = f"eval/{_slug(p.title)}"
-            if source in taken:  # same title (or slug) with another text: keep both
-                digest = hashlib.sha256(f"{p.title}\n{p.text}".encode()).hexdigest()[:8]
-                source = f"{source}~{digest}"
-            taken.add(source)
-            docs[(p.title, p.text)] = SourceDoc(source, p.title, f"# {p.title}\n\n{p.text}\n")
-    return list(docs.values())
-
-
-def eval_settings(path: Path, base: Settings) -> Settings:
-    """Settings for the dataset's own collection (name from content, embedder and chunking)."""
-    h = hashlib.sha256(path.read_bytes())
-    h.update(f"{base.embedder}:{base.embedding_model}:{base.chunk_tokens}".encode())
-    name = f"eval_{h.hexdigest()[:8]}"
-    # one Lite file per dataset: tools.store opens a Lite file once per process and collection
-    uri = base.milvus_uri or str(base.data_dir / "eval" / f"{name}.db")
-    return base.model_copy(update={"milvus_uri": uri, "collection": name})
-
-
-def index_corpus(
-    docs: Sequence[SourceDoc], settings: Settings, progress: Progress | None = None
-) -> float:
-    """Ingest the corpus (unchanged documents are skipped); returns the seconds it took."""
-    from tools.embeddings import get_embedder
-    from tools.ingest import ingest_documents
-    from tools.store import open_store
-
-    t0 = time.perf_counter()
-    report = ingest_documents(
-        open_store(settings),
-        get_embedder(settings),
-        docs,
-        settings,
-        (lambda done, total: progress("index", done, total)) if progress else None,
-    )
-    return report.seconds if report.chunks_written else round(time.perf_counter() - t0, 3)
 
 
 def aggregate(runs: Sequence[RunMetrics]) -> Aggregate:

@@ -1,0 +1,68 @@
+"""The two systems an eval compares: the agent's tools at a fixed k, and the single shot."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
+from langchain_core.tools import BaseTool
+
+from tools.store import SearchMode
+
+
+def search_tool(hits: int, mode: SearchMode) -> BaseTool:
+    """milvus_search as the product has it, but every call returns `hits` hits in `mode`."""
+    from langchain_core.tools import StructuredTool
+
+    from tools.context import settings_from_runtime
+    from tools.cursors import CursorRegistry
+    from tools.render import render_search
+    from tools.search import SearchArgs, milvus_search, run_search
+
+    def run(query: str, k: int = hits, source: str | None = None, state: Any = None) -> Any:
+        # the model's k is ignored, so that the agent and the baseline compare at one k
+        registry = CursorRegistry.from_messages((state or {}).get("messages", []))
+        result = run_search(settings_from_runtime(), query, hits, source, registry, mode)
+        return render_search(result), result
+
+    return StructuredTool.from_function(
+        run, name=milvus_search.name, description=milvus_search.description,
+        args_schema=SearchArgs, response_format="content_and_artifact",
+    )  # fmt: skip
+
+
+class SingleShot(BaseChatModel):
+    """The original recipe: one search with the question, then one answer without tools."""
+
+    inner: BaseChatModel
+    model_name: str = "single-shot"
+
+    @property
+    def _llm_type(self) -> str:
+        return "single-shot"
+
+    def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> Any:
+        """Tools are bound only to know that the first turn may search."""
+        return self.bind(tools_bound=True, **kwargs)
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        tools_bound: bool = False,
+        **kwargs: Any,
+    ) -> ChatResult:
+        start = max(i for i, m in enumerate(messages) if isinstance(m, HumanMessage))
+        searched = any(isinstance(m, ToolMessage) for m in messages[start:])
+        if tools_bound and not searched:
+            query = messages[start].text
+            call = {"name": "milvus_search", "args": {"query": query}, "id": "single_shot_0"}
+            message: BaseMessage = AIMessage(content="", tool_calls=[call])
+        else:
+            message = self.inner.invoke(messages)
+        return ChatResult(generations=[ChatGeneration(message=message)])
