@@ -131,8 +131,12 @@ class OpenAIEmbedder:
             resp.raise_for_status()
             data: list[dict[str, Any]] = resp.json()["data"]
         except (httpx.HTTPError, KeyError, ValueError) as exc:
+            if isinstance(exc, httpx.HTTPStatusError):
+                reason = f"HTTP {exc.response.status_code}"
+            else:  # httpx messages can span lines; the first one says what happened
+                reason = f"{exc.__class__.__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
             raise EmbedderError(
-                f"The embeddings endpoint {url} failed ({exc.__class__.__name__}: {exc}). "
+                f"The embeddings endpoint {url} failed ({reason}). "
                 f"Check that it serves the model '{self.model}', "
                 "or set RESEARCH_AGENT_EMBEDDER=minilm."
             ) from exc
