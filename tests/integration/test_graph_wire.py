@@ -295,3 +295,24 @@ def test_citation_to_a_line_the_search_snippet_did_not_show_is_dropped(
     assert [(c.cursor, c.start_line, c.end_line) for c in answer.citations] == [(0, 3, 3)]
     assert answer.dropped_citations == 1
     assert answer.answer == "Job class 10 runs on queue 10; job class 3 on queue 3 [1]."
+
+
+@pytest.mark.parametrize("show", [True, False])
+def test_cli_ask_shows_reasoning_only_when_asked(
+    corpus: Corpus, wire_server: WireServer, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str], show: bool,
+) -> None:  # fmt: skip
+    from agent.cli import main
+
+    wire_server.models = ["gpt-oss-20b"]
+    wire_server.script(
+        tool_turn(R_SEARCH, "milvus_search", json.dumps({"query": QUESTION, "k": 3}), "call_s1"),
+        final_turn("Heron compacts sealed segments nightly 【0†L4-L5】.", reasoning=R_FINAL),
+    )
+    argv = ["research-agent", "ask", QUESTION, "--provider", "llamacpp", "--base-url",
+            wire_server.url, "--milvus-uri", corpus.milvus_uri, "--collection", corpus.collection]
+    monkeypatch.setattr("sys.argv", [*argv, *(["--show-reasoning"] if show else [])])
+    main()
+    out = capsys.readouterr().out
+    assert "-> milvus_search(" in out and "Sources:" in out and "model: gpt-oss-20b" in out
+    assert (R_SEARCH in out, R_FINAL in out) == (show, show)
