@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import tempfile
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
@@ -103,13 +105,13 @@ def fake_fetch(cursor: int, start_line: int = 1, num_lines: int = 60) -> tuple[s
 TOOLS: list[BaseTool] = [fake_search, fake_fetch]
 
 
-def hand_loop(question: str) -> str:
+def hand_loop(question: str, tools: Sequence[BaseTool] = TOOLS, real: bool = False) -> str:
     """The minimal agent loop: model, tools, repeat."""
     from agent.prompts import SYSTEM_PROMPT
 
     model = ScriptedModel()
-    bound = model.bind_tools(TOOLS)
-    by_name = {t.name: t for t in TOOLS}
+    bound = model.bind_tools(tools)
+    by_name = {t.name: t for t in tools}
     messages: list[BaseMessage] = [SystemMessage(SYSTEM_PROMPT), HumanMessage(question)]
     while True:
         reply = bound.invoke(messages)
@@ -117,13 +119,35 @@ def hand_loop(question: str) -> str:
         if not reply.tool_calls:
             return str(reply.content)
         for call in reply.tool_calls:
-            messages.append(by_name[call["name"]].invoke({**call, "type": "tool_call"}))
+            # the real tools read earlier results (cursors) from the injected state
+            args = {**call["args"], "state": {"messages": messages}} if real else call["args"]
+            messages.append(
+                by_name[call["name"]].invoke({**call, "args": args, "type": "tool_call"})
+            )
+
+
+def real_tools(folder: Path) -> tuple[list[BaseTool], Any]:
+    """The product's milvus_search and fetch_doc over docs/ ingested into a fresh Lite file."""
+    import os
+
+    from agent.documents import ingest
+    from agent.settings import Context, Settings
+    from tools.fetch import fetch_doc
+    from tools.search import milvus_search
+
+    uri = str(folder / "milvus.db")
+    os.environ["RESEARCH_AGENT_MILVUS_URI"] = uri  # the hand loop's tools read the environment
+    ingest([Path(__file__).resolve().parents[1] / "docs"], Settings(milvus_uri=uri))
+    return [milvus_search, fetch_doc], Context(provider="offline", milvus_uri=uri)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--smoke", action="store_true", help="20 runs (CI)")
     parser.add_argument("--runs", type=int, default=300)
+    parser.add_argument(
+        "--real", action="store_true", help="the real tools over docs/ in Milvus Lite"
+    )
     args = parser.parse_args()
     runs = 20 if args.smoke else args.runs
     from agent.settings import Context
@@ -131,8 +155,11 @@ def main() -> None:
 
     context = Context(provider="offline")
     question = "Who founded the company that makes the Zephyr drone?"
+    tools: list[BaseTool] = TOOLS
+    if args.real:
+        tools, context = real_tools(Path(tempfile.mkdtemp(prefix="ra-step-")))
 
-    graph = build_graph(ScriptedModel(), tools=TOOLS)
+    graph = build_graph(ScriptedModel(), tools=tools)
 
     def graph_run() -> Any:
         return graph.invoke({"question": question}, context=context)
@@ -143,14 +170,15 @@ def main() -> None:
     assert state["answer"].steps.tool_calls == 5, state["answer"]
     times: dict[str, list[float]] = {"graph": [], "hand loop": []}
     for i in range(runs + 5):
-        pair = [("graph", graph_run), ("hand loop", lambda: hand_loop(question))]
+        pair = [("graph", graph_run), ("hand loop", lambda: hand_loop(question, tools, args.real))]
         for name, fn in pair[:: 1 - 2 * (i % 2)]:  # alternate which goes first
             t0 = time.perf_counter()
             fn()
             if i >= 5:
                 times[name].append((time.perf_counter() - t0) * 1000)
     g, h = (statistics.median(times[n]) for n in ("graph", "hand loop"))
-    print(f"# {runs} runs, 6 model turns + 5 tool calls per run; graph steps per run: {steps}")
+    kind = "real tools on Milvus Lite (docs/)" if args.real else "instant canned tools"
+    print(f"# {runs} runs, 6 model turns + 5 tool calls per run ({kind}); graph steps: {steps}")
     print("\n| method | median ms / run | p95 ms / run |\n|---|---:|---:|")
     for name, values in times.items():
         p95 = sorted(values)[int(0.95 * len(values))]

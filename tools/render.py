@@ -9,19 +9,19 @@ SNIPPET_CHARS = 700
 LINE_CHARS = 400
 
 
-def _is_control(ch: str) -> bool:
-    code = ord(ch)
-    return (code < 32 and ch != "\t") or 0x7F <= code <= 0x9F
+# C0 controls (but tab), DEL and C1 controls become spaces; str.translate does it in C.
+_CONTROLS = {c: " " for c in [*range(32), *range(0x7F, 0xA0)] if c != 9}
+_CONTROLS_AND_TAB = {**_CONTROLS, 9: " "}
 
 
 def one_line(text: str) -> str:
-    """Text for a header field: control characters (newlines too) become spaces."""
-    return "".join(" " if _is_control(ch) or ch == "\t" else ch for ch in text)
+    """Text for a header field: control characters (newlines and tabs too) become spaces."""
+    return text.translate(_CONTROLS_AND_TAB)
 
 
 def clip_line(line: str, limit: int = LINE_CHARS) -> str:
     """One line, bounded, with control characters (C0, DEL, C1) replaced by spaces."""
-    clean = "".join(" " if _is_control(ch) else ch for ch in line)
+    clean = line.translate(_CONTROLS)
     if len(clean) <= limit:
         return clean
     return f"{clean[:limit]}… [{len(clean) - limit} more characters on this line]"
