@@ -6,6 +6,7 @@ import sys
 from typing import Any
 
 import typer
+from pydantic import ValidationError
 
 from agent.cli_docs import register as register_docs
 from tools.errors import ResearchAgentError
@@ -36,6 +37,23 @@ def settings_with(**overrides: Any) -> Any:
     return Settings(**{k: v for k, v in overrides.items() if v is not None})
 
 
+FLAGGED_SETTINGS = frozenset(
+    "k collection milvus_uri provider base_url model effort max_tool_calls max_turns".split()
+)
+
+
+def settings_problem(exc: ValidationError) -> str:
+    """One line naming each bad setting, where it can be set, and what is wrong with it."""
+    parts = []
+    for err in exc.errors():
+        name = str(err["loc"][0]) if err["loc"] else "?"
+        where = f"RESEARCH_AGENT_{name.upper()}"
+        if name in FLAGGED_SETTINGS:
+            where += f" or --{name.replace('_', '-')}"
+        parts.append(f"{name} ({where}): {err['msg']}, got {err.get('input')!r}")
+    return "invalid setting " + "; ".join(parts) + "."
+
+
 def main() -> None:
     """Entry point: user errors become one line on stderr and a non-zero exit."""
     try:
@@ -46,6 +64,9 @@ def main() -> None:
     except ResearchAgentError as exc:
         typer.echo(f"error: {exc}", err=True)
         sys.exit(1)
+    except ValidationError as exc:  # a setting from the environment, .env or a flag
+        typer.echo(f"error: {settings_problem(exc)}", err=True)
+        sys.exit(2)
     except KeyboardInterrupt:
         typer.echo(
             "interrupted: everything already written is kept; run again to finish.", err=True
