@@ -55,6 +55,10 @@ def _blocks(doc: SeenDoc) -> list[list[tuple[int, str]]]:
     return [block for block in blocks if block]
 
 
+# List bullets, numbers and table pipes that start a line: not part of what it says.
+LIST_MARK = re.compile(r"^(?:(?:[-*+]|\d+[.)])\s+|\|\s*)+")
+
+
 def sentences(doc: SeenDoc) -> list[Sentence]:
     """The sentences of the lines seen of a document, each with its first and last line."""
     found: list[Sentence] = []
@@ -69,8 +73,9 @@ def sentences(doc: SeenDoc) -> list[Sentence]:
             position = begin + len(piece)
             first = max(n for offset, n in starts if offset <= begin)
             last = max(n for offset, n in starts if offset < position)
-            if not piece.startswith("#"):
-                found.append(Sentence(doc.cursor, first, last, piece.strip()))
+            clean = LIST_MARK.sub("", piece.strip()).strip(" |")
+            if clean and not piece.startswith(("#", "```", "~~~")):
+                found.append(Sentence(doc.cursor, first, last, clean))
     return found
 
 
