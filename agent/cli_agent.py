@@ -31,8 +31,11 @@ OFFLINE_BANNER = (
 )
 
 
-def _options(**given: Any) -> dict[str, Any]:
-    """API options from the flags that were given; the model is chosen once, here."""
+def _options(**given: Any) -> tuple[dict[str, Any], str | None]:
+    """API options from the flags that were given, and the offline banner if it applies.
+
+    The model is chosen once, here, so the banner can lead the output.
+    """
     from agent.models import select_chat_model
     from agent.settings import Context
 
@@ -45,11 +48,12 @@ def _options(**given: Any) -> dict[str, Any]:
         )
     context = Context(**{k: v for k, v in options.items() if k != "thread_id"})
     _, name, provider = select_chat_model(context)
-    options["chose_offline"] = context.provider == "offline"
     options["provider"] = provider
     if provider != "offline":
         options["model"] = name
-    return options
+        return options, None
+    why = "chosen" if context.provider == "offline" else "no model server configured or reachable"
+    return options, OFFLINE_BANNER.format(why=why)
 
 
 def _print_event(event: StepEvent, show_reasoning: bool, err: bool) -> None:
@@ -78,15 +82,13 @@ def _print_answer(answer: Answer) -> None:
     typer.echo("\n" + "; ".join(notes))
 
 
-def _run(question: str, options: dict[str, Any], show_reasoning: bool, as_json: bool) -> Answer:
+def _run(
+    question: str, options: dict[str, Any], banner: str | None, show_reasoning: bool, as_json: bool
+) -> Answer:
     from agent.api import stream
 
-    if options.get("provider") == "offline":
-        why = (
-            "chosen" if options.get("chose_offline") else "no model server configured or reachable"
-        )
-        typer.echo(OFFLINE_BANNER.format(why=why), err=as_json)
-    options = {k: v for k, v in options.items() if k != "chose_offline"}
+    if banner:
+        typer.echo(banner, err=as_json)
     answer: Answer | None = None
     for event in stream(question, **options):
         if isinstance(event, Answer):
@@ -120,12 +122,12 @@ def ask(
     as_json: AsJson = False,
 ) -> None:
     """Answer a question from your documents, showing each step and the verified sources."""
-    options = _options(
+    options, banner = _options(
         provider=provider, base_url=base_url, model=model, effort=effort, k=k,
         max_tool_calls=max_tool_calls, max_turns=max_turns, collection=collection,
         milvus_uri=milvus_uri, thread_id=thread,
     )  # fmt: skip
-    _run(question, options, show_reasoning, as_json)
+    _run(question, options, banner, show_reasoning, as_json)
 
 
 def chat(
@@ -140,7 +142,7 @@ def chat(
 ) -> None:
     """A conversation that persists across runs (resume it with --thread ID)."""
     thread_id = thread or uuid.uuid4().hex[:8]
-    options = _options(
+    options, banner = _options(
         provider=provider, base_url=base_url, model=model, effort=effort,
         collection=collection, milvus_uri=milvus_uri, thread_id=thread_id,
     )  # fmt: skip
@@ -152,7 +154,8 @@ def chat(
             break
         if question.lower() in ("", "exit", "quit"):
             break
-        _run(question, options, show_reasoning, as_json=False)
+        _run(question, options, banner, show_reasoning, as_json=False)
+        banner = None  # said once per conversation
 
 
 def doctor(

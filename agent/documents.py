@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from agent.settings import Settings
 from tools.errors import ResearchAgentError
 from tools.schemas import DocWindow, IngestReport, SearchResult
 from tools.store import SearchMode
 
-Progress = Any  # tools.ingest.Progress; kept loose so importing this module stays cheap
+if TYPE_CHECKING:
+    from tools.ingest import Progress
 
 
 def ingest(
