@@ -10,21 +10,22 @@ from langchain_core.messages import AIMessage
 from agent import prompts
 from agent.citations import apply_citations
 from agent.evidence import run_start, seen_documents, tool_steps
+from agent.repair import split_harmony
 from agent.schemas import Answer, Status, StepRecord, Steps
 from agent.state import State
 
-HARMONY_TOKEN = re.compile(r"<\|[A-Za-z_]{1,20}\|>")
-FINAL_CHANNEL = re.compile(r"<\|channel\|>\s*final\s*<\|message\|>")
 THINK = re.compile(r"<think>.*?</think>", re.DOTALL)
 
 
 def clean_answer(text: str) -> str:
-    """The final answer without raw reasoning or harmony tokens a server let through."""
-    finals = FINAL_CHANNEL.split(text)
-    if len(finals) > 1:  # raw harmony: only the final channel is for the user
-        text = finals[-1]
-    text = THINK.sub("", text)
-    return HARMONY_TOKEN.sub("", text).strip()
+    """The final answer without raw reasoning or harmony tokens a server let through.
+
+    Harmony text goes through the chat model's own parser (agent.repair), so the answer
+    keeps only what the final channel says, whichever model produced it.
+    """
+    if "<|" in text:
+        text = split_harmony(text).content
+    return THINK.sub("", text).strip()
 
 
 def status_of(text: str, cited: int, budget_spent: str) -> Status:
