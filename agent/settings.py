@@ -11,6 +11,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Provider = Literal["vllm", "ollama", "lmstudio", "llamacpp", "openrouter", "openai", "offline"]
 Effort = Literal["low", "medium", "high"]
+MAX_K = 20
+"""The most hits one milvus_search call returns (the tool refuses more)."""
 
 
 class Settings(BaseSettings):
@@ -67,7 +69,7 @@ class Settings(BaseSettings):
         None, description="API key for the chat server (else the provider's usual variable)."
     )
     effort: Effort = Field("medium", description="gpt-oss reasoning effort.")
-    k: int = Field(5, ge=1, le=20, description="Hits per milvus_search call.")
+    k: int = Field(5, ge=1, le=MAX_K, description="Hits per milvus_search call.")
     max_tool_calls: int = Field(12, ge=1, description="Tool-call budget per question.")
     max_turns: int = Field(8, ge=1, description="Model-turn budget per question.")
     max_context_tokens: int = Field(

@@ -8,14 +8,13 @@ from langchain_core.tools import tool
 from langgraph.prebuilt import InjectedState
 from pydantic import BaseModel, Field
 
-from agent.settings import Settings
+from agent.settings import MAX_K, Settings
 from tools.cursors import CursorRegistry
 from tools.errors import ToolInputError
 from tools.render import render_search
 from tools.schemas import SearchHit, SearchResult
 from tools.store import SearchMode
 
-MAX_K = 20
 MAX_QUERY_CHARS = 1000
 
 
