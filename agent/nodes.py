@@ -76,11 +76,16 @@ def make_call_model(
 
             return (model, *describe_model(model))
         key = (context.provider, context.model, context.base_url, context.effort)
-        if key not in chosen:  # probing servers once per configuration, not once per turn
-            from agent.models import select_chat_model
+        if key in chosen:  # probing servers once per configuration, not once per turn
+            return chosen[key]
+        from agent.models import select_chat_model
 
-            chosen[key] = (select or select_chat_model)(context)
-        return chosen[key]
+        choice = (select or select_chat_model)(context)
+        # An automatic fallback to the offline policy is not remembered: a long-running
+        # server (langgraph dev) picks up a gpt-oss server started after it.
+        if not (choice[2] == "offline" and context.provider != "offline"):
+            chosen[key] = choice
+        return choice
 
     def call_model(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         context = runtime.context or Context()
