@@ -19,7 +19,7 @@ from tools.embeddings import Embedder
 from tools.loaders import SourceDoc, UnreadableFile, find_files, load_file, source_name
 from tools.schemas import Chunk, IngestReport
 from tools.splitter import CHUNKER_VERSION, Piece, split_document
-from tools.store import ChunkStore
+from tools.store import ChunkStore, DocState
 
 Progress = Callable[[int, int], None]
 """Called with (chunks done, chunks total) as batches are written."""
@@ -85,8 +85,7 @@ class _Plan:
     report: IngestReport = field(default_factory=IngestReport)
 
 
-def _plan(store: ChunkStore, docs: Iterable[SourceDoc], max_tokens: int) -> _Plan:
-    states = store.doc_states()
+def _plan(states: dict[str, DocState], docs: Iterable[SourceDoc], max_tokens: int) -> _Plan:
     plan = _Plan()
     for doc in docs:
         state = states.get(doc_id_for(doc.source))
@@ -108,11 +107,15 @@ def ingest_documents(
     settings: Settings,
     progress: Progress | None = None,
     batch_chunks: int = 256,
+    states: dict[str, DocState] | None = None,
 ) -> IngestReport:
-    """Write new and changed documents; skip unchanged ones."""
+    """Write new and changed documents; skip unchanged ones.
+
+    `states` is what the store held before (store.doc_states()); read here when not given.
+    """
     t0 = time.perf_counter()
     store.check_embedder(embedder.name)
-    plan = _plan(store, docs, settings.chunk_tokens)
+    plan = _plan(store.doc_states() if states is None else states, docs, settings.chunk_tokens)
     chunked = [
         (chunk_document(d, embedder, settings.chunk_tokens), old) for d, old in plan.to_write
     ]
@@ -172,13 +175,14 @@ def ingest_paths(
             docs.append(load_file(f, source_name(f)))
         except UnreadableFile as exc:
             skipped.append(f"{f}: {exc}")
-    report = ingest_documents(store, embedder, docs, settings, progress)
+    before = store.doc_states()  # one scan serves the plan and the prune
+    report = ingest_documents(store, embedder, docs, settings, progress, states=before)
     report.skipped = skipped
     if prune:
         present = {doc_id_for(d.source) for d in docs}
         gone = [
             s.doc_id
-            for s in store.doc_states().values()
+            for s in before.values()
             if s.doc_id not in present and _is_gone(s.source, paths)
         ]
         ids = [i for doc_id in gone for i in store.chunk_ids(doc_id)]
