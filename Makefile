@@ -20,6 +20,7 @@ demo: setup
 
 lint: setup
 	$(BIN)/ruff check agent tools graphs tests benchmarks
+	$(BIN)/ruff format --check agent tools graphs tests benchmarks
 	$(BIN)/mypy
 
 test: lint

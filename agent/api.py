@@ -16,7 +16,7 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, ToolMessage
 
-from agent.evidence import summarize
+from agent.nodes.evidence import summarize
 from agent.schemas import Answer, StepEvent
 from agent.settings import Context, Settings
 

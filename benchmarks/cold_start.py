@@ -16,14 +16,21 @@ import tempfile
 import time
 from pathlib import Path
 
-HEAVY = ("langchain_core", "langgraph", "langchain_openai", "langchain_milvus", "onnxruntime",
-         "pymilvus", "tiktoken")  # fmt: skip
+HEAVY = (
+    "langchain_core",
+    "langgraph",
+    "langchain_openai",
+    "langchain_milvus",
+    "onnxruntime",
+    "pymilvus",
+    "tiktoken",
+)
 PROBE = (
     "import sys, atexit\n"
     "atexit.register(lambda: print('HEAVY=' + ','.join(m for m in {heavy!r} if m in "
     "sys.modules), file=sys.stderr))\n"
     "sys.argv = ['research-agent', *sys.argv[1:]]\n"
-    "from agent.cli import main\nmain()\n"
+    "from agent.cli.app import main\nmain()\n"
 )
 DOCS = {
     "zephyr.md": "# Zephyr drone\n\nThe Zephyr drone is a quadcopter made by Acme Robotics.\n",

@@ -46,7 +46,7 @@ def main() -> None:
     args = parser.parse_args()
     if not EVAL.is_dir():
         raise SystemExit(f"{EVAL} not found (../shared beside the project?)")
-    from agent.evaluate import evaluate
+    from agent.eval.harness import evaluate
     from agent.settings import Settings
 
     tmp = tempfile.TemporaryDirectory(prefix="ra-quality-")
@@ -61,13 +61,23 @@ def main() -> None:
         for mode in modes:
             for k in ks:
                 t0 = time.perf_counter()
-                report = evaluate(path, args.limit, k, mode, "offline", "single-shot",  # type: ignore[arg-type]
-                                  settings=settings)  # fmt: skip
+                report = evaluate(
+                    path,
+                    args.limit,
+                    k,
+                    mode,
+                    "offline",
+                    "single-shot",  # type: ignore[arg-type]
+                    settings=settings,
+                )
                 base, agent = report.baseline, report.aggregate
                 assert base is not None
-                print(f"# {path.name} {mode} k={k}: {agent.n} questions, index "
-                      f"{report.index_seconds:.1f} s, total {time.perf_counter() - t0:.1f} s",
-                      file=sys.stderr, flush=True)  # fmt: skip
+                print(
+                    f"# {path.name} {mode} k={k}: {agent.n} questions, index "
+                    f"{report.index_seconds:.1f} s, total {time.perf_counter() - t0:.1f} s",
+                    file=sys.stderr,
+                    flush=True,
+                )
                 rows.append((path.name.split("_")[0], mode, k, base, agent))
                 dump.append({"dataset": path.name, "mode": mode, "k": k})
                 dump[-1].update(baseline=base.model_dump(), agent=agent.model_dump())
@@ -81,8 +91,10 @@ def main() -> None:
         cells = " | ".join(f"{_f(getattr(base, m))} / {_f(getattr(agent, m))}" for m in METRICS)
         gain = f"{_delta(agent.evidence_recall, base.evidence_recall)} / "
         gain += _delta(agent.all_gold, base.all_gold)
-        print(f"| {name} | {mode} | {k} | {agent.n} | {cells} | {agent.tool_calls:.1f} | "
-              f"{agent.seconds:.3f} | {gain} |")  # fmt: skip
+        print(
+            f"| {name} | {mode} | {k} | {agent.n} | {cells} | {agent.tool_calls:.1f} | "
+            f"{agent.seconds:.3f} | {gain} |"
+        )
     equal_budget(rows)
     if args.json:
         args.json.write_text(json.dumps(dump, indent=2), encoding="utf-8")
@@ -97,8 +109,10 @@ def equal_budget(rows: list[tuple[str, str, int, Any, Any]]) -> None:
     ]
     if not pairs:
         return
-    print("\n| dataset | mode | agent k | 1-shot k | docs seen (1-shot / agent) "
-          "| recall (1-shot / agent) | all_gold (1-shot / agent) |")  # fmt: skip
+    print(
+        "\n| dataset | mode | agent k | 1-shot k | docs seen (1-shot / agent) "
+        "| recall (1-shot / agent) | all_gold (1-shot / agent) |"
+    )
     print("|---|---|---:|---:|---:|---:|---:|")
     for (name, mode, k, _, agent), base in pairs:
         cells = " | ".join(

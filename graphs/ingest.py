@@ -5,7 +5,7 @@ from __future__ import annotations
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
-from agent.ingest_node import IngestState, run_ingest
+from agent.nodes.ingest import IngestState, run_ingest
 from agent.settings import Context
 
 

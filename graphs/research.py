@@ -8,11 +8,11 @@ from langchain_core.language_models import BaseChatModel
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
-from agent.nodes import make_call_model, prepare, respond, route_after_model
+from agent.nodes.model_turn import make_call_model, prepare, respond, route_after_model
+from agent.nodes.run_tools import make_run_tools
+from agent.nodes.toolset import Tools, default_tools
 from agent.settings import Context
 from agent.state import InputState, State
-from agent.toolrunner import make_run_tools
-from agent.toolset import Tools, default_tools
 
 
 def build_graph(

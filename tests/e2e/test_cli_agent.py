@@ -54,7 +54,7 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
 
 def no_local_server() -> None:
     """`ask` with nothing configured probes the local presets; a real one would answer."""
-    from agent.providers import LOCAL_PRESETS, PRESETS, probe
+    from agent.llm.providers import LOCAL_PRESETS, PRESETS, probe
 
     for name in LOCAL_PRESETS:
         if probe(PRESETS[name].base_url):
@@ -107,8 +107,16 @@ def test_ask_json_prints_only_the_answer(workspace: Workspace) -> None:
 
 def test_ask_with_a_configured_server_that_is_down_is_an_error(workspace: Workspace) -> None:
     url = closed_port_url()
-    done = run_agent("ask", "--provider", "vllm", "--base-url", url, QUESTION,
-                   env=workspace.env, cwd=workspace.root)  # fmt: skip
+    done = run_agent(
+        "ask",
+        "--provider",
+        "vllm",
+        "--base-url",
+        url,
+        QUESTION,
+        env=workspace.env,
+        cwd=workspace.root,
+    )
 
     assert done.returncode == 1
     assert done.stdout == ""  # no fallback answer, no offline banner
@@ -120,14 +128,16 @@ def test_ask_with_a_configured_server_that_is_down_is_an_error(workspace: Worksp
 
 def test_chat_thread_persists_across_processes(workspace: Workspace) -> None:
     thread = "e2e-thread"
-    first = run_agent("chat", "--thread", thread, env=workspace.env, cwd=workspace.root,
-                    stdin=f"{QUESTION}\n")  # fmt: skip
+    first = run_agent(
+        "chat", "--thread", thread, env=workspace.env, cwd=workspace.root, stdin=f"{QUESTION}\n"
+    )
     assert first.returncode == 0, first.stderr
     assert "Sealed segments are compacted every night at 02:00 UTC. [1]" in first.stdout
 
     follow_up = "How large do its segments get?"
-    second = run_agent("chat", "--thread", thread, env=workspace.env, cwd=workspace.root,
-                     stdin=f"{follow_up}\n")  # fmt: skip
+    second = run_agent(
+        "chat", "--thread", thread, env=workspace.env, cwd=workspace.root, stdin=f"{follow_up}\n"
+    )
     assert second.returncode == 0, second.stderr
     # the offline policy resolves "its" with the previous question, which only the
     # checkpoint written by the first process can supply
@@ -164,8 +174,11 @@ def checkpoint_state(data_dir: Path, thread: str) -> dict[str, object]:
 
 
 def doctor_down(workspace: Workspace) -> tuple[str, subprocess.CompletedProcess[str]]:
-    env = {**workspace.env, "RESEARCH_AGENT_PROVIDER": "openai",
-           "RESEARCH_AGENT_BASE_URL": closed_port_url()}  # fmt: skip
+    env = {
+        **workspace.env,
+        "RESEARCH_AGENT_PROVIDER": "openai",
+        "RESEARCH_AGENT_BASE_URL": closed_port_url(),
+    }
     done = run_agent("doctor", env=env, cwd=workspace.root)
     return env["RESEARCH_AGENT_BASE_URL"], done
 
@@ -195,8 +208,11 @@ def test_doctor_with_the_server_up_checks_model_and_tool_calls(workspace: Worksp
     with WireServer() as server:
         server.models = ["gpt-oss-20b"]
         server.script(Reply.from_file(recorded))
-        env = {**workspace.env, "RESEARCH_AGENT_PROVIDER": "llamacpp",
-               "RESEARCH_AGENT_BASE_URL": server.url}  # fmt: skip
+        env = {
+            **workspace.env,
+            "RESEARCH_AGENT_PROVIDER": "llamacpp",
+            "RESEARCH_AGENT_BASE_URL": server.url,
+        }
         done = run_agent("doctor", env=env, cwd=workspace.root)
 
     assert done.returncode == 0, done.stdout + done.stderr

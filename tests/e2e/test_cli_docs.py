@@ -89,7 +89,7 @@ def test_search_text_is_what_the_model_reads(cli: Cli, mode: str) -> None:
         query="HNSW efConstruction tuning", k=4, source_prefix="docs/", mode=mode, hits=hits
     )
     assert text == render_search(result) + "\n"
-    assert text.startswith('Search results for "HNSW efConstruction tuning" under \'docs/\' (')
+    assert text.startswith("Search results for \"HNSW efConstruction tuning\" under 'docs/' (")
 
 
 def test_fetch_prints_numbered_lines(cli: Cli) -> None:
@@ -146,7 +146,7 @@ def test_errors_are_one_line_and_exit_1(cli: Cli, tmp_path: Path) -> None:
 
 
 def test_help_lists_the_document_commands() -> None:
-    from agent.cli import app
+    from agent.cli.app import app
 
     res = CliRunner().invoke(app, ["--help"])
     assert res.exit_code == 0

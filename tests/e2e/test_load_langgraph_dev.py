@@ -50,10 +50,23 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = free_port()
     log = (root / "server.log").open("wb")
     proc = subprocess.Popen(
-        [str(VENV_BIN / "langgraph"), "dev", "--no-browser", "--no-reload", "--port", str(port),
-         "--n-jobs-per-worker", str(CONCURRENT), "--config", str(root / "langgraph.json")],
-        cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+        [
+            str(VENV_BIN / "langgraph"),
+            "dev",
+            "--no-browser",
+            "--no-reload",
+            "--port",
+            str(port),
+            "--n-jobs-per-worker",
+            str(CONCURRENT),
+            "--config",
+            str(root / "langgraph.json"),
+        ],
+        cwd=root,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     try:
         wait_for_port(port, proc, timeout=90)
         yield f"http://127.0.0.1:{port}"
@@ -114,5 +127,3 @@ def test_the_same_threads_answer_a_follow_up(server: str) -> None:
     first, second = asyncio.run(follow_up())
     assert first["answer"]["status"] == "answered"
     assert "Oslo" in second["answer"]["answer"]
-
-

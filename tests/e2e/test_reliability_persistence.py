@@ -32,9 +32,14 @@ def env(tmp_path: Path) -> dict[str, str]:
 
 def chat(env: dict[str, str], cwd: Path) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [str(RESEARCH_AGENT), "chat", "--thread", "t1", "--provider", "offline"], cwd=cwd,
-        env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        [str(RESEARCH_AGENT), "chat", "--thread", "t1", "--provider", "offline"],
+        cwd=cwd,
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def test_chat_thread_survives_sigkill_and_continues(env: dict[str, str], tmp_path: Path) -> None:
@@ -100,9 +105,13 @@ def test_a_run_killed_mid_way_resumes_without_redoing_its_tool_calls(tmp_path: P
 
     db = tmp_path / "checkpoints.sqlite"
     proc = subprocess.Popen(
-        [sys.executable, "-c", RUN_AND_HANG, str(db), str(PROJECT_ROOT)], cwd=tmp_path,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=clean_env(),
-    )  # fmt: skip
+        [sys.executable, "-c", RUN_AND_HANG, str(db), str(PROJECT_ROOT)],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=clean_env(),
+    )
     assert proc.stdout is not None
     assert proc.stdout.readline().strip() == "HANG", proc.stderr.read() if proc.stderr else ""
     proc.kill()

@@ -10,8 +10,8 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from agent.cli_eval import register
-from agent.evaluate import EvalReport, corpus_docs, evaluate, load_dataset
+from agent.cli.evaluate import register
+from agent.eval.harness import EvalReport, corpus_docs, evaluate, load_dataset
 from agent.settings import Settings
 from tests.support import shared_path
 
@@ -112,8 +112,21 @@ def test_cli_writes_the_documented_json(dataset: Path, settings: Settings, tmp_p
     register(app)
     app.command("noop")(lambda: None)  # a second command keeps `eval` a subcommand
     out = tmp_path / "report.json"
-    args = ["eval", "--dataset", str(dataset), "--k", "3", "--mode", "dense", "--baseline",
-            "single-shot", "--json", str(out), "--data-dir", str(settings.data_dir)]  # fmt: skip
+    args = [
+        "eval",
+        "--dataset",
+        str(dataset),
+        "--k",
+        "3",
+        "--mode",
+        "dense",
+        "--baseline",
+        "single-shot",
+        "--json",
+        str(out),
+        "--data-dir",
+        str(settings.data_dir),
+    ]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     assert "| evidence recall |" in result.stdout and "| single-shot | agent |" in result.stdout

@@ -2,7 +2,7 @@
 
 Real pieces only: graphs.research.build_graph with the product's milvus_search and fetch_doc
 over a Milvus Lite collection ingested here, and the chat model chosen from the run's
-Context (provider "llamacpp", base_url = the replay server), i.e. agent.llm.build_chat_model's
+Context (provider "llamacpp", base_url = the replay server), i.e. agent.llm.chat.build_chat_model's
 GptOssChat. The replies are recorded llama.cpp bodies with only the tool call (name,
 arguments, id), the reasoning text and the answer text replaced to fit the corpus.
 """
@@ -61,9 +61,12 @@ class Corpus:
 
     def context(self, server: WireServer, **extra: Any) -> Context:
         return Context(
-            provider="llamacpp", base_url=server.url, milvus_uri=self.milvus_uri,
-            collection=self.collection, **extra,
-        )  # fmt: skip
+            provider="llamacpp",
+            base_url=server.url,
+            milvus_uri=self.milvus_uri,
+            collection=self.collection,
+            **extra,
+        )
 
 
 @pytest.fixture(scope="module")
@@ -228,13 +231,19 @@ def test_malformed_tool_calls_are_repaired_or_returned_to_the_model(
     )
     graph = build_graph()
 
-    state = graph.invoke({"question": "Who wrote the Osprey planner?"}, {},
-                         context=corpus.context(wire_server))  # fmt: skip
+    state = graph.invoke(
+        {"question": "Who wrote the Osprey planner?"}, {}, context=corpus.context(wire_server)
+    )
 
     messages = state["messages"]
     assert [type(m) for m in messages] == [
-        HumanMessage, AIMessage, ToolMessage, AIMessage, ToolMessage, AIMessage,
-    ]  # fmt: skip
+        HumanMessage,
+        AIMessage,
+        ToolMessage,
+        AIMessage,
+        ToolMessage,
+        AIMessage,
+    ]
     search_call, search_result = messages[1], messages[2]
     assert search_call.tool_calls[0]["name"] == "milvus_search"
     assert search_result.status == "success" and search_result.name == "milvus_search"
@@ -281,9 +290,10 @@ def test_citation_to_a_line_the_search_snippet_did_not_show_is_dropped(
         final_turn("Job class 10 runs on queue 10 【0†L10-L10】; job class 3 on queue 3 【0†L3】."),
     )
     state = build_graph().invoke(
-        {"question": "Which queue runs kestrel job class 10?"}, {},
+        {"question": "Which queue runs kestrel job class 10?"},
+        {},
         context=corpus.context(wire_server),
-    )  # fmt: skip
+    )
 
     hits = state["messages"][2].artifact.hits
     first = next(h for h in hits if h.start_line == 1)
@@ -299,18 +309,32 @@ def test_citation_to_a_line_the_search_snippet_did_not_show_is_dropped(
 
 @pytest.mark.parametrize("show", [True, False])
 def test_cli_ask_shows_reasoning_only_when_asked(
-    corpus: Corpus, wire_server: WireServer, monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str], show: bool,
-) -> None:  # fmt: skip
-    from agent.cli import main
+    corpus: Corpus,
+    wire_server: WireServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    show: bool,
+) -> None:
+    from agent.cli.app import main
 
     wire_server.models = ["gpt-oss-20b"]
     wire_server.script(
         tool_turn(R_SEARCH, "milvus_search", json.dumps({"query": QUESTION, "k": 3}), "call_s1"),
         final_turn("Heron compacts sealed segments nightly 【0†L4-L5】.", reasoning=R_FINAL),
     )
-    argv = ["research-agent", "ask", QUESTION, "--provider", "llamacpp", "--base-url",
-            wire_server.url, "--milvus-uri", corpus.milvus_uri, "--collection", corpus.collection]
+    argv = [
+        "research-agent",
+        "ask",
+        QUESTION,
+        "--provider",
+        "llamacpp",
+        "--base-url",
+        wire_server.url,
+        "--milvus-uri",
+        corpus.milvus_uri,
+        "--collection",
+        corpus.collection,
+    ]
     monkeypatch.setattr("sys.argv", [*argv, *(["--show-reasoning"] if show else [])])
     main()
     out = capsys.readouterr().out

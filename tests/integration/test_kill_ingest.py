@@ -57,9 +57,13 @@ def test_killed_ingest_converges_to_the_clean_result(tmp_path: Path) -> None:
     env = clean_env()
     t0 = time.monotonic()
     clean = subprocess.run(
-        ingest_cmd(tmp_path / "clean.db"), cwd=tmp_path, env=env, capture_output=True,
-        text=True, timeout=300,
-    )  # fmt: skip
+        ingest_cmd(tmp_path / "clean.db"),
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     clean_seconds = time.monotonic() - t0
     assert clean.returncode == 0, clean.stderr
     clean_report = json.loads(clean.stdout)
@@ -70,9 +74,12 @@ def test_killed_ingest_converges_to_the_clean_result(tmp_path: Path) -> None:
     killed, killed_after_flush = 0, False
     for point in ("early", "after-flush", "resumed"):
         proc = subprocess.Popen(
-            ingest_cmd(db), cwd=tmp_path, env=env,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+            ingest_cmd(db),
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         if point == "after-flush":
             deadline = time.monotonic() + 1.5 * clean_seconds
             while proc.poll() is None and time.monotonic() < deadline:
@@ -93,9 +100,13 @@ def test_killed_ingest_converges_to_the_clean_result(tmp_path: Path) -> None:
     assert killed >= 2, "the runs must be killed mid-ingest for this test to mean anything"
 
     final = subprocess.run(
-        ingest_cmd(tmp_path / "killed.db"), cwd=tmp_path, env=env, capture_output=True,
-        text=True, timeout=300,
-    )  # fmt: skip
+        ingest_cmd(tmp_path / "killed.db"),
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert final.returncode == 0, final.stderr
     report = json.loads(final.stdout)
     print(f"\nclean run {clean_seconds:.1f} s, {killed} runs killed, final run: {report}")

@@ -34,8 +34,11 @@ RSS_GROWTH_BOUND_MB = 40.0
 
 def test_two_hundred_sequential_runs_do_not_grow_memory(tmp_path: Path) -> None:
     settings = tiny_lite(tmp_path)
-    options = {"provider": "offline", "milvus_uri": settings.milvus_uri,
-               "collection": settings.collection}  # fmt: skip
+    options = {
+        "provider": "offline",
+        "milvus_uri": settings.milvus_uri,
+        "collection": settings.collection,
+    }
     questions = ["Who makes the Zephyr drone?", "Where is the office of Acme Robotics?"]
     try:
         for i in range(WARMUP):
@@ -75,9 +78,19 @@ def test_one_cli_ingests_while_another_searches_through_milvus_lite_server(
 ) -> None:
     port = free_port()
     server = subprocess.Popen(
-        [str(MILVUS_LITE), "server", "--data-dir", str(tmp_path / "db"), "--host", "127.0.0.1",
-         "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        [
+            str(MILVUS_LITE),
+            "server",
+            "--data-dir",
+            str(tmp_path / "db"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     env = clean_env(RESEARCH_AGENT_MILVUS_URI=f"http://127.0.0.1:{port}")
     try:
         wait_for_port(port, server, timeout=60)
@@ -86,9 +99,13 @@ def test_one_cli_ingests_while_another_searches_through_milvus_lite_server(
         assert first.returncode == 0, first.stderr
         write_docs(tmp_path / "second", 40, offset=100)
         ingest = subprocess.Popen(
-            [str(RESEARCH_AGENT), "ingest", "second", "--json"], cwd=tmp_path, env=env,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        )  # fmt: skip
+            [str(RESEARCH_AGENT), "ingest", "second", "--json"],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         searches = []
         while ingest.poll() is None or not searches:
             done = run_cli("search", "gizmo bolt size", "-k", "3", "--json", env=env, cwd=tmp_path)

@@ -39,9 +39,12 @@ def held_db(tmp_path: Path) -> Iterator[Path]:
     """A Lite database held open by another process that opened the store and sleeps."""
     db = tmp_path / "held.db"
     proc = subprocess.Popen(
-        [sys.executable, "-c", HOLDER, str(db)], stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL, env=clean_env(), cwd=tmp_path,
-    )  # fmt: skip
+        [sys.executable, "-c", HOLDER, str(db)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env=clean_env(),
+        cwd=tmp_path,
+    )
     try:
         assert proc.stdout is not None
         assert proc.stdout.readline().strip() == b"ready"
@@ -72,10 +75,20 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     data = tmp_path_factory.mktemp("server")
     port = free_port()
     proc = subprocess.Popen(
-        [str(MILVUS_LITE), "server", "--data-dir", str(data / "lite"), "--host", "127.0.0.1",
-         "--port", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=clean_env(),
-    )  # fmt: skip
+        [
+            str(MILVUS_LITE),
+            "server",
+            "--data-dir",
+            str(data / "lite"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=clean_env(),
+    )
     try:
         wait_for_port(port, proc)
         yield f"http://127.0.0.1:{port}"

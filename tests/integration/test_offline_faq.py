@@ -42,9 +42,12 @@ def test_offline_answer_cites_the_faq_entry_on_storage(
         assert report.new >= 4 and report.chunks_written > 0
 
         answer = ask(
-            "How is data stored in milvus?", provider="offline",
-            milvus_uri=settings.milvus_uri, collection="faq", data_dir=str(tmp_path / ".ra"),
-        )  # fmt: skip
+            "How is data stored in milvus?",
+            provider="offline",
+            milvus_uri=settings.milvus_uri,
+            collection="faq",
+            data_dir=str(tmp_path / ".ra"),
+        )
     finally:
         close_stores()
 

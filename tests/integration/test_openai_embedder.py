@@ -95,9 +95,11 @@ def test_ingest_and_search_through_the_endpoint(server: EmbeddingServer, tmp_pat
     (docs / "storage.md").write_text("# Storage\n\nMilvus keeps inserted data in MinIO.\n")
     (docs / "meta.md").write_text("# Metadata\n\nEach module keeps its metadata in etcd.\n")
     settings = Settings(
-        milvus_uri=str(tmp_path / "m.db"), embedder="openai", embedding_base_url=server.url,
+        milvus_uri=str(tmp_path / "m.db"),
+        embedder="openai",
+        embedding_base_url=server.url,
         embedding_model="bow-64",
-    )  # fmt: skip
+    )
     try:
         report = documents.ingest([docs], settings)
         assert (report.new, report.chunks_written) == (2, 2)

@@ -1,4 +1,3 @@
-# ruff: noqa: E501  (the table of recorded cases reads best one case per line)
 """Bad model output never crashes a run: recorded malformed cases and generated ones.
 
 The real tools run over a real Milvus Lite collection. tests/unit/test_repair.py checks the
@@ -20,9 +19,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from langchain_core.messages import AIMessage, ToolMessage
 
-from agent.llm import GptOssChat, build_chat_model
-from agent.providers import PRESETS, ServerConfig
-from agent.repair import repair_message
+from agent.llm.chat import GptOssChat, build_chat_model
+from agent.llm.providers import PRESETS, ServerConfig
+from agent.llm.repair import repair_message
 from agent.settings import Context, Settings
 from graphs.research import build_graph
 from tests.support import wire_path
@@ -67,44 +66,85 @@ DEBRIS = ["", "<|channel|>commentary", "<|channel|>analysis", " json", "<|constr
 names = st.one_of(
     st.builds(lambda n, d: n + d, st.sampled_from(KNOWN), st.sampled_from(DEBRIS)),
     st.sampled_from(
-        ["functions.milvus_search", " to=functions.fetch_doc", "Milvus Search", "FETCH-DOC",
-         "shell", "write_file", "python", "browser.open", "", "milvus_search\u200b\u00a0"]
+        [
+            "functions.milvus_search",
+            " to=functions.fetch_doc",
+            "Milvus Search",
+            "FETCH-DOC",
+            "shell",
+            "write_file",
+            "python",
+            "browser.open",
+            "",
+            "milvus_search\u200b\u00a0",
+        ]
     ),
     st.text(max_size=30),
-)  # fmt: skip
+)
 absurd_ints = st.one_of(
     st.integers(-(10**6), 10**6), st.sampled_from([-1, 0, 2**31, 2**63, -(2**63), 10**30])
 )
 values = st.one_of(
-    absurd_ints, st.text(max_size=40), st.none(), st.booleans(),
-    st.floats(allow_nan=True, allow_infinity=True), st.lists(st.integers(), max_size=3),
+    absurd_ints,
+    st.text(max_size=40),
+    st.none(),
+    st.booleans(),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.lists(st.integers(), max_size=3),
     st.dictionaries(st.text(max_size=5), st.integers(), max_size=2),
-    st.just("x" * 20000), st.just("../../etc/passwd"), st.just('" or doc_id != "'),
-)  # fmt: skip
+    st.just("x" * 20000),
+    st.just("../../etc/passwd"),
+    st.just('" or doc_id != "'),
+)
 arg_dicts = st.dictionaries(
-    st.sampled_from(["query", "k", "source", "cursor", "doc_id", "start_line", "num_lines",
-                     "state", "mode", "filter", "collection"]),
-    values, max_size=5,
-)  # fmt: skip
+    st.sampled_from(
+        [
+            "query",
+            "k",
+            "source",
+            "cursor",
+            "doc_id",
+            "start_line",
+            "num_lines",
+            "state",
+            "mode",
+            "filter",
+            "collection",
+        ]
+    ),
+    values,
+    max_size=5,
+)
 raw_args = st.one_of(
     st.text(max_size=60),
     st.sampled_from(
-        ['{"query": "zephyr"', '"{"fi', "{'query': 'zephyr', 'k': True,}", "[1, 2]", "null",
-         '```json\n{"query": "acme"}\n```', '{"query": "a"} trailing', "import sys, subprocess",
-         '{"cursor": 99999999999999999999999}', "{" * 500]
+        [
+            '{"query": "zephyr"',
+            '"{"fi',
+            "{'query': 'zephyr', 'k': True,}",
+            "[1, 2]",
+            "null",
+            '```json\n{"query": "acme"}\n```',
+            '{"query": "a"} trailing',
+            "import sys, subprocess",
+            '{"cursor": 99999999999999999999999}',
+            "{" * 500,
+        ]
     ),
     arg_dicts.map(json.dumps),
-)  # fmt: skip
+)
 contents = st.one_of(
     st.just(""),
     st.text(max_size=80),
     st.builds(
-        lambda name, args: f"<|channel|>commentary to=functions.{name} <|constrain|>json"
-        f"<|message|>{args}<|call|>",
-        st.sampled_from([*KNOWN, "shell"]), raw_args,
+        lambda name, args: (
+            f"<|channel|>commentary to=functions.{name} <|constrain|>json<|message|>{args}<|call|>"
+        ),
+        st.sampled_from([*KNOWN, "shell"]),
+        raw_args,
     ),
     st.builds(lambda a: json.dumps({"name": "milvus_search", "arguments": a}), arg_dicts),
-)  # fmt: skip
+)
 
 
 @st.composite
@@ -114,10 +154,15 @@ def malformed_turns(draw: st.DrawFn) -> AIMessage:
         for i in range(draw(st.integers(0, 3)))
     ]
     invalid = [
-        {"name": draw(names), "args": draw(raw_args), "id": f"bad{i}", "error": None,
-         "type": "invalid_tool_call"}
+        {
+            "name": draw(names),
+            "args": draw(raw_args),
+            "id": f"bad{i}",
+            "error": None,
+            "type": "invalid_tool_call",
+        }
         for i in range(draw(st.integers(0, 2)))
-    ]  # fmt: skip
+    ]
     message = AIMessage(content=draw(contents), tool_calls=calls, invalid_tool_calls=invalid)
     return repair_message(message, KNOWN)  # what GptOssChat does to every finished turn
 
@@ -148,8 +193,14 @@ class GarbageThenAnswer(FakeToolCallingModel):
 
     final: str = ""
 
-    def _generate(self, messages: Any, stop: Any = None, run_manager: Any = None,
-                  tool_names: list[str] | None = None, **kwargs: Any) -> Any:  # fmt: skip
+    def _generate(
+        self,
+        messages: Any,
+        stop: Any = None,
+        run_manager: Any = None,
+        tool_names: list[str] | None = None,
+        **kwargs: Any,
+    ) -> Any:
         from langchain_core.outputs import ChatGeneration, ChatResult
 
         if tool_names is None:
@@ -161,15 +212,25 @@ class GarbageThenAnswer(FakeToolCallingModel):
 def test_budget_exhausted_run_keeps_the_answer_the_evidence_supports(
     lite: dict[str, Any],
 ) -> None:
-    search = AIMessage("", tool_calls=[
-        {"name": "milvus_search", "args": {"query": "Zephyr drone maker"}, "id": "s1"}
-    ])  # fmt: skip
+    search = AIMessage(
+        "",
+        tool_calls=[{"name": "milvus_search", "args": {"query": "Zephyr drone maker"}, "id": "s1"}],
+    )
     garbage = repair_message(
-        AIMessage("", invalid_tool_calls=[
-            {"name": "fetch_doc<|channel|>commentary", "args": '{"cursor": ', "id": "g",
-             "error": None, "type": "invalid_tool_call"}
-        ]), KNOWN,
-    )  # fmt: skip
+        AIMessage(
+            "",
+            invalid_tool_calls=[
+                {
+                    "name": "fetch_doc<|channel|>commentary",
+                    "args": '{"cursor": ',
+                    "id": "g",
+                    "error": None,
+                    "type": "invalid_tool_call",
+                }
+            ],
+        ),
+        KNOWN,
+    )
     model = GarbageThenAnswer(script=[search, garbage])
     model.final = "The Zephyr drone is made by Acme Robotics 【0†L3-L4】 and 【7†L1-L2】."
     state = build_graph(model).invoke(
@@ -209,63 +270,134 @@ def content(text: str) -> Reply:
 def rust_string(text: str) -> str:
     value = re.search(r'String\("(.*)"\)', text)
     assert value
-    return re.sub(r"\\u\{([0-9a-f]+)\}", lambda m: chr(int(m.group(1), 16)), value.group(1)).replace(
-        "\\n", "\n"
-    )
+    return re.sub(
+        r"\\u\{([0-9a-f]+)\}", lambda m: chr(int(m.group(1), 16)), value.group(1)
+    ).replace("\\n", "\n")
 
 
 # case -> (replies for turn 1, what must happen: repaired | tool_error | retried | fatal)
 def cases() -> dict[str, tuple[Any, str]]:
     return {
         "vllm_32587 name<|channel|>commentary": (
-            lambda: [search_with_name("milvus_search" + debris(
-                "vllm_32587_streamed_toolnames_channel_commentary.partial.txt", "query_dataset"))],
-            "repaired"),
+            lambda: [
+                search_with_name(
+                    "milvus_search"
+                    + debris(
+                        "vllm_32587_streamed_toolnames_channel_commentary.partial.txt",
+                        "query_dataset",
+                    )
+                )
+            ],
+            "repaired",
+        ),
         "ollama_12132 name<|channel|>analysis": (
-            lambda: [search_with_name("milvus_search" + debris(
-                "ollama_12132_toolname_suffix_channel_analysis.partial.txt", "create_event"))],
-            "repaired"),
+            lambda: [
+                search_with_name(
+                    "milvus_search"
+                    + debris(
+                        "ollama_12132_toolname_suffix_channel_analysis.partial.txt", "create_event"
+                    )
+                )
+            ],
+            "repaired",
+        ),
         "llamacpp_15181 recipient leaked into content": (
-            lambda: [content(rust_string(issue("llamacpp_15181_content_leak_to_functions.partial.txt")))],
-            "tool_error"),
+            lambda: [
+                content(rust_string(issue("llamacpp_15181_content_leak_to_functions.partial.txt")))
+            ],
+            "tool_error",
+        ),
         "continue7491 arguments not JSON": (
-            lambda: [search_with_name("milvus_search", '"{"fi')], "tool_error"),
+            lambda: [search_with_name("milvus_search", '"{"fi')],
+            "tool_error",
+        ),
         "lmstudio_876 space in name, raw harmony": (
             lambda: [content(issue("lmstudio_876_toolcall_parse_error_space_in_name.txt"))],
-            "tool_error"),
+            "tool_error",
+        ),
         "lmstudio_873 raw harmony call in content": (
             lambda: [content(issue("lmstudio_873_raw_harmony_toolcall_in_content.txt"))],
-            "tool_error"),
+            "tool_error",
+        ),
         "imp1719 raw harmony capture": (
-            lambda: [content(issue("raw_harmony_imp1719_toolcall_capture.txt"))], "tool_error"),
+            lambda: [content(issue("raw_harmony_imp1719_toolcall_capture.txt"))],
+            "tool_error",
+        ),
         "odysseus5877 500 raw python as arguments": (
-            lambda: [Reply.text(issue(
-                "ollama_odysseus5877_error_parsing_tool_call_builtin_python.txt"), 500, "text/plain")],
-            "retried"),
+            lambda: [
+                Reply.text(
+                    issue("ollama_odysseus5877_error_parsing_tool_call_builtin_python.txt"),
+                    500,
+                    "text/plain",
+                )
+            ],
+            "retried",
+        ),
         "ollama_12064 500 error parsing tool call": (
-            lambda: [Reply.json({"error": issue("ollama_12064_error_parsing_tool_call_500.txt")}, 500)],
-            "retried"),
+            lambda: [
+                Reply.json({"error": issue("ollama_12064_error_parsing_tool_call_500.txt")}, 500)
+            ],
+            "retried",
+        ),
         "groq 400 tool_use_failed": (
-            lambda: [Reply.from_file(wire_path("bodies", "groq_120b_tool_use_failed_400.json"))
-                     .__class__(400, wire_path("bodies", "groq_120b_tool_use_failed_400.json")
-                                .read_bytes(), {"Content-Type": "application/json"})],
-            "retried"),
+            lambda: [
+                Reply.from_file(
+                    wire_path("bodies", "groq_120b_tool_use_failed_400.json")
+                ).__class__(
+                    400,
+                    wire_path("bodies", "groq_120b_tool_use_failed_400.json").read_bytes(),
+                    {"Content-Type": "application/json"},
+                )
+            ],
+            "retried",
+        ),
         "openrouter 400 Reasoning is mandatory": (
-            lambda: [Reply.json({"error": {"message": issue(
-                "openrouter_cherry9051_reasoning_mandatory_400.txt").split(" ", 1)[1]}}, 400)],
-            "retried"),
+            lambda: [
+                Reply.json(
+                    {
+                        "error": {
+                            "message": issue(
+                                "openrouter_cherry9051_reasoning_mandatory_400.txt"
+                            ).split(" ", 1)[1]
+                        }
+                    },
+                    400,
+                )
+            ],
+            "retried",
+        ),
         "vllm_41902 content and reasoning null": (
-            lambda: [Reply.json(chat_body(None, reasoning=None))], "retried"),
+            lambda: [Reply.json(chat_body(None, reasoning=None))],
+            "retried",
+        ),
         "fireworks 400 out of tokens": (
-            lambda: [Reply(400, wire_path("issues", "fireworks_chatterui435_out_of_tokens_error.json")
-                           .read_bytes(), {"Content-Type": "application/json"})] * 3,
-            "fatal"),
+            lambda: (
+                [
+                    Reply(
+                        400,
+                        wire_path(
+                            "issues", "fireworks_chatterui435_out_of_tokens_error.json"
+                        ).read_bytes(),
+                        {"Content-Type": "application/json"},
+                    )
+                ]
+                * 3
+            ),
+            "fatal",
+        ),
         "lmstudio_1105 JSON answer, empty reasoning": (
-            lambda: [content(json.loads(issue(
-                "lmstudio_1105_nonstream_reasoning_empty.partial.json.txt").split('"content": ', 1)[1]
-                .split(",\n", 1)[0]))],
-            "answer"),
-    }  # fmt: skip
+            lambda: [
+                content(
+                    json.loads(
+                        issue("lmstudio_1105_nonstream_reasoning_empty.partial.json.txt")
+                        .split('"content": ', 1)[1]
+                        .split(",\n", 1)[0]
+                    )
+                )
+            ],
+            "answer",
+        ),
+    }
 
 
 CASES = list(cases())
@@ -273,8 +405,12 @@ CASES = list(cases())
 
 def chat_for(url: str) -> GptOssChat:
     config = ServerConfig(url, "openai/gpt-oss-20b", "k", PRESETS["vllm"])
-    return build_chat_model(Settings(request_timeout=5.0, max_retries=2), config,
-                            retry_backoff=0.001, retry_wait_cap=0.01)  # fmt: skip
+    return build_chat_model(
+        Settings(request_timeout=5.0, max_retries=2),
+        config,
+        retry_backoff=0.001,
+        retry_wait_cap=0.01,
+    )
 
 
 @pytest.mark.shared

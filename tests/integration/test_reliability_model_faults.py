@@ -16,8 +16,8 @@ import pytest
 from langchain_core.messages import ToolMessage
 from langgraph.checkpoint.memory import InMemorySaver
 
-from agent.llm import GptOssChat, build_chat_model
-from agent.providers import PRESETS, ServerConfig
+from agent.llm.chat import GptOssChat, build_chat_model
+from agent.llm.providers import PRESETS, ServerConfig
 from agent.settings import Settings
 from graphs.research import build_graph
 from tests.support.corpus import DOCS, approximate_tokens  # noqa: F401
@@ -63,9 +63,11 @@ OUT_OF_TOKENS = {
 
 def reasoning_only_stream(truncate: bool) -> Reply:
     frame = {
-        "id": "c1", "object": "chat.completion.chunk", "model": "openai/gpt-oss-20b",
+        "id": "c1",
+        "object": "chat.completion.chunk",
+        "model": "openai/gpt-oss-20b",
         "choices": [{"index": 0, "delta": {"reasoning": "thinking"}, "finish_reason": None}],
-    }  # fmt: skip
+    }
     import json
 
     data = f"data: {json.dumps(frame)}\n\n"
@@ -141,7 +143,7 @@ FATAL: dict[str, tuple[list[Reply], str]] = {
     "tool_use_failed forever": ([Reply.json(TOOL_USE_FAILED, 400)] * 3, "tool_use_failed"),
     "400 out of tokens": ([Reply.json(OUT_OF_TOKENS, 400)], "rejected the request (HTTP 400"),
     "401 bad key": ([Reply.json(ERROR, 401)], "refused the API key"),
-}  # fmt: skip
+}
 
 
 @pytest.mark.parametrize("fault", list(FATAL))
@@ -198,7 +200,7 @@ def test_connection_refused_mid_run_names_the_server_and_resumes() -> None:
 
 
 def cli(argv: list[str], monkeypatch: pytest.MonkeyPatch) -> int:
-    from agent.cli import main
+    from agent.cli.app import main
 
     monkeypatch.setattr(sys, "argv", ["research-agent", *argv])
     with pytest.raises(SystemExit) as exited:

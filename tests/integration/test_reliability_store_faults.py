@@ -22,8 +22,9 @@ pytestmark = pytest.mark.timeout(120)
 def snapshot(folder: Path) -> dict[str, str]:
     return {
         str(p.relative_to(folder)): hashlib.sha1(p.read_bytes()).hexdigest()
-        for p in sorted(folder.rglob("*")) if p.is_file()
-    }  # fmt: skip
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def ingested(tmp_path: Path) -> tuple[Path, dict[str, str]]:
@@ -52,8 +53,9 @@ def test_a_file_where_the_lite_folder_was_is_one_line_and_is_not_touched(tmp_pat
 
 def test_ask_without_a_collection_says_to_ingest(tmp_path: Path) -> None:
     env = clean_env(RESEARCH_AGENT_DATA_DIR=str(tmp_path / "ra"))
-    done = run_cli("ask", "Who makes the Zephyr drone?", "--provider", "offline", env=env,
-                   cwd=tmp_path)  # fmt: skip
+    done = run_cli(
+        "ask", "Who makes the Zephyr drone?", "--provider", "offline", env=env, cwd=tmp_path
+    )
     assert done.returncode == 1
     errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
     assert errors == [
@@ -66,8 +68,11 @@ def test_ask_without_a_collection_says_to_ingest(tmp_path: Path) -> None:
 def test_search_with_another_embedder_names_the_one_that_built_it(tmp_path: Path) -> None:
     db, env = ingested(tmp_path)
     before = snapshot(db)
-    env = {**env, "RESEARCH_AGENT_EMBEDDER": "openai",
-           "RESEARCH_AGENT_EMBEDDING_BASE_URL": "http://127.0.0.1:9/v1"}  # fmt: skip
+    env = {
+        **env,
+        "RESEARCH_AGENT_EMBEDDER": "openai",
+        "RESEARCH_AGENT_EMBEDDING_BASE_URL": "http://127.0.0.1:9/v1",
+    }
     done = run_cli("search", "zephyr", env=env, cwd=tmp_path)
     assert done.returncode == 1 and "Traceback" not in done.stderr
     (line,) = [line for line in done.stderr.splitlines() if line.startswith("error:")]

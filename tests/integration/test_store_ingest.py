@@ -189,9 +189,13 @@ def test_reopen_after_close_stores(tmp_path: Path) -> None:
         "assert open_store(s).count() == 0\n"  # a fresh client on the same file
     )
     res = subprocess.run(
-        [sys.executable, "-c", script, str(tmp_path / "m.db")], capture_output=True, text=True,
-        timeout=120, env=clean_env(), cwd=tmp_path,
-    )  # fmt: skip
+        [sys.executable, "-c", script, str(tmp_path / "m.db")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=clean_env(),
+        cwd=tmp_path,
+    )
     assert res.returncode == 0, res.stderr.strip().splitlines()[-1]
 
 

@@ -24,20 +24,35 @@ GUIDE = "".join(
     ["# Alpha guide\n", "\n"]
     + [f"Line {n}: the alpha guide explains zebra indexing step {n}.\n" for n in range(3, 121)]
 )
-WIDE = "# Wide\n" + "the " * 112 + "end\n" + "".join(
-    f"line {n} " + "the " * 112 + "\n" for n in range(3, 31)
+WIDE = (
+    "# Wide\n"
+    + "the " * 112
+    + "end\n"
+    + "".join(f"line {n} " + "the " * 112 + "\n" for n in range(3, 31))
 )  # 30 lines, all but the first over LINE_CHARS wide
 
 # Sources chosen so that a filter that leaked out of its quotes, or a LIKE pattern, would match
 # more documents than the exact prefix does.
 FILTER_SOURCES = [
-    'q"uote/one.md', 'q"uote/two.md', "q/three.md", 'q"uotes/four.md',
-    "a or b/x.md", "a/x.md", "b/x.md",
-    "k==1/x.md", "k/x.md", "k==10/x.md",
-    "back\\slash/x.md", "back/x.md", "backslash/x.md",
-    "100%/x.md", "1000/x.md", "100x/x.md",
-    "tick`/x.md", "tick/x.md",
-]  # fmt: skip
+    'q"uote/one.md',
+    'q"uote/two.md',
+    "q/three.md",
+    'q"uotes/four.md',
+    "a or b/x.md",
+    "a/x.md",
+    "b/x.md",
+    "k==1/x.md",
+    "k/x.md",
+    "k==10/x.md",
+    "back\\slash/x.md",
+    "back/x.md",
+    "backslash/x.md",
+    "100%/x.md",
+    "1000/x.md",
+    "100x/x.md",
+    "tick`/x.md",
+    "tick/x.md",
+]
 
 
 def call(tool: Any, args: dict[str, Any], messages: list[Any] | None = None) -> ToolMessage:
@@ -218,9 +233,18 @@ def test_fetch_needs_a_cursor_or_a_known_doc_id(settings: Settings) -> None:
 
 @pytest.mark.parametrize(
     "doc_id",
-    ["/etc/passwd", "../x", "~/.ssh", "~/.ssh/id_rsa", "http://example.com/a.md",
-     "file:///etc/passwd", "./guide/alpha.md", "..\\..\\windows", "guide\\alpha.md"],
-)  # fmt: skip
+    [
+        "/etc/passwd",
+        "../x",
+        "~/.ssh",
+        "~/.ssh/id_rsa",
+        "http://example.com/a.md",
+        "file:///etc/passwd",
+        "./guide/alpha.md",
+        "..\\..\\windows",
+        "guide\\alpha.md",
+    ],
+)
 def test_fetch_refuses_paths_and_urls(settings: Settings, doc_id: str) -> None:
     with pytest.raises(ToolInputError) as err:
         fetch({"doc_id": doc_id})
@@ -254,16 +278,23 @@ def test_source_prefix_through_the_tool(settings: Settings) -> None:
     msg = search({"query": "zebra filter probe", "k": 20, "source": 'q"uote/'})
     assert {h.source for h in msg.artifact.hits} == {'q"uote/one.md', 'q"uote/two.md'}
     assert msg.content.startswith(
-        "Search results for \"zebra filter probe\" under 'q\"uote/' (2 hits, hybrid):"
+        'Search results for "zebra filter probe" under \'q"uote/\' (2 hits, hybrid):'
     )
     assert len(search({"query": "zebra filter probe", "k": 20, "source": ""}).artifact.hits) == 20
 
 
 @pytest.mark.parametrize(
     "injection",
-    ['" or source != "', 'x" or "1" == "1', '" or source >= "', "q\\\" or source != \\\"",
-     '") or (source != "', "% or source like \"%", 'a" || source != "'],
-)  # fmt: skip
+    [
+        '" or source != "',
+        'x" or "1" == "1',
+        '" or source >= "',
+        'q\\" or source != \\"',
+        '") or (source != "',
+        '% or source like "%',
+        'a" || source != "',
+    ],
+)
 @pytest.mark.parametrize("mode", ["hybrid", "bm25"])
 def test_filter_injection_returns_nothing(settings: Settings, injection: str, mode: str) -> None:
     result = run_search(settings, "zebra filter probe", 20, injection, CursorRegistry(), mode)  # type: ignore[arg-type]

@@ -67,9 +67,14 @@ def run_agent(
 ) -> subprocess.CompletedProcess[str]:
     """Run the installed `research-agent` with text on stdin; capture stdout and stderr."""
     return subprocess.run(
-        [str(RESEARCH_AGENT), *args], input=stdin, capture_output=True, text=True,
-        env=env, cwd=cwd, timeout=timeout,
-    )  # fmt: skip
+        [str(RESEARCH_AGENT), *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        timeout=timeout,
+    )
 
 
 def closed_port_url() -> str:
@@ -86,14 +91,24 @@ def langgraph_dev(env: dict[str, str], log: Path, timeout: float = 90.0) -> Iter
     """
     port = free_port()
     command = [
-        str(VENV_BIN / "langgraph"), "dev", "--no-browser", "--no-reload", "--port", str(port),
-        "--config", str(PROJECT_ROOT / "langgraph.json"),
-    ]  # fmt: skip
+        str(VENV_BIN / "langgraph"),
+        "dev",
+        "--no-browser",
+        "--no-reload",
+        "--port",
+        str(port),
+        "--config",
+        str(PROJECT_ROOT / "langgraph.json"),
+    ]
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            command, cwd=PROJECT_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+            command,
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
-        )  # fmt: skip
+        )
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_ok(url, proc, log, timeout)

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from langchain_core.messages import AIMessage
 
-from agent import budget
+from agent.nodes import budget
 from agent.settings import Context
 from graphs.research import build_graph
 from tests.support.fake_chat import FakeToolCallingModel

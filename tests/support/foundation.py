@@ -127,6 +127,10 @@ def run_cli(
 ) -> subprocess.CompletedProcess[str]:
     """Run the installed `research-agent` console script and capture its output."""
     return subprocess.run(
-        [str(RESEARCH_AGENT), *args], capture_output=True, text=True, timeout=timeout,
-        env=env if env is not None else clean_env(), cwd=cwd,
-    )  # fmt: skip
+        [str(RESEARCH_AGENT), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env if env is not None else clean_env(),
+        cwd=cwd,
+    )

@@ -43,8 +43,11 @@ class Reply:
     @classmethod
     def json(cls, obj: Any, status: int = 200, headers: dict[str, str] | None = None) -> Reply:
         """A JSON body."""
-        return cls(status, json.dumps(obj).encode(),
-                   {"Content-Type": "application/json", **(headers or {})})  # fmt: skip
+        return cls(
+            status,
+            json.dumps(obj).encode(),
+            {"Content-Type": "application/json", **(headers or {})},
+        )
 
     @classmethod
     def text(cls, text: str, status: int = 200, content_type: str = "text/html") -> Reply:
@@ -57,8 +60,9 @@ class Reply:
         lines = [line for line in text.splitlines() if not line.startswith("#")]
         frames = [f + "\n\n" for f in "\n".join(lines).split("\n\n") if f.strip()]
         frames = frames if keep is None else frames[:keep]
-        return cls(200, b"", {"Content-Type": "text/event-stream"},
-                   [f.encode() for f in frames], truncate)  # fmt: skip
+        return cls(
+            200, b"", {"Content-Type": "text/event-stream"}, [f.encode() for f in frames], truncate
+        )
 
     @classmethod
     def from_file(cls, path: Path, **sse_options: Any) -> Reply:

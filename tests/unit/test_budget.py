@@ -3,9 +3,10 @@ from typing import Any
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage
 
-from agent import budget, prompts
-from agent.budget import count_tokens, exact_counting, spent_budget
-from agent.offline import LAST_TURN_ID
+from agent import prompts
+from agent.nodes import budget
+from agent.nodes.budget import count_tokens, exact_counting, spent_budget
+from agent.offline.policy import LAST_TURN_ID
 from agent.settings import Context
 from tests.support.corpus import approximate_tokens, run
 from tests.support.fake_chat import call

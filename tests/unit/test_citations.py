@@ -2,8 +2,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from langchain_core.messages import ToolMessage
 
-from agent.citations import Marker, apply_citations, parse_markers
-from agent.evidence import SeenDoc, chunk_lines, seen_documents
+from agent.nodes.citations import Marker, apply_citations, parse_markers
+from agent.nodes.evidence import SeenDoc, chunk_lines, seen_documents
 from tools.schemas import DocWindow, SearchHit, SearchResult
 
 
@@ -48,13 +48,27 @@ def test_same_span_cited_twice_keeps_one_number_and_bare_cursor_uses_first_run()
 
 def test_evidence_from_dict_artifacts_after_checkpoint_round_trip() -> None:
     hit = SearchHit(
-        cursor=0, doc_id="a", source="a.md", title="A", chunk_id="a-0", chunk_index=0,
-        start_line=4, end_line=5, score=1.0, text="four\nfive\n",
-    )  # fmt: skip
+        cursor=0,
+        doc_id="a",
+        source="a.md",
+        title="A",
+        chunk_id="a-0",
+        chunk_index=0,
+        start_line=4,
+        end_line=5,
+        score=1.0,
+        text="four\nfive\n",
+    )
     window = DocWindow(
-        cursor=1, doc_id="b", source="b.md", title="B", start_line=2, end_line=3,
-        total_lines=9, lines=["two", "three"],
-    )  # fmt: skip
+        cursor=1,
+        doc_id="b",
+        source="b.md",
+        title="B",
+        start_line=2,
+        end_line=3,
+        total_lines=9,
+        lines=["two", "three"],
+    )
     messages = [
         ToolMessage(
             "", tool_call_id="1", artifact=SearchResult(query="q", k=5, hits=[hit]).model_dump()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agent.cli import main
+from agent.cli.app import main
 
 
 @pytest.mark.parametrize(
@@ -20,9 +20,13 @@ from agent.cli import main
     ],
 )
 def test_bad_setting_is_one_line_and_exit_2(
-    env: str, value: str, expected: str, monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str], tmp_path: object,
-) -> None:  # fmt: skip
+    env: str,
+    value: str,
+    expected: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: object,
+) -> None:
     monkeypatch.chdir(tmp_path)  # type: ignore[arg-type]
     monkeypatch.setenv(env, value)
     monkeypatch.setattr("sys.argv", ["research-agent", "search", "anything"])

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from agent import providers
-from agent.providers import PRESETS, probe, resolve_server
+from agent.llm import providers
+from agent.llm.providers import PRESETS, probe, resolve_server
 from agent.settings import Settings
 from tests.support.wire_server import WireServer
 from tools.errors import ModelServerError

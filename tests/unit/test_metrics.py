@@ -1,6 +1,6 @@
 import pytest
 
-from agent import metrics
+from agent.eval import metrics
 
 
 def test_normalize_answer_is_squad_normalisation() -> None:

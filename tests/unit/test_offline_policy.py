@@ -1,6 +1,6 @@
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 
-from agent.offline import OfflinePolicy
+from agent.offline.policy import OfflinePolicy
 from agent.settings import Context
 from graphs.research import build_graph
 from tests.support.corpus import approximate_tokens
@@ -12,19 +12,27 @@ __all__ = ["approximate_tokens"]
 # Two hops: the question names the drone; only the drone's page names its maker, and only
 # the maker's page says who founded it. k=1 keeps the first search from finding both.
 DOCS = {
-    "zephyr": ("drones/zephyr.md", "Zephyr", [
-        "# Zephyr",
-        "The Zephyr is a small quadcopter drone.",
-        "The Zephyr is built by Borealis Dynamics in Tromso.",
-        "Its battery lasts 40 minutes.",
-    ]),
-    "borealis": ("companies/borealis.md", "Borealis Dynamics", [
-        "# Borealis Dynamics",
-        "Borealis Dynamics was established by Ingrid Solberg in 2009.",
-        "It employs 120 engineers.",
-    ]),
+    "zephyr": (
+        "drones/zephyr.md",
+        "Zephyr",
+        [
+            "# Zephyr",
+            "The Zephyr is a small quadcopter drone.",
+            "The Zephyr is built by Borealis Dynamics in Tromso.",
+            "Its battery lasts 40 minutes.",
+        ],
+    ),
+    "borealis": (
+        "companies/borealis.md",
+        "Borealis Dynamics",
+        [
+            "# Borealis Dynamics",
+            "Borealis Dynamics was established by Ingrid Solberg in 2009.",
+            "It employs 120 engineers.",
+        ],
+    ),
     "cats": ("misc/cats.md", "Cats", ["Cats sleep for most of the day.", "Cats purr."]),
-}  # fmt: skip
+}
 
 
 class KOne(OfflinePolicy):
@@ -47,8 +55,11 @@ def test_two_hop_question_is_answered_with_cited_sentences() -> None:
     assert corpus.searches[0] == "Who established the company that builds the Zephyr drone?"
     assert corpus.searches[1].startswith("Borealis Dynamics")
     assert [r.tool for r in answer.steps.records] == [
-        "milvus_search", "fetch_doc", "milvus_search", "fetch_doc",
-    ]  # fmt: skip
+        "milvus_search",
+        "fetch_doc",
+        "milvus_search",
+        "fetch_doc",
+    ]
     assert answer.status == "answered" and answer.dropped_citations == 0
     assert "not gpt-oss" in answer.answer
     quotes = [c.quote for c in answer.citations]
@@ -67,9 +78,15 @@ def test_unanswerable_question_says_insufficient_evidence() -> None:
 
 def test_policy_is_deterministic_and_reads_dict_artifacts() -> None:
     window = DocWindow(
-        cursor=0, doc_id="zephyr", source="drones/zephyr.md", title="Zephyr", start_line=1,
-        end_line=4, total_lines=4, lines=DOCS["zephyr"][2],
-    )  # fmt: skip
+        cursor=0,
+        doc_id="zephyr",
+        source="drones/zephyr.md",
+        title="Zephyr",
+        start_line=1,
+        end_line=4,
+        total_lines=4,
+        lines=DOCS["zephyr"][2],
+    )
     messages = [
         HumanMessage("How long does the Zephyr battery last?"),
         AIMessage("", tool_calls=[{"name": "fetch_doc", "args": {"cursor": 0}, "id": "f"}]),
@@ -85,15 +102,19 @@ def test_policy_searches_first_when_tools_are_bound() -> None:
     bound = OfflinePolicy().bind_tools(FakeCorpus(dict(DOCS)).tools())
     message = bound.invoke([HumanMessage("Who builds the Zephyr?")])
     assert message.tool_calls == [
-        {"name": "milvus_search", "args": {"query": "Who builds the Zephyr?"},
-         "id": "offline_0_0", "type": "tool_call"}
-    ]  # fmt: skip
+        {
+            "name": "milvus_search",
+            "args": {"query": "Who builds the Zephyr?"},
+            "id": "offline_0_0",
+            "type": "tool_call",
+        }
+    ]
 
 
 def test_follow_up_question_borrows_the_subject_of_the_previous_one() -> None:
     from langchain_core.messages import AIMessage, HumanMessage
 
-    from agent.offline import search_query
+    from agent.offline.policy import search_query
 
     first = HumanMessage("Where does Milvus store inserted data?")
     follow = HumanMessage("and where is its metadata kept?")

@@ -24,11 +24,18 @@ from tools.store import milvus_literal, prefix_filter
 
 def hit(cursor: int = 0, text: str = "alpha\nbeta\n", start: int = 10, **kw: object) -> SearchHit:
     fields: dict[str, object] = {
-        "cursor": cursor, "doc_id": f"d{cursor}", "source": f"docs/d{cursor}.md",
-        "title": f"Doc {cursor}", "chunk_id": f"c{cursor}", "chunk_index": 0,
-        "start_line": start, "end_line": start + max(text.count("\n") - 1, 0), "score": 0.5,
-        "text": text, "heading": "",
-    }  # fmt: skip
+        "cursor": cursor,
+        "doc_id": f"d{cursor}",
+        "source": f"docs/d{cursor}.md",
+        "title": f"Doc {cursor}",
+        "chunk_id": f"c{cursor}",
+        "chunk_index": 0,
+        "start_line": start,
+        "end_line": start + max(text.count("\n") - 1, 0),
+        "score": 0.5,
+        "text": text,
+        "heading": "",
+    }
     fields.update(kw)
     return SearchHit(**fields)  # type: ignore[arg-type]
 
@@ -36,9 +43,12 @@ def hit(cursor: int = 0, text: str = "alpha\nbeta\n", start: int = 10, **kw: obj
 # -- search -------------------------------------------------------------------------------
 def test_search_exact_text() -> None:
     result = SearchResult(
-        query="index types", k=5, source_prefix="docs/", mode="hybrid",
+        query="index types",
+        k=5,
+        source_prefix="docs/",
+        mode="hybrid",
         hits=[hit(0, "alpha\nbeta\n", 10, heading="Guide > Index"), hit(3, "gamma\n", 7)],
-    )  # fmt: skip
+    )
     assert render_search(result) == (
         "Search results for \"index types\" under 'docs/' (2 hits, hybrid):\n"
         "\n"
@@ -90,9 +100,15 @@ def test_control_characters_in_text_become_spaces() -> None:
 # -- fetch window -------------------------------------------------------------------------
 def window(**kw: object) -> DocWindow:
     fields: dict[str, object] = {
-        "cursor": 2, "doc_id": "d2", "source": "docs/g.md", "title": "Guide",
-        "start_line": 12, "end_line": 14, "total_lines": 40, "lines": ["x", "", "y\x1bz"],
-    }  # fmt: skip
+        "cursor": 2,
+        "doc_id": "d2",
+        "source": "docs/g.md",
+        "title": "Guide",
+        "start_line": 12,
+        "end_line": 14,
+        "total_lines": 40,
+        "lines": ["x", "", "y\x1bz"],
+    }
     fields.update(kw)
     return DocWindow(**fields)  # type: ignore[arg-type]
 

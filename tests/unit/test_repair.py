@@ -1,4 +1,4 @@
-"""The pure repairs of agent/repair.py, on recorded server output and on generated debris."""
+"""The pure repairs of agent/llm/repair.py, on recorded server output and on generated debris."""
 
 from __future__ import annotations
 
@@ -10,8 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from langchain_core.messages import AIMessage
 
-from agent.llm_wire import attach_reasoning, retry_after
-from agent.repair import (
+from agent.llm.repair import (
     ArgumentsError,
     RawCall,
     clean_tool_name,
@@ -20,6 +19,7 @@ from agent.repair import (
     repair_message,
     split_harmony,
 )
+from agent.llm.wire import attach_reasoning, retry_after
 from tests.support import wire_path
 
 TOOLS = ["milvus_search", "fetch_doc"]

@@ -25,7 +25,7 @@ def check_model(settings: Settings, timeout: float = 5.0) -> list[Check]:
     """Is the gpt-oss server reachable, is the model there, does it return tool calls?"""
     import httpx
 
-    from agent.providers import resolve_server
+    from agent.llm.providers import resolve_server
 
     try:
         server = resolve_server(settings)
@@ -34,10 +34,12 @@ def check_model(settings: Settings, timeout: float = 5.0) -> list[Check]:
     if server is None:
         return [
             Check(
-                "model server", True, "none configured and none answers locally: `ask` will use "
+                "model server",
+                True,
+                "none configured and none answers locally: `ask` will use "
                 "the offline policy (extractive, not gpt-oss)",
             )
-        ]  # fmt: skip
+        ]
     headers = {"Authorization": f"Bearer {server.api_key}"} if server.api_key else {}
     try:
         resp = httpx.get(f"{server.base_url}/models", headers=headers, timeout=timeout)
@@ -46,25 +48,30 @@ def check_model(settings: Settings, timeout: float = 5.0) -> list[Check]:
     except (httpx.HTTPError, ValueError, AttributeError) as exc:
         return [
             Check(
-                "model server", False, f"{server.preset.label} at {server.base_url} does not "
+                "model server",
+                False,
+                f"{server.preset.label} at {server.base_url} does not "
                 f"answer ({exc.__class__.__name__}). Start it or fix --provider/--base-url.",
             )
-        ]  # fmt: skip
+        ]
     checks = [Check("model server", True, f"{server.preset.label} answers at {server.base_url}")]
     present = server.model in models
     checks.append(
         Check(
-            "model", present, f"{server.model} is served" if present else
-            f"{server.model} not among {', '.join(models[:5]) or 'no models'}; pass --model",
+            "model",
+            present,
+            f"{server.model} is served"
+            if present
+            else f"{server.model} not among {', '.join(models[:5]) or 'no models'}; pass --model",
         )
-    )  # fmt: skip
+    )
     if present:
         checks.append(_check_tool_calls(settings, server))
     return checks
 
 
 def _check_tool_calls(settings: Settings, server: object) -> Check:
-    from agent.llm import build_chat_model
+    from agent.llm.chat import build_chat_model
     from tools.fetch import fetch_doc
     from tools.search import milvus_search
 
@@ -78,8 +85,12 @@ def _check_tool_calls(settings: Settings, server: object) -> Check:
     names = [c["name"] for c in getattr(reply, "tool_calls", [])]
     if names:
         return Check("tool calls", True, f"the model called {', '.join(names)}")
-    return Check("tool calls", False, "the model answered without calling a tool; check the "
-                 "server's tool-call parser (e.g. vLLM --tool-call-parser openai)")  # fmt: skip
+    return Check(
+        "tool calls",
+        False,
+        "the model answered without calling a tool; check the "
+        "server's tool-call parser (e.g. vLLM --tool-call-parser openai)",
+    )
 
 
 def check_milvus(settings: Settings) -> list[Check]:
@@ -93,9 +104,12 @@ def check_milvus(settings: Settings) -> list[Check]:
         if not store.exists():
             return [
                 Check("milvus", True, f"opens at {uri}"),
-                Check("collection", False, f"'{settings.collection}' does not exist: run "
-                      "`research-agent ingest PATH`"),
-            ]  # fmt: skip
+                Check(
+                    "collection",
+                    False,
+                    f"'{settings.collection}' does not exist: run `research-agent ingest PATH`",
+                ),
+            ]
         count = store.count()
         recorded = store.recorded_embedder()
     except ResearchAgentError as exc:
@@ -105,9 +119,12 @@ def check_milvus(settings: Settings) -> list[Check]:
     return [
         Check("milvus", True, f"opens at {uri}"),
         Check("collection", count > 0, f"'{settings.collection}' holds {count} chunks"),
-        Check("embedder match", name == wanted, f"collection built with {name} (dim {dim}); "
-              f"settings select {wanted}"),
-    ]  # fmt: skip
+        Check(
+            "embedder match",
+            name == wanted,
+            f"collection built with {name} (dim {dim}); settings select {wanted}",
+        ),
+    ]
 
 
 def check_embedder(settings: Settings) -> list[Check]:

@@ -67,19 +67,54 @@ class ServerConfig:
 PRESETS: dict[str, Preset] = {
     p.name: p
     for p in (
-        Preset("vllm", "http://localhost:8000/v1", "openai/gpt-oss-20b", "reasoning", "param",
-               None, "vLLM"),
-        Preset("ollama", "http://localhost:11434/v1", "gpt-oss:20b", "reasoning", "both",
-               None, "Ollama"),
-        Preset("lmstudio", "http://localhost:1234/v1", "openai/gpt-oss-20b", "reasoning", "both",
-               None, "LM Studio"),
-        Preset("llamacpp", "http://localhost:8080/v1", "gpt-oss-20b", "reasoning_content",
-               "both", None, "llama.cpp"),
-        Preset("openrouter", "https://openrouter.ai/api/v1", "openai/gpt-oss-120b", "reasoning",
-               "param", "OPENROUTER_API_KEY", "OpenRouter"),
+        Preset(
+            "vllm",
+            "http://localhost:8000/v1",
+            "openai/gpt-oss-20b",
+            "reasoning",
+            "param",
+            None,
+            "vLLM",
+        ),
+        Preset(
+            "ollama",
+            "http://localhost:11434/v1",
+            "gpt-oss:20b",
+            "reasoning",
+            "both",
+            None,
+            "Ollama",
+        ),
+        Preset(
+            "lmstudio",
+            "http://localhost:1234/v1",
+            "openai/gpt-oss-20b",
+            "reasoning",
+            "both",
+            None,
+            "LM Studio",
+        ),
+        Preset(
+            "llamacpp",
+            "http://localhost:8080/v1",
+            "gpt-oss-20b",
+            "reasoning_content",
+            "both",
+            None,
+            "llama.cpp",
+        ),
+        Preset(
+            "openrouter",
+            "https://openrouter.ai/api/v1",
+            "openai/gpt-oss-120b",
+            "reasoning",
+            "param",
+            "OPENROUTER_API_KEY",
+            "OpenRouter",
+        ),
         Preset("openai", "", "openai/gpt-oss-20b", "reasoning", "both", "OPENAI_API_KEY"),
     )
-}  # fmt: skip
+}
 
 LOCAL_PRESETS = ("vllm", "ollama", "lmstudio", "llamacpp")
 """Probed in this order when neither provider nor base_url is set."""
@@ -144,8 +179,9 @@ def resolve_server(settings: Settings) -> ServerConfig | None:
         raise ModelServerError(
             "Provider 'openai' needs the server's URL: pass --base-url http://host:port/v1."
         )
-    return ServerConfig(base_url, settings.model or preset.default_model,
-                        _api_key(settings, preset), preset)  # fmt: skip
+    return ServerConfig(
+        base_url, settings.model or preset.default_model, _api_key(settings, preset), preset
+    )
 
 
 def _api_key(settings: Settings, preset: Preset) -> str:

@@ -19,7 +19,7 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of tex
 
 
 def _settings(**overrides: Any) -> Any:
-    from agent.cli import settings_with
+    from agent.cli.app import settings_with
 
     return settings_with(**overrides)
 

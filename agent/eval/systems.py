@@ -30,9 +30,12 @@ def search_tool(hits: int, mode: SearchMode) -> BaseTool:
         return render_search(result), result
 
     return StructuredTool.from_function(
-        run, name=milvus_search.name, description=milvus_search.description,
-        args_schema=SearchArgs, response_format="content_and_artifact",
-    )  # fmt: skip
+        run,
+        name=milvus_search.name,
+        description=milvus_search.description,
+        args_schema=SearchArgs,
+        response_format="content_and_artifact",
+    )
 
 
 class SingleShot(BaseChatModel):

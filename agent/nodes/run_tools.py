@@ -20,10 +20,10 @@ from langgraph.runtime import Runtime
 from pydantic import BaseModel, ValidationError
 
 from agent import prompts
-from agent.evidence import run_start
+from agent.nodes.evidence import run_start
+from agent.nodes.toolset import Tools, resolve_tools
 from agent.settings import Context
 from agent.state import State
-from agent.toolset import Tools, resolve_tools
 from tools.errors import ToolInputError
 
 HARMONY_TOKEN = re.compile(r"<\|([A-Za-z_]{1,20})\|>")
@@ -188,4 +188,3 @@ def make_run_tools(tools: Tools) -> ToolsNode:
         return {"messages": ordered, "tool_calls": state.get("tool_calls", 0) + spent}
 
     return run_tools
-

@@ -2,7 +2,7 @@
 
 This is the only place a chat client is built (`build_chat_model`). Each override of a
 ChatOpenAI method is small and delegates the real work to pure helpers in
-agent/llm_wire.py (requests, errors) and agent/repair.py (what servers get wrong).
+agent/llm/wire.py (requests, errors) and agent/llm/repair.py (what servers get wrong).
 Reasoning is stored in `additional_kwargs["reasoning_content"]` and never printed.
 Repairs and the empty-message retry apply to finished turns (`invoke`/`ainvoke`, also
 when they stream underneath); raw `stream()` chunks only carry the captured reasoning.
@@ -25,7 +25,9 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 from langchain_openai import ChatOpenAI
 from pydantic import PrivateAttr, SecretStr
 
-from agent.llm_wire import (
+from agent.llm.providers import ServerConfig, resolve_server
+from agent.llm.repair import is_empty, repair_message
+from agent.llm.wire import (
     REASONING_KEY,
     apply_effort,
     attach_reasoning,
@@ -36,8 +38,6 @@ from agent.llm_wire import (
     retry_after,
     verdict,
 )
-from agent.providers import ServerConfig, resolve_server
-from agent.repair import is_empty, repair_message
 from agent.settings import Settings
 from tools.errors import ModelServerError
 

@@ -9,7 +9,7 @@ from urllib.parse import urlparse
 
 from langchain_core.language_models import BaseChatModel
 
-from agent.offline import MODEL_NAME, PROVIDER, OfflinePolicy
+from agent.offline.policy import MODEL_NAME, PROVIDER, OfflinePolicy
 from agent.settings import Context
 from tools.errors import ModelServerError
 
@@ -41,8 +41,8 @@ def select_chat_model(context: Context) -> tuple[BaseChatModel, str, str]:
     """
     if context.provider == "offline":
         return OfflinePolicy(), MODEL_NAME, PROVIDER
-    from agent.llm import build_chat_model
-    from agent.providers import probe, resolve_server
+    from agent.llm.chat import build_chat_model
+    from agent.llm.providers import probe, resolve_server
 
     settings = context.settings()
     server = resolve_server(settings)  # probes local presets when nothing is configured

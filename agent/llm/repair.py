@@ -5,7 +5,7 @@ wrong: tool names keep harmony debris (`query_dataset<|channel|>commentary`), a 
 call arrives as text in `content`, harmony tokens leak into the answer, arguments are
 not valid JSON. The recordings these repairs are based on are listed in
 ../shared/wire/gptoss/INDEX.md. Everything here is a pure function so it can be tested
-without a server; agent/llm.py applies `repair_message` to every finished model turn.
+without a server; agent/llm/chat.py applies `repair_message` to every finished model turn.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from langchain_core.messages import AIMessage, InvalidToolCall, ToolCall
 
-from agent.repair_args import (
+from agent.llm.repair_args import (
     HARMONY_TOKEN,
     JUNK_CHARS,
     ArgumentsError,

@@ -16,8 +16,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from agent import metrics
-from agent.eval_data import (
+from agent.eval import metrics
+from agent.eval.data import (
     EvalItem,
     Progress,
     corpus_docs,
@@ -25,7 +25,7 @@ from agent.eval_data import (
     index_corpus,
     load_dataset,
 )
-from agent.eval_systems import SingleShot, search_tool
+from agent.eval.systems import SingleShot, search_tool
 from agent.settings import Context, Settings
 from tools.errors import ResearchAgentError
 from tools.store import SearchMode
@@ -63,7 +63,7 @@ def make_graphs(context: Context, k: int, mode: SearchMode, baseline: bool) -> t
     agent = build_graph(tools=tools)
     if not baseline:
         return agent, None
-    from agent.models import select_chat_model
+    from agent.llm.choose import select_chat_model
 
     return agent, build_graph(SingleShot(inner=select_chat_model(context)[0]), tools=tools)
 
@@ -72,7 +72,7 @@ def run_question(
     graph: Any, context: Context, question: str, golds: list[str], gold_titles: list[str]
 ) -> RunMetrics:
     """Run one question through a graph and score it."""
-    from agent.evidence import artifacts
+    from agent.nodes.evidence import artifacts
     from tools.schemas import SearchResult
 
     t0 = time.perf_counter()
@@ -86,17 +86,23 @@ def run_question(
     cited = list(dict.fromkeys(c.title for c in answer.citations))
     text = metrics.strip_citations(answer.answer)
     return RunMetrics(
-        answer=answer.answer, status=answer.status,
+        answer=answer.answer,
+        status=answer.status,
         evidence_recall=metrics.evidence_recall(seen, gold_titles),
         all_gold=float(metrics.all_gold(seen, gold_titles)),
         citation_precision=metrics.citation_precision(cited, gold_titles),
-        exact_match=metrics.exact_match(text, golds), f1=metrics.token_f1(text, golds),
+        exact_match=metrics.exact_match(text, golds),
+        f1=metrics.token_f1(text, golds),
         answer_contained=metrics.answer_contained(text, golds),
-        tool_calls=answer.steps.tool_calls, turns=answer.steps.turns, docs_seen=len(seen),
-        seconds=round(seconds, 4), prompt_tokens=answer.steps.prompt_tokens,
+        tool_calls=answer.steps.tool_calls,
+        turns=answer.steps.turns,
+        docs_seen=len(seen),
+        seconds=round(seconds, 4),
+        prompt_tokens=answer.steps.prompt_tokens,
         completion_tokens=answer.steps.completion_tokens,
-        seen_titles=list(seen), cited_titles=cited,
-    )  # fmt: skip
+        seen_titles=list(seen),
+        cited_titles=cited,
+    )
 
 
 class Aggregate(BaseModel):
@@ -224,9 +230,15 @@ def prepare(
         milvus_uri=store_settings.resolved_milvus_uri(),
         collection=store_settings.collection,
     )
-    header = {"dataset": str(path), "collection": store_settings.collection, "k": k,
-              "mode": mode, "provider": provider, "paragraphs": len(docs),
-              "index_seconds": seconds}  # fmt: skip
+    header = {
+        "dataset": str(path),
+        "collection": store_settings.collection,
+        "k": k,
+        "mode": mode,
+        "provider": provider,
+        "paragraphs": len(docs),
+        "index_seconds": seconds,
+    }
     return items, context, header
 
 

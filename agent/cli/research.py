@@ -36,7 +36,7 @@ def _options(**given: Any) -> tuple[dict[str, Any], str | None]:
 
     The model is chosen once, here, so the banner can lead the output.
     """
-    from agent.models import select_chat_model
+    from agent.llm.choose import select_chat_model
     from agent.settings import Context
 
     options = {k: v for k, v in given.items() if v is not None}
@@ -123,10 +123,17 @@ def ask(
 ) -> None:
     """Answer a question from your documents, showing each step and the verified sources."""
     options, banner = _options(
-        provider=provider, base_url=base_url, model=model, effort=effort, k=k,
-        max_tool_calls=max_tool_calls, max_turns=max_turns, collection=collection,
-        milvus_uri=milvus_uri, thread_id=thread,
-    )  # fmt: skip
+        provider=provider,
+        base_url=base_url,
+        model=model,
+        effort=effort,
+        k=k,
+        max_tool_calls=max_tool_calls,
+        max_turns=max_turns,
+        collection=collection,
+        milvus_uri=milvus_uri,
+        thread_id=thread,
+    )
     _run(question, options, banner, show_reasoning, as_json)
 
 
@@ -143,9 +150,14 @@ def chat(
     """A conversation that persists across runs (resume it with --thread ID)."""
     thread_id = thread or uuid.uuid4().hex[:8]
     options, banner = _options(
-        provider=provider, base_url=base_url, model=model, effort=effort,
-        collection=collection, milvus_uri=milvus_uri, thread_id=thread_id,
-    )  # fmt: skip
+        provider=provider,
+        base_url=base_url,
+        model=model,
+        effort=effort,
+        collection=collection,
+        milvus_uri=milvus_uri,
+        thread_id=thread_id,
+    )
     typer.echo(f"thread {thread_id} (resume with --thread {thread_id}); empty line or 'exit' ends")
     while True:
         try:
@@ -167,13 +179,16 @@ def doctor(
     as_json: Annotated[bool, typer.Option("--json", help="Print the checks as JSON.")] = False,
 ) -> None:
     """Check the model server, Milvus and the embedder, one line each."""
-    from agent.cli import settings_with
-    from agent.doctor import run_checks
+    from agent.cli.app import settings_with
+    from agent.cli.doctor import run_checks
 
     settings = settings_with(
-        provider=provider, base_url=base_url, model=model, collection=collection,
+        provider=provider,
+        base_url=base_url,
+        model=model,
+        collection=collection,
         milvus_uri=milvus_uri,
-    )  # fmt: skip
+    )
     checks = run_checks(settings)
     if as_json:
         typer.echo(json.dumps([c.__dict__ for c in checks]))

@@ -19,9 +19,9 @@ from langchain_core.runnables import Runnable
 from langchain_core.tools import BaseTool
 
 from agent import prompts
-from agent.citations import MARKER
-from agent.evidence import SeenDoc, artifacts, seen_documents
-from agent.extractive import best_sentences, bridge_terms, terms
+from agent.nodes.citations import MARKER
+from agent.nodes.evidence import SeenDoc, artifacts, seen_documents
+from agent.offline.extractive import best_sentences, bridge_terms, terms
 from tools.schemas import DocWindow, SearchResult
 
 MODEL_NAME = "offline-extractive"

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any, cast
 import typer
 
 if TYPE_CHECKING:
-    from agent.evaluate import Aggregate, Baseline, EvalReport
+    from agent.eval.harness import Aggregate, Baseline, EvalReport
     from tools.store import SearchMode
 
 ROWS = [
@@ -63,24 +63,34 @@ def _opt(*names: str, help: str) -> Any:
 
 
 def eval_command(
-    dataset: Annotated[Path, _opt("--dataset", help="JSONL: question, answer, answer_aliases, "
-                                  "supporting_titles, paragraphs.")],
+    dataset: Annotated[
+        Path,
+        _opt(
+            "--dataset",
+            help="JSONL: question, answer, answer_aliases, supporting_titles, paragraphs.",
+        ),
+    ],
     limit: Annotated[int | None, _opt("--limit", help="Only the first N questions.")] = None,
     k: Annotated[int, _opt("-k", "--k", help="Hits per search (agent and baseline).")] = 5,
     mode: Annotated[str, _opt("--mode", help="dense, bm25 or hybrid.")] = "hybrid",
-    provider: Annotated[str, _opt("--provider", help="offline, or a gpt-oss server preset "
-                                  "(vllm, ollama, ...).")] = "offline",
+    provider: Annotated[
+        str, _opt("--provider", help="offline, or a gpt-oss server preset (vllm, ollama, ...).")
+    ] = "offline",
     json_out: Annotated[Path | None, _opt("--json", help="Write the report here.")] = None,
-    baseline: Annotated[str | None, _opt("--baseline", help="single-shot: also run one search "
-                                         "with the question, no loop.")] = None,
-    data_dir: Annotated[Path | None, _opt("--data-dir", help="Folder of the eval index "
-                                          "(default: the settings' data folder).")] = None,
-) -> None:  # fmt: skip
+    baseline: Annotated[
+        str | None,
+        _opt("--baseline", help="single-shot: also run one search with the question, no loop."),
+    ] = None,
+    data_dir: Annotated[
+        Path | None,
+        _opt("--data-dir", help="Folder of the eval index (default: the settings' data folder)."),
+    ] = None,
+) -> None:
     """Measure the agent on a QA dataset: evidence recall, citations, EM/F1, cost."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-    from agent.evaluate import build_report, iter_results, prepare
+    from agent.eval.harness import build_report, iter_results, prepare
     from agent.settings import Settings
     from tools.errors import ResearchAgentError
 

@@ -8,7 +8,7 @@ from typing import Any
 import typer
 from pydantic import ValidationError
 
-from agent.cli_docs import register as register_docs
+from agent.cli.documents import register as register_docs
 from tools.errors import ResearchAgentError
 
 app = typer.Typer(
@@ -20,10 +20,10 @@ app = typer.Typer(
 )
 register_docs(app)
 try:  # the agent commands arrive with the agent; the document commands work without them
-    from agent.cli_agent import register as register_agent
+    from agent.cli.research import register as register_agent
 
     register_agent(app)
-    from agent.cli_eval import register as register_eval
+    from agent.cli.evaluate import register as register_eval
 
     register_eval(app)
 except ImportError:  # pragma: no cover - only while the agent package is incomplete

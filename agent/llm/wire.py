@@ -1,4 +1,4 @@
-"""What agent/llm.py puts on the wire and makes of failures (pure helpers, no client).
+"""What agent/llm/chat.py puts on the wire and makes of failures (pure helpers, no client).
 
 Kept apart from the ChatOpenAI subclass so the request shaping, the retry decisions
 and the user-facing error texts can be tested without langchain-openai internals.

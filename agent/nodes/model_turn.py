@@ -10,12 +10,12 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from langgraph.runtime import Runtime
 
 from agent import prompts
-from agent.budget import count_message_tokens, spent_budget
-from agent.offline import LAST_TURN_ID
-from agent.respond import respond
+from agent.nodes.budget import count_message_tokens, spent_budget
+from agent.nodes.respond import respond
+from agent.nodes.toolset import Tools, resolve_tools
+from agent.offline.policy import LAST_TURN_ID
 from agent.settings import Context
 from agent.state import State
-from agent.toolset import Tools, resolve_tools
 from tools.errors import ResearchAgentError
 
 __all__ = ["make_call_model", "prepare", "respond", "route_after_model"]
@@ -28,9 +28,15 @@ def prepare(state: State) -> dict[str, Any]:
         ResearchAgentError: There is no question to answer.
     """
     update: dict[str, Any] = {
-        "question": "", "answer": None, "tool_calls": 0, "turns": 0, "prompt_tokens": None,
-        "completion_tokens": None, "context_tokens": 0, "budget_spent": "",
-    }  # fmt: skip
+        "question": "",
+        "answer": None,
+        "tool_calls": 0,
+        "turns": 0,
+        "prompt_tokens": None,
+        "completion_tokens": None,
+        "context_tokens": 0,
+        "budget_spent": "",
+    }
     question = (state.get("question") or "").strip()
     if question:
         update["messages"] = [HumanMessage(question)]
@@ -62,7 +68,7 @@ def make_call_model(
     Args:
         model: A chat model to use for every run, or None to choose one per run's context.
         tools: The tools to bind (or a loader of them).
-        select: How to choose a model from a context (default: agent.models.select_chat_model).
+        select: How to choose a model from a context (default: agent.llm.choose.select_chat_model).
 
     Returns:
         The node function.
@@ -72,13 +78,13 @@ def make_call_model(
 
     def choose(context: Context) -> tuple[BaseChatModel, str, str]:
         if model is not None:
-            from agent.models import describe_model
+            from agent.llm.choose import describe_model
 
             return (model, *describe_model(model))
         key = (context.provider, context.model, context.base_url, context.effort)
         if key in chosen:  # probing servers once per configuration, not once per turn
             return chosen[key]
-        from agent.models import select_chat_model
+        from agent.llm.choose import select_chat_model
 
         choice = (select or select_chat_model)(context)
         # An automatic fallback to the offline policy is not remembered: a long-running
@@ -93,9 +99,12 @@ def make_call_model(
         request: list[BaseMessage] = [SystemMessage(prompts.SYSTEM_PROMPT), *state["messages"]]
         tokens = count_message_tokens(request)
         spent = spent_budget(
-            context=context, tool_calls=state.get("tool_calls", 0), turns=state.get("turns", 0),
-            context_tokens=tokens, remaining_steps=state["remaining_steps"],
-        )  # fmt: skip
+            context=context,
+            tool_calls=state.get("tool_calls", 0),
+            turns=state.get("turns", 0),
+            context_tokens=tokens,
+            remaining_steps=state["remaining_steps"],
+        )
         if spent:  # last turn: no tools, so the run ends with an answer
             last_turn = prompts.LAST_TURN_PROMPT.format(reason=spent)
             response = chat.invoke([*request, HumanMessage(last_turn, id=LAST_TURN_ID)])

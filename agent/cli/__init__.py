@@ -1,0 +1,1 @@
+"""The research-agent command line: a thin client of the Python API."""

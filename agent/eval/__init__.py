@@ -1,0 +1,1 @@
+"""The evaluation harness: QA datasets, systems under test, scores."""

@@ -1,0 +1,1 @@
+"""The offline policy: a deterministic planner that drives the graph without an LLM."""
