@@ -23,7 +23,7 @@ HEAVY = (
     "langchain_milvus",
     "onnxruntime",
     "pymilvus",
-    "tiktoken",
+    "quicktok",
 )
 PROBE = (
     "import sys, atexit\n"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from agent.llm.context_window import ANSWER_ROOM, discover
+from agent.llm.providers import ServerConfig
 from agent.settings import Settings
 from tools.errors import ResearchAgentError
 
@@ -66,8 +68,34 @@ def check_model(settings: Settings, timeout: float = 5.0) -> list[Check]:
         )
     )
     if present:
+        checks.append(check_context_window(settings, server))
         checks.append(_check_tool_calls(settings, server))
     return checks
+
+
+def check_context_window(settings: Settings, server: ServerConfig) -> Check:
+    """Does the server's context window hold a research run (its budget plus the answer)?"""
+    window = discover(server.base_url, server.model, server.preset.name, server.api_key)
+    if window is None:
+        return Check(
+            "context window",
+            True,
+            f"{server.preset.label} does not report it; make sure it holds "
+            f"{settings.max_context_tokens + ANSWER_ROOM} tokens",
+        )
+    needed = settings.max_context_tokens + ANSWER_ROOM
+    trained = f" (model maximum {window.model_max})" if window.model_max else ""
+    detail = f"{window.tokens} tokens{trained}, from {window.source}"
+    if window.tokens >= needed:
+        return Check("context window", True, detail)
+    budget = max(1, window.tokens - ANSWER_ROOM)
+    return Check(
+        "context window",
+        False,
+        f"{detail}: a research run needs {needed} ({settings.max_context_tokens} of context "
+        f"+ {ANSWER_ROOM} for the answer), so runs will stop using tools at {budget} tokens. "
+        f"To fix it, {window.fix()}.",
+    )
 
 
 def _check_tool_calls(settings: Settings, server: object) -> Check:

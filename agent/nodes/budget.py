@@ -1,118 +1,49 @@
-"""Token counting (o200k, gpt-oss's tokenizer) and the budget rules that end tool use.
+"""The budgets that end tool use, and the context size of the request they watch.
 
-tiktoken keeps `o200k_base` in its cache (TIKTOKEN_CACHE_DIR) once downloaded. Nothing here
-downloads it (the product never phones home): when the cached file is absent, tokens are
-approximated as UTF-8 bytes / 3.5, rounded up. That overestimates typical English o200k
-counts (about 4.2 bytes per token) by roughly 20%, so a budget is hit early rather than late.
+Tokens are counted exactly, offline: the request is rendered the way a gpt-oss server
+renders it (harmony framing of the system prompt, tool definitions and every message) and
+counted with o200k_harmony (agent/llm/harmony_tokens.py).
 """
 
 from __future__ import annotations
 
-import logging
-import math
-import threading
-from collections.abc import Callable, Sequence
-from functools import lru_cache
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from langchain_core.messages import BaseMessage
 
+from agent.llm.harmony_tokens import count_request_tokens
 from agent.settings import Context
 
-log = logging.getLogger(__name__)
-
-BYTES_PER_TOKEN = 3.5
-LOAD_SECONDS = 5.0
-MESSAGE_OVERHEAD = 4  # harmony framing per message: <|start|>role<|message|>...<|end|>
 STEPS_FOR_LAST_TURN = 3  # call_model (this one) -> respond -> END, with a margin of one
 
 
-O200K_URL = "https://openaipublic.blob.core.windows.net/encodings/o200k_base.tiktoken"
-
-
-def _cached_o200k_file() -> str | None:
-    """Where tiktoken caches o200k_base, if a file is there (same rule as tiktoken.load)."""
-    import hashlib
-    import os
-    import tempfile
-
-    cache_dir = os.environ.get("TIKTOKEN_CACHE_DIR") or os.environ.get("DATA_GYM_CACHE_DIR")
-    cache_dir = cache_dir or os.path.join(tempfile.gettempdir(), "data-gym-cache")
-    path = os.path.join(cache_dir, hashlib.sha1(O200K_URL.encode()).hexdigest())
-    return path if os.path.isfile(path) else None
-
-
-def _load_o200k() -> Any:
-    if _cached_o200k_file() is None:
-        raise FileNotFoundError("o200k_base is not in tiktoken's cache (not downloaded here)")
-    import tiktoken
-
-    return tiktoken.get_encoding("o200k_base")
-
-
-@lru_cache(maxsize=1)
-def _encoder() -> Callable[[str], int] | None:
-    # tiktoken's download has no timeout; a firewalled network must not stall a run.
-    found: dict[str, Any] = {}
-
-    def load() -> None:
-        try:
-            found["encoding"] = _load_o200k()
-        except Exception as exc:  # any failure to fetch or read the file means: approximate
-            found["error"] = exc
-
-    worker = threading.Thread(target=load, name="o200k-load", daemon=True)
-    worker.start()
-    worker.join(LOAD_SECONDS)
-    encoding = found.get("encoding")
-    if encoding is None:
-        reason = found.get("error", f"not loaded within {LOAD_SECONDS}s")
-        log.info("o200k_base unavailable (%s); approximating tokens as bytes/3.5", reason)
-        return None
-    return lambda text: len(encoding.encode(text, disallowed_special=()))
-
-
-def exact_counting() -> bool:
-    """True when tokens are counted with tiktoken's o200k_base, False when approximated."""
-    return _encoder() is not None
-
-
-def count_tokens(text: str) -> int:
-    """Tokens of a text in o200k_base, or the documented approximation when it is unavailable.
+def count_message_tokens(
+    messages: Sequence[BaseMessage],
+    tools: Sequence[Mapping[str, Any]] = (),
+    effort: str = "medium",
+) -> int:
+    """Prompt tokens of a request as the server renders it, framing and tools included.
 
     Args:
-        text: Any text.
+        messages: The messages as they will be sent (system prompt first).
+        tools: OpenAI-format function specs bound to the request.
+        effort: The reasoning effort the server writes into its system message.
 
     Returns:
-        The token count (0 for an empty text).
+        The exact o200k_harmony token count of the rendered prompt.
     """
-    if not text:
-        return 0
-    encode = _encoder()
-    if encode is not None:
-        return encode(text)
-    return math.ceil(len(text.encode("utf-8")) / BYTES_PER_TOKEN)
-
-
-def count_message_tokens(messages: Sequence[BaseMessage]) -> int:
-    """Tokens a list of chat messages takes in the model's context, tool calls included.
-
-    Args:
-        messages: The messages as they will be sent.
-
-    Returns:
-        Estimated prompt tokens.
-    """
-    total = 0
-    for message in messages:
-        total += MESSAGE_OVERHEAD + count_tokens(message.text)
-        for call in getattr(message, "tool_calls", None) or []:
-            total += count_tokens(call["name"]) + count_tokens(str(call["args"]))
-    return total
+    return count_request_tokens(messages, tools, effort)
 
 
 def spent_budget(
-    *, context: Context, tool_calls: int, turns: int, context_tokens: int, remaining_steps: int
+    *,
+    context: Context,
+    tool_calls: int,
+    turns: int,
+    context_tokens: int,
+    remaining_steps: int,
+    max_context_tokens: int | None = None,
 ) -> str:
     """Which budget, if any, forbids tools on the model turn about to start.
 
@@ -122,16 +53,19 @@ def spent_budget(
         turns: Model turns already made in this run.
         context_tokens: Tokens of the request about to be sent.
         remaining_steps: LangGraph supersteps left before its recursion limit.
+        max_context_tokens: The context budget in force, when the server's own context
+            window makes it smaller than the setting (see agent/llm/context_window.py).
 
     Returns:
         "" when tools are still allowed, else a short name of the spent budget.
     """
+    limit = max_context_tokens or context.max_context_tokens
     if tool_calls >= context.max_tool_calls:
         return f"{context.max_tool_calls} tool calls"
     if turns + 1 >= context.max_turns:
         return f"{context.max_turns} model turns"
-    if context_tokens >= context.max_context_tokens:
-        return f"{context.max_context_tokens} context tokens"
+    if context_tokens >= limit:
+        return f"{limit} context tokens"
     if remaining_steps <= STEPS_FOR_LAST_TURN + 2:
         return "graph steps"
     return ""

@@ -7,9 +7,12 @@ from typing import Any, Literal, Protocol
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from langchain_core.tools import BaseTool
+from langchain_core.utils.function_calling import convert_to_openai_tool
 from langgraph.runtime import Runtime
 
 from agent import prompts
+from agent.llm.context_window import context_budget
 from agent.nodes.budget import count_message_tokens, spent_budget
 from agent.nodes.respond import respond
 from agent.nodes.toolset import Tools, resolve_tools
@@ -74,7 +77,7 @@ def make_call_model(
         The node function.
     """
     chosen: dict[tuple[str, ...], tuple[BaseChatModel, str, str]] = {}
-    bound: list[Any] = []
+    bound: list[tuple[list[BaseTool], list[dict[str, Any]]]] = []
 
     def choose(context: Context) -> tuple[BaseChatModel, str, str]:
         if model is not None:
@@ -96,22 +99,24 @@ def make_call_model(
     def call_model(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         context = runtime.context or Context()
         chat, name, provider = choose(context)
+        if not bound:
+            resolved = resolve_tools(tools)
+            bound.append((resolved, [convert_to_openai_tool(t) for t in resolved]))
         request: list[BaseMessage] = [SystemMessage(prompts.SYSTEM_PROMPT), *state["messages"]]
-        tokens = count_message_tokens(request)
+        tokens = count_message_tokens(request, bound[0][1], context.effort)
         spent = spent_budget(
             context=context,
             tool_calls=state.get("tool_calls", 0),
             turns=state.get("turns", 0),
             context_tokens=tokens,
             remaining_steps=state["remaining_steps"],
+            max_context_tokens=context_budget(chat, context.max_context_tokens),
         )
         if spent:  # last turn: no tools, so the run ends with an answer
             last_turn = prompts.LAST_TURN_PROMPT.format(reason=spent)
             response = chat.invoke([*request, HumanMessage(last_turn, id=LAST_TURN_ID)])
         else:
-            if not bound:
-                bound.append(resolve_tools(tools))
-            response = chat.bind_tools(bound[0]).invoke(request)
+            response = chat.bind_tools(bound[0][0]).invoke(request)
         usage = getattr(response, "usage_metadata", None) or {}
         return {
             "messages": [response],

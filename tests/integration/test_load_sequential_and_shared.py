@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 
 from agent.api import ask
-from tests.support.corpus import approximate_tokens  # noqa: F401
 from tests.support.faults import rss_mb, tiny_lite
 from tests.support.foundation import (
     MILVUS_LITE,

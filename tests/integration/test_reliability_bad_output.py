@@ -25,7 +25,6 @@ from agent.llm.repair import repair_message
 from agent.settings import Context, Settings
 from graphs.research import build_graph
 from tests.support import wire_path
-from tests.support.corpus import approximate_tokens  # noqa: F401
 from tests.support.fake_chat import FakeToolCallingModel
 from tests.support.faults import answer_reply, chat_body, tiny_lite, tool_call
 from tests.support.wire_server import Reply, WireServer

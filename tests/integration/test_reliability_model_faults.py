@@ -20,7 +20,7 @@ from agent.llm.chat import GptOssChat, build_chat_model
 from agent.llm.providers import PRESETS, ServerConfig
 from agent.settings import Settings
 from graphs.research import build_graph
-from tests.support.corpus import DOCS, approximate_tokens  # noqa: F401
+from tests.support.corpus import DOCS
 from tests.support.fake_tools import FakeCorpus
 from tests.support.faults import (
     answer_reply,

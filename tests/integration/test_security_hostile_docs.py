@@ -20,7 +20,6 @@ from agent import prompts
 from agent.offline.policy import OfflinePolicy
 from agent.settings import Context
 from graphs.research import build_graph
-from tests.support.corpus import approximate_tokens  # noqa: F401
 from tests.support.fake_chat import FakeToolCallingModel, call
 from tests.support.faults import tiny_lite
 from tools.cursors import CursorRegistry

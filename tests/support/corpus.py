@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from langchain_core.messages import AIMessage
 
-from agent.nodes import budget
 from agent.settings import Context
 from graphs.research import build_graph
 from tests.support.fake_chat import FakeToolCallingModel
@@ -43,19 +40,6 @@ DOCS = {
         ],
     ),
 }
-
-
-@pytest.fixture(autouse=True)
-def approximate_tokens(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """No tiktoken download in unit tests: token counts use the documented approximation."""
-
-    def unavailable() -> Any:
-        raise OSError("offline")
-
-    monkeypatch.setattr(budget, "_load_o200k", unavailable)
-    budget._encoder.cache_clear()
-    yield
-    budget._encoder.cache_clear()
 
 
 def run(

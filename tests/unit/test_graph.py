@@ -8,12 +8,11 @@ from agent import prompts
 from agent.schemas import StepRecord
 from agent.settings import Context
 from graphs.research import build_graph
-from tests.support.corpus import DOCS, approximate_tokens, run
+from tests.support.corpus import DOCS, run
 from tests.support.fake_chat import FakeToolCallingModel, call
 from tests.support.fake_tools import FakeCorpus
 from tools.errors import ResearchAgentError, StoreError
 
-__all__ = ["approximate_tokens"]  # the autouse fixture
 SNAPSHOT = Path(__file__).parents[1] / "fixtures" / "research_graph.mmd"
 OPEN_SEARCH = prompts.UNTRUSTED_OPEN.format(tool="milvus_search")
 OPEN_FETCH = prompts.UNTRUSTED_OPEN.format(tool="fetch_doc")

@@ -3,11 +3,8 @@ from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from agent.offline.policy import OfflinePolicy
 from agent.settings import Context
 from graphs.research import build_graph
-from tests.support.corpus import approximate_tokens
 from tests.support.fake_tools import FakeCorpus
 from tools.schemas import DocWindow
-
-__all__ = ["approximate_tokens"]
 
 # Two hops: the question names the drone; only the drone's page names its maker, and only
 # the maker's page says who founded it. k=1 keeps the first search from finding both.
