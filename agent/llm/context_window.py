@@ -21,8 +21,11 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlparse
 
 import httpx
+
+from agent.llm.choose import LOCAL_HOSTS
 
 OLLAMA_DEFAULT_CONTEXT = 4096
 """Ollama's default window below 24 GiB of VRAM (docs/context-length.mdx in ollama/ollama)."""
@@ -64,16 +67,21 @@ def _root(base_url: str) -> str:
     return re.sub(r"/v1/?$", "", base_url.rstrip("/"))
 
 
+def _get(client: httpx.Client, url: str) -> Any:
+    response = client.get(url)
+    response.raise_for_status()  # a 404 means: not this kind of server
+    return response.json()
+
+
 def _vllm(client: httpx.Client, base_url: str, model: str) -> ContextWindow | None:
-    data = client.get(f"{base_url.rstrip('/')}/models").json().get("data") or []
-    for entry in data:
+    for entry in _get(client, f"{base_url.rstrip('/')}/models").get("data") or []:
         if entry.get("id") == model and isinstance(entry.get("max_model_len"), int):
             return ContextWindow(entry["max_model_len"], "vllm", "vLLM /v1/models max_model_len")
     return None
 
 
 def _llamacpp(client: httpx.Client, base_url: str, model: str) -> ContextWindow | None:
-    props = client.get(f"{_root(base_url)}/props").json()
+    props = _get(client, f"{_root(base_url)}/props")
     n_ctx = (props.get("default_generation_settings") or {}).get("n_ctx")
     if isinstance(n_ctx, int) and n_ctx > 0:
         return ContextWindow(n_ctx, "llamacpp", "llama.cpp /props n_ctx")
@@ -82,12 +90,13 @@ def _llamacpp(client: httpx.Client, base_url: str, model: str) -> ContextWindow 
 
 def _ollama(client: httpx.Client, base_url: str, model: str) -> ContextWindow | None:
     root = _root(base_url)
-    show = client.post(f"{root}/api/show", json={"model": model}).json()
-    if not isinstance(show, dict) or ("model_info" not in show and "parameters" not in show):
-        return None
+    # GET /api/ps first: only a server that answers it (Ollama) is sent the POST
+    running = _get(client, f"{root}/api/ps").get("models") or []
+    response = client.post(f"{root}/api/show", json={"model": model})
+    response.raise_for_status()
+    show = response.json()
     info = show.get("model_info") or {}
     model_max = next((v for k, v in info.items() if k.endswith(".context_length")), None)
-    running = client.get(f"{root}/api/ps").json().get("models") or []
     for entry in running:
         if model in (entry.get("model"), entry.get("name")) and entry.get("context_length"):
             return ContextWindow(
@@ -105,7 +114,7 @@ def _ollama(client: httpx.Client, base_url: str, model: str) -> ContextWindow | 
 
 
 def _lmstudio(client: httpx.Client, base_url: str, model: str) -> ContextWindow | None:
-    entry = client.get(f"{_root(base_url)}/api/v0/models/{model}").json()
+    entry = _get(client, f"{_root(base_url)}/api/v0/models/{model}")
     loaded = entry.get("loaded_context_length")
     if isinstance(loaded, int) and loaded > 0:
         model_max = entry.get("max_context_length")
@@ -133,13 +142,16 @@ def discover(
     Args:
         base_url: The OpenAI-compatible base URL (…/v1).
         model: The model name on that server.
-        kind: vllm, llamacpp, ollama or lmstudio when known; else each shape is tried.
+        kind: vllm, llamacpp, ollama or lmstudio when known; else each shape is tried
+            on a local server, and a remote one is not asked.
         api_key: Sent as a bearer token when given.
         timeout: Seconds per request.
 
     Returns:
         The window, or None when the server does not expose one in a known shape.
     """
+    if kind not in PROBES and urlparse(base_url).hostname not in LOCAL_HOSTS:
+        return None  # a remote service of unknown kind (OpenRouter, a proxy): nothing to ask
     kinds = [kind] if kind in PROBES else list(PROBES)
     headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
     with httpx.Client(timeout=timeout, headers=headers, trust_env=False) as client:

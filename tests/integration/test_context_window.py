@@ -207,3 +207,8 @@ def test_doctor_accepts_a_window_that_holds_a_run(serve: Any) -> None:
     server = ServerConfig(serve(VLLM).url, MODEL, "", PRESETS["vllm"])
     check = check_context_window(Settings(max_context_tokens=12000), server)
     assert check.ok and check.detail == "16384 tokens, from vLLM /v1/models max_model_len"
+
+
+def test_a_remote_server_of_unknown_kind_is_not_asked() -> None:
+    # no server listens there: a request would fail slowly, and none is made
+    assert discover("https://gpt-oss.example.invalid/v1", MODEL, "openrouter") is None
