@@ -209,6 +209,11 @@ def test_doctor_accepts_a_window_that_holds_a_run(serve: Any) -> None:
     assert check.ok and check.detail == "16384 tokens, from vLLM /v1/models max_model_len"
 
 
-def test_a_remote_server_of_unknown_kind_is_not_asked() -> None:
-    # no server listens there: a request would fail slowly, and none is made
-    assert discover("https://gpt-oss.example.invalid/v1", MODEL, "openrouter") is None
+def test_a_remote_server_of_unknown_kind_is_not_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_client(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("a remote server of unknown kind was asked")
+
+    monkeypatch.setattr(context_window.httpx, "Client", no_client)
+    assert discover("https://openrouter.ai/api/v1", MODEL, "openrouter") is None
+    with pytest.raises(AssertionError):  # a local one of unknown kind is asked
+        discover("http://127.0.0.1:9/v1", MODEL, "openai")
