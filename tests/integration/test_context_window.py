@@ -217,3 +217,21 @@ def test_a_remote_server_of_unknown_kind_is_not_asked(monkeypatch: pytest.Monkey
     assert discover("https://openrouter.ai/api/v1", MODEL, "openrouter") is None
     with pytest.raises(AssertionError):  # a local one of unknown kind is asked
         discover("http://127.0.0.1:9/v1", MODEL, "openai")
+
+
+@pytest.mark.parametrize(
+    ("routes", "preset", "line"),
+    [
+        (VLLM, "vllm", "16384 tokens, from vLLM /v1/models max_model_len"),
+        (LLAMACPP, "llamacpp", "8192 tokens, from llama.cpp /props n_ctx"),
+        (ollama(SHOW, []), "ollama", "4096 tokens (model maximum 131072), from Ollama's default"),
+        (LMSTUDIO, "lmstudio", "4096 tokens (model maximum 131072), from LM Studio"),
+    ],
+)
+def test_doctor_shows_the_window_of_each_server(
+    serve: Any, routes: Routes, preset: str, line: str
+) -> None:
+    server = ServerConfig(serve(routes).url, MODEL, "", PRESETS[preset])
+    check = check_context_window(Settings(max_context_tokens=2000), server)
+    assert check.name == "context window" and check.detail.startswith(line)
+    assert check.ok == (int(line.split()[0]) >= 2000 + ANSWER_ROOM)
