@@ -10,7 +10,6 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -18,24 +17,33 @@ from langchain_core.messages import AIMessage, ToolMessage
 
 from agent.nodes.evidence import summarize
 from agent.schemas import Answer, StepEvent
-from agent.settings import Context, Settings
+from agent.settings import Context, resolve
+from tools.errors import ConfigError
 
 Event = StepEvent | Answer
-CONTEXT_FIELDS = frozenset(f.name for f in fields(Context))
+CONTEXT_FIELDS = frozenset(Context.model_fields)
 SCHEMA_TYPES = [("agent.schemas", n) for n in ("Answer", "Citation", "Steps", "StepRecord")]
 
 
 def _context(options: dict[str, Any]) -> tuple[Context, str | None, Path]:
-    """Split options into the run's Context, the thread id and the data folder."""
+    """Split options into the run's Context, the thread id and the data folder.
+
+    Raises:
+        ConfigError: An option is unknown or its value is not allowed (checked before the
+            run starts, with the environment and .env resolved too).
+    """
     options = {k: v for k, v in options.items() if v is not None}
     thread_id = options.pop("thread_id", None)
-    settings = Settings(**({"data_dir": options.pop("data_dir")} if "data_dir" in options else {}))
+    data_dir = options.pop("data_dir", None)
     unknown = set(options) - CONTEXT_FIELDS
     if unknown:
         valid = ", ".join(sorted(CONTEXT_FIELDS | {"thread_id", "data_dir"}))
-        raise TypeError(f"Unknown option(s) {', '.join(sorted(unknown))}. Valid: {valid}.")
-    options.setdefault("milvus_uri", settings.resolved_milvus_uri())
-    return Context(**options), thread_id, settings.data_dir
+        raise ConfigError(f"unknown option(s) {', '.join(sorted(unknown))}; valid: {valid}.")
+    context = Context(**options)
+    settings = resolve(context, data_dir=data_dir)  # the environment's values checked too
+    if "milvus_uri" not in options:
+        context = Context(**options, milvus_uri=settings.resolved_milvus_uri())
+    return context, thread_id, settings.data_dir
 
 
 def _config(thread_id: str | None) -> dict[str, Any]:

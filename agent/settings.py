@@ -1,40 +1,167 @@
-"""One typed settings object: environment (RESEARCH_AGENT_*), an optional .env, then CLI flags."""
+"""The one configuration model: CLI flags, Python keyword arguments, Studio's form, env.
+
+`Context` declares the options of one research run (the graph's context schema, so
+LangGraph Studio renders it as a form); `Settings` adds the rest and reads the
+environment (RESEARCH_AGENT_*) and `.env`. Each field is declared once, with its type,
+bounds and description. Precedence, field by field: a value given explicitly (a flag, a
+keyword argument, a Studio/SDK context field) > the environment > `.env` > the default,
+whether or not the given value equals the default (`Context.settings()` passes on only
+the fields that were given). Every boundary validates once: a bad value is a ConfigError
+naming the field, the value and what is allowed.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+import os
+import re
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from tools.errors import ConfigError
 
 Provider = Literal["vllm", "ollama", "lmstudio", "llamacpp", "openrouter", "openai", "offline"]
 Effort = Literal["low", "medium", "high"]
 MAX_K = 20
 """The most hits one milvus_search call returns (the tool refuses more)."""
+COLLECTION_NAME = r"^[A-Za-z_][A-Za-z0-9_]{0,254}$"
+"""Milvus collection names: a letter or underscore, then letters, digits, underscores."""
+ENV_FILE_VARIABLE = "RESEARCH_AGENT_ENV_FILE"
+"""Names the .env file to read (default: .env in the current folder; empty: none)."""
+FLAGS = {
+    "collection": "--collection",
+    "milvus_uri": "--milvus-uri",
+    "provider": "--provider",
+    "base_url": "--base-url",
+    "model": "--model",
+    "effort": "--effort",
+    "k": "--k",
+    "max_tool_calls": "--max-tool-calls",
+    "max_turns": "--max-turns",
+    "max_context_tokens": "--max-context-tokens",
+}
+"""The command-line flag of each setting that has one (named in error messages)."""
 
 
-class Settings(BaseSettings):
+def problem(exc: ValidationError) -> str:
+    """One line naming each bad field, the value given, what is allowed and where to set it."""
+    parts = []
+    for err in exc.errors():
+        name = ".".join(str(p) for p in err["loc"]) or "?"
+        if err["type"] == "extra_forbidden":
+            valid = ", ".join(sorted(Context.model_fields))
+            parts.append(f"{name} is not a run option (valid: {valid})")
+            continue
+        where = [f"RESEARCH_AGENT_{name.upper()}"]
+        if name in FLAGS:
+            where.insert(0, FLAGS[name])
+        allowed = err["msg"].removeprefix("Value error, ")
+        parts.append(f"{name}={err.get('input')!r}: {allowed} (set with {' or '.join(where)})")
+    return "invalid setting " + "; ".join(parts) + "."
+
+
+class Context(BaseModel):
+    """Options of one research run: LangGraph's context_schema, API keywords, CLI flags.
+
+    Fields left out take their value from the environment, `.env`, then the default;
+    `settings()` resolves them. Reading a field directly gives only what was given (or
+    the built-in default), so nodes and tools read `settings()`.
+    """
+
+    model_config = ConfigDict(extra="forbid", validate_default=True, frozen=True)
+
+    provider: Provider | None = Field(
+        None,
+        description="gpt-oss server preset. Empty: use base_url if set, else probe local "
+        "servers (vLLM, Ollama, LM Studio, llama.cpp), else the offline policy.",
+    )
+    base_url: str | None = Field(
+        None,
+        description="Any OpenAI-compatible chat server URL, e.g. http://localhost:8000/v1 "
+        "(empty: the preset's).",
+    )
+    model: str | None = Field(
+        None, description="Model name on the server (empty: the preset's default)."
+    )
+    effort: Effort = Field("medium", description="gpt-oss reasoning effort: low, medium or high.")
+    k: int = Field(5, ge=1, le=MAX_K, description=f"Hits per milvus_search call, 1 to {MAX_K}.")
+    max_tool_calls: int = Field(
+        12, ge=1, le=200, description="Tool calls allowed before the model must answer."
+    )
+    max_turns: int = Field(
+        8, ge=2, le=100, description="Model turns allowed (the last one answers without tools)."
+    )
+    max_context_tokens: int = Field(
+        24000,
+        ge=2000,
+        le=1_000_000,
+        description="Context budget (o200k tokens of the request) before tools are taken away.",
+    )
+    milvus_uri: str = Field(
+        "",
+        description="Milvus URI: a Lite file path, or http://host:19530 / a Zilliz Cloud "
+        "endpoint. Empty: <data_dir>/milvus.db.",
+    )
+    collection: str = Field(
+        "research_agent",
+        description="Milvus collection holding the chunks (letters, digits, underscores).",
+    )
+
+    @field_validator("base_url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value and not re.match(r"^https?://[^\s/?#]+", value):
+            raise ValueError("must be an http:// or https:// URL such as http://localhost:8000/v1")
+        return value or None
+
+    @field_validator("collection")
+    @classmethod
+    def _collection(cls, value: str) -> str:
+        if not re.match(COLLECTION_NAME, value):
+            raise ValueError(
+                "must start with a letter or underscore and hold only letters, digits and "
+                "underscores (at most 255)"
+            )
+        return value
+
+    def __init__(self, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:  # one line for users, in every front end
+            raise ConfigError(problem(exc)) from None
+
+    def settings(self) -> Settings:
+        """The full settings of this run: given fields on top of the environment and .env."""
+        return resolve(self)
+
+
+def _env_file() -> str | None:
+    chosen = os.environ.get(ENV_FILE_VARIABLE)
+    if chosen is None:
+        return ".env"
+    return chosen or None
+
+
+class Settings(BaseSettings, Context):
     """Everything a user can configure. Field descriptions are the README's settings table."""
 
     model_config = SettingsConfigDict(
-        env_prefix="RESEARCH_AGENT_", env_file=".env", extra="ignore", validate_default=True
+        env_prefix="RESEARCH_AGENT_",
+        env_file=".env",
+        extra="ignore",
+        validate_default=True,
+        frozen=True,
     )
 
     data_dir: Path = Field(
         Path(".research-agent"),
         description="Project-local folder for the Milvus Lite file and chat checkpoints.",
     )
-    milvus_uri: str = Field(
-        "",
-        description="Milvus URI: a Lite file path, or http://host:19530 / a Zilliz Cloud endpoint. "
-        "Empty means <data_dir>/milvus.db.",
-    )
     milvus_token: SecretStr | None = Field(
         None, description="Token for a Milvus server or Zilliz Cloud (user:password or API key)."
     )
-    collection: str = Field("research_agent", description="Milvus collection holding the chunks.")
     embedder: Literal["minilm", "openai"] = Field(
         "minilm",
         description="minilm: all-MiniLM-L6-v2 int8 ONNX, offline, 384-d. "
@@ -56,27 +183,15 @@ class Settings(BaseSettings):
         le=250,
         description="Target chunk size in embedder tokens; kept under MiniLM's 256-token window.",
     )
-    provider: Provider | None = Field(
-        None,
-        description="gpt-oss server preset. Unset: use base_url if given, else probe local "
-        "presets, else the offline policy.",
-    )
-    base_url: str | None = Field(None, description="Any OpenAI-compatible chat server URL.")
-    model: str | None = Field(
-        None, description="Model name on that server (preset default if unset)."
-    )
     api_key: SecretStr | None = Field(
         None, description="API key for the chat server (else the provider's usual variable)."
     )
-    effort: Effort = Field("medium", description="gpt-oss reasoning effort.")
-    k: int = Field(5, ge=1, le=MAX_K, description="Hits per milvus_search call.")
-    max_tool_calls: int = Field(12, ge=1, description="Tool-call budget per question.")
-    max_turns: int = Field(8, ge=1, description="Model-turn budget per question.")
-    max_context_tokens: int = Field(
-        24000, ge=2000, description="Context budget (o200k tokens) before tools are taken away."
-    )
     request_timeout: float = Field(120.0, gt=0, description="Seconds per model request.")
     max_retries: int = Field(3, ge=0, le=10, description="Retries for connection errors, 429, 5xx.")
+
+    def __init__(self, **data: Any) -> None:
+        data.setdefault("_env_file", _env_file())
+        super().__init__(**data)
 
     def resolved_milvus_uri(self) -> str:
         """The Milvus URI, defaulting to a Lite file in the data folder."""
@@ -87,74 +202,37 @@ class Settings(BaseSettings):
         uri = self.resolved_milvus_uri()
         return not uri.startswith(("http://", "https://", "tcp://", "grpc://"))
 
+    def run_context(self) -> Context:
+        """These settings as a run's Context, every field given (nothing left to resolve)."""
+        return Context(**{name: getattr(self, name) for name in Context.model_fields})
 
-def _meta(description: str) -> dict[str, str]:
-    return {"description": description}
+
+_CACHE: dict[tuple[object, ...], Settings] = {}
 
 
-@dataclass(kw_only=True)
-class Context:
-    """Runtime configuration of one research run (LangGraph's context_schema).
+def resolve(context: Context | None = None, **given: Any) -> Settings:
+    """Settings from explicitly given values on top of the environment, `.env` and defaults.
 
-    LangGraph Studio renders these fields as a form. Fields left at their default are
-    filled from Settings (environment, .env), converted to the field's type.
+    Building Settings reads the environment and .env (about 0.7 ms); a tool call needs it
+    every time, so the result is kept for as long as nothing it reads has changed.
+
+    Args:
+        context: A run's Context; only its explicitly given fields count.
+        **given: More explicit values (e.g. data_dir); None means not given.
+
+    Raises:
+        ConfigError: A value, given or from the environment, is invalid.
     """
-
-    provider: str = field(
-        default="",
-        metadata=_meta(
-            "gpt-oss server preset: vllm, ollama, lmstudio, llamacpp, openrouter, openai or "
-            "offline. Empty: base_url if set, else probe local servers, else offline."
-        ),
-    )
-    model: str = field(
-        default="", metadata=_meta("Model name on the server (empty: the preset's default).")
-    )
-    base_url: str = field(
-        default="", metadata=_meta("OpenAI-compatible base URL (empty: the preset's default).")
-    )
-    effort: str = field(default="medium", metadata=_meta("Reasoning effort: low, medium or high."))
-    k: int = field(default=5, metadata=_meta("Hits per milvus_search call."))
-    max_tool_calls: int = field(
-        default=12, metadata=_meta("Tool calls allowed before the model must answer.")
-    )
-    max_turns: int = field(
-        default=8, metadata=_meta("Model turns allowed before the model must answer.")
-    )
-    max_context_tokens: int = field(
-        default=24000,
-        metadata=_meta("Context tokens (o200k) allowed before the model must answer."),
-    )
-    milvus_uri: str = field(
-        default="", metadata=_meta("Milvus URI (empty: the Lite file in the data folder).")
-    )
-    collection: str = field(
-        default="research_agent", metadata=_meta("Milvus collection to search.")
-    )
-
-    def __post_init__(self) -> None:
-        settings = Settings()
-        for f in fields(self):
-            if getattr(self, f.name) == f.default and hasattr(settings, f.name):
-                value = getattr(settings, f.name)
-                if value is None:
-                    continue
-                kind: type = type(f.default)
-                setattr(self, f.name, kind(value))
-        if not self.milvus_uri:
-            self.milvus_uri = settings.resolved_milvus_uri()
-
-    def settings(self) -> Settings:
-        """A Settings object with this context's values on top of the environment."""
-        return Settings(
-            provider=self.provider or None,
-            model=self.model or None,
-            base_url=self.base_url or None,
-            effort=self.effort,
-            k=self.k,
-            max_tool_calls=self.max_tool_calls,
-            max_turns=self.max_turns,
-            max_context_tokens=self.max_context_tokens,
-            milvus_uri=self.milvus_uri,
-            collection=self.collection,
-        )
+    if isinstance(context, Settings):
+        return context
+    explicit = context.model_dump(exclude_unset=True) if context is not None else {}
+    explicit.update({k: v for k, v in given.items() if v is not None})
+    env = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("RESEARCH_AGENT_")))
+    dotenv = Path(_env_file() or "")
+    stamp = dotenv.stat().st_mtime_ns if dotenv.name and dotenv.is_file() else 0
+    key = (tuple(sorted((k, repr(v)) for k, v in explicit.items())), env, stamp, os.getcwd())
+    if key not in _CACHE:
+        if len(_CACHE) > 64:
+            _CACHE.clear()
+        _CACHE[key] = Settings(**explicit)
+    return _CACHE[key]

@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 
-class ResearchAgentError(Exception):
+class ResearchAgentError(RuntimeError):
     """An error meant for a user: its message says what happened and what to do next.
 
-    The CLI prints it as one line, without a traceback, and exits non-zero.
+    The CLI prints it as one line, without a traceback, and exits non-zero. It is a
+    RuntimeError so that LangGraph's server (langgraph dev, LangGraph Platform) passes
+    its message to Studio and SDK users: langgraph-api shows the message of builtin
+    exception types only and replaces any other with "An internal error occurred".
+    """
+
+
+class ConfigError(ResearchAgentError, ValueError):
+    """A setting, flag, keyword argument or Studio field has a value that is not allowed.
+
+    The message names the field, the value and what is allowed; the CLI exits 2.
     """
 
 

@@ -4,34 +4,22 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-CollectionOpt = Annotated[
-    str | None,
-    typer.Option("--collection", "-c", help="Milvus collection (default from settings)."),
-]
-UriOpt = Annotated[
-    str | None, typer.Option("--milvus-uri", help="Milvus URI: a Lite file or http://host:port.")
-]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
-
-
-def _settings(**overrides: Any) -> Any:
-    from agent.cli.app import settings_with
-
-    return settings_with(**overrides)
+from agent.cli.options import AsJson, Collection, K, Uri, settings_with
+from tools.errors import ConfigError
 
 
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders to index.")],
-    collection: CollectionOpt = None,
-    milvus_uri: UriOpt = None,
+    collection: Collection = None,
+    milvus_uri: Uri = None,
     prune: Annotated[
         bool, typer.Option("--prune", help="Remove documents whose files are gone.")
     ] = False,
-    as_json: JsonOpt = False,
+    as_json: AsJson = False,
 ) -> None:
     """Index Markdown, text, HTML and PDF files into Milvus (idempotent; safe to re-run)."""
     from rich.console import Console
@@ -39,7 +27,7 @@ def ingest(
 
     from agent.documents import ingest as run
 
-    settings = _settings(collection=collection, milvus_uri=milvus_uri)
+    settings = settings_with(collection=collection, milvus_uri=milvus_uri)
     err = Console(stderr=True)
     with Progress(
         "[progress.description]{task.description}",
@@ -82,24 +70,23 @@ def ingest(
 
 def search(
     query: Annotated[str, typer.Argument(help="What to search for.")],
-    k: Annotated[int | None, typer.Option("-k", "--k", help="Number of hits (default: k).")] = None,
+    k: K = None,
     source: Annotated[
         str | None, typer.Option("--source", help="Only sources starting with this.")
     ] = None,
     mode: Annotated[str, typer.Option("--mode", help="hybrid, dense or bm25.")] = "hybrid",
-    collection: CollectionOpt = None,
-    milvus_uri: UriOpt = None,
-    as_json: JsonOpt = False,
+    collection: Collection = None,
+    milvus_uri: Uri = None,
+    as_json: AsJson = False,
 ) -> None:
     """Search exactly as the model does and print the hits as the model sees them."""
     from agent.documents import search as run
-    from tools.errors import ResearchAgentError
     from tools.render import render_search
 
     if mode not in ("hybrid", "dense", "bm25"):
-        raise ResearchAgentError(f"--mode must be hybrid, dense or bm25, not '{mode}'.")
-    settings = _settings(collection=collection, milvus_uri=milvus_uri)
-    result = run(query, settings.k if k is None else k, source, settings, mode)  # type: ignore[arg-type]
+        raise ConfigError(f"--mode must be hybrid, dense or bm25, not '{mode}'.")
+    settings = settings_with(k=k, collection=collection, milvus_uri=milvus_uri)
+    result = run(query, settings.k, source, settings, mode)  # type: ignore[arg-type]
     if as_json:
         typer.echo(json.dumps([h.model_dump() for h in result.hits], ensure_ascii=False, indent=2))
     else:
@@ -110,16 +97,16 @@ def fetch(
     doc: Annotated[str, typer.Argument(help="A doc_id or a source path as stored.")],
     start_line: Annotated[int, typer.Option("--start-line", help="First line (1-based).")] = 1,
     num_lines: Annotated[int, typer.Option("--num-lines", help="Lines to show.")] = 60,
-    collection: CollectionOpt = None,
-    milvus_uri: UriOpt = None,
-    as_json: JsonOpt = False,
+    collection: Collection = None,
+    milvus_uri: Uri = None,
+    as_json: AsJson = False,
 ) -> None:
     """Print a document as numbered lines, exactly as the model sees it."""
     from agent.documents import fetch as run
     from tools.render import render_window
 
     window = run(
-        doc, start_line, num_lines, _settings(collection=collection, milvus_uri=milvus_uri)
+        doc, start_line, num_lines, settings_with(collection=collection, milvus_uri=milvus_uri)
     )
     typer.echo(window.model_dump_json(indent=2) if as_json else render_window(window))
 

@@ -8,51 +8,52 @@ from typing import Annotated, Any
 
 import typer
 
+from agent.cli.options import (
+    AsJson,
+    BaseUrl,
+    Collection,
+    Effort,
+    K,
+    MaxCalls,
+    MaxContext,
+    MaxTurns,
+    Model,
+    Provider,
+    Uri,
+    given,
+    settings_with,
+)
 from agent.schemas import Answer, StepEvent
+from agent.settings import Context, resolve
+from tools.errors import ResearchAgentError
 
-Provider = Annotated[
-    str | None,
-    typer.Option(
-        "--provider", help="vllm, ollama, lmstudio, llamacpp, openrouter, openai or offline."
-    ),
-]
-BaseUrl = Annotated[str | None, typer.Option("--base-url", help="Any OpenAI-compatible URL.")]
-Model = Annotated[str | None, typer.Option("--model", help="Model name on the server.")]
-Effort = Annotated[str | None, typer.Option("--effort", help="low, medium or high.")]
-K = Annotated[int | None, typer.Option("-k", "--k", help="Hits per search.")]
-MaxCalls = Annotated[int | None, typer.Option("--max-tool-calls", help="Tool-call budget.")]
-MaxTurns = Annotated[int | None, typer.Option("--max-turns", help="Model-turn budget.")]
-Collection = Annotated[str | None, typer.Option("--collection", "-c", help="Milvus collection.")]
-Uri = Annotated[str | None, typer.Option("--milvus-uri", help="Milvus URI.")]
 Reasoning = Annotated[bool, typer.Option("--show-reasoning", help="Also print the reasoning.")]
-AsJson = Annotated[bool, typer.Option("--json", help="Print the Answer as JSON.")]
 OFFLINE_BANNER = (
     "offline policy ({why}): this answer is extracted from your documents, not written by gpt-oss."
 )
 
 
-def _options(**given: Any) -> tuple[dict[str, Any], str | None]:
+def _options(**flags: Any) -> tuple[dict[str, Any], str | None]:
     """API options from the flags that were given, and the offline banner if it applies.
 
-    The model is chosen once, here, so the banner can lead the output.
+    The flags are validated (with the environment and .env) before anything runs, and the
+    model is chosen once, here, so the banner can lead the output.
+
+    Raises:
+        ConfigError: A flag or setting has a value that is not allowed (exit 2).
     """
+    # lazy: the chat model pulls in langchain, kept out of `--help` (benchmarks/cold_start.py)
     from agent.llm.choose import select_chat_model
-    from agent.settings import Context
 
-    options = {k: v for k, v in given.items() if v is not None}
-    if options.get("effort") not in (None, "low", "medium", "high"):
-        from tools.errors import ResearchAgentError
-
-        raise ResearchAgentError(
-            f"--effort must be low, medium or high, not '{options['effort']}'."
-        )
+    options = given(**flags)
     context = Context(**{k: v for k, v in options.items() if k != "thread_id"})
+    settings = resolve(context)
     _, name, provider = select_chat_model(context)
     options["provider"] = provider
     if provider != "offline":
         options["model"] = name
         return options, None
-    why = "chosen" if context.provider == "offline" else "no model server configured or reachable"
+    why = "chosen" if settings.provider == "offline" else "no model server configured or reachable"
     return options, OFFLINE_BANNER.format(why=why)
 
 
@@ -96,8 +97,6 @@ def _run(
         else:
             _print_event(event, show_reasoning, err=as_json)
     if answer is None:  # the graph always ends in respond; this guards a broken install
-        from tools.errors import ResearchAgentError
-
         raise ResearchAgentError("The run ended without an answer; run `research-agent doctor`.")
     if as_json:
         typer.echo(answer.model_dump_json(indent=2))
@@ -115,6 +114,7 @@ def ask(
     k: K = None,
     max_tool_calls: MaxCalls = None,
     max_turns: MaxTurns = None,
+    max_context_tokens: MaxContext = None,
     collection: Collection = None,
     milvus_uri: Uri = None,
     thread: Annotated[str | None, typer.Option("--thread", help="Keep this in a thread.")] = None,
@@ -130,6 +130,7 @@ def ask(
         k=k,
         max_tool_calls=max_tool_calls,
         max_turns=max_turns,
+        max_context_tokens=max_context_tokens,
         collection=collection,
         milvus_uri=milvus_uri,
         thread_id=thread,
@@ -179,7 +180,7 @@ def doctor(
     as_json: Annotated[bool, typer.Option("--json", help="Print the checks as JSON.")] = False,
 ) -> None:
     """Check the model server, Milvus and the embedder, one line each."""
-    from agent.cli.app import settings_with
+    # lazy: the checks import the chat model and Milvus, kept out of `--help`
     from agent.cli.doctor import run_checks
 
     settings = settings_with(

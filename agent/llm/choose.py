@@ -39,16 +39,16 @@ def select_chat_model(context: Context) -> tuple[BaseChatModel, str, str]:
             server that does not answer, a missing key). A configured server is never
             silently replaced by the offline policy.
     """
-    if context.provider == "offline":
+    settings = context.settings()
+    if settings.provider == "offline":
         return OfflinePolicy(), MODEL_NAME, PROVIDER
     from agent.llm.chat import build_chat_model
     from agent.llm.providers import probe, resolve_server
 
-    settings = context.settings()
     server = resolve_server(settings)  # probes local presets when nothing is configured
     if server is None:
         return OfflinePolicy(), MODEL_NAME, PROVIDER
-    configured = bool(context.provider or context.base_url)
+    configured = bool(settings.provider or settings.base_url)
     # Fail fast on a configured local server that is down; remote ones (maybe behind a
     # proxy the probe ignores) report failures through the chat model's own errors.
     if configured and urlparse(server.base_url).hostname in LOCAL_HOSTS:

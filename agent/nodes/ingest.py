@@ -6,9 +6,10 @@ Milvus Lite admits one process per database, so Studio users ingest through this
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from typing import Any
 
 from langgraph.runtime import Runtime
+from typing_extensions import TypedDict  # typing.TypedDict hides the schema on 3.11
 
 from agent.settings import Context
 from tools.schemas import IngestReport

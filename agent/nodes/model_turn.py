@@ -76,7 +76,7 @@ def make_call_model(
     Returns:
         The node function.
     """
-    chosen: dict[tuple[str, ...], tuple[BaseChatModel, str, str]] = {}
+    chosen: dict[tuple[str | None, ...], tuple[BaseChatModel, str, str]] = {}
     bound: list[tuple[list[BaseTool], list[dict[str, Any]]]] = []
 
     def choose(context: Context) -> tuple[BaseChatModel, str, str]:
@@ -84,7 +84,8 @@ def make_call_model(
             from agent.llm.choose import describe_model
 
             return (model, *describe_model(model))
-        key = (context.provider, context.model, context.base_url, context.effort)
+        settings = context.settings()
+        key = (settings.provider, settings.model, settings.base_url, settings.effort)
         if key in chosen:  # probing servers once per configuration, not once per turn
             return chosen[key]
         from agent.llm.choose import select_chat_model
@@ -92,25 +93,26 @@ def make_call_model(
         choice = (select or select_chat_model)(context)
         # An automatic fallback to the offline policy is not remembered: a long-running
         # server (langgraph dev) picks up a gpt-oss server started after it.
-        if not (choice[2] == "offline" and context.provider != "offline"):
+        if not (choice[2] == "offline" and settings.provider != "offline"):
             chosen[key] = choice
         return choice
 
     def call_model(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         context = runtime.context or Context()
+        settings = context.settings()
         chat, name, provider = choose(context)
         if not bound:
             resolved = resolve_tools(tools)
             bound.append((resolved, [convert_to_openai_tool(t) for t in resolved]))
         request: list[BaseMessage] = [SystemMessage(prompts.SYSTEM_PROMPT), *state["messages"]]
-        tokens = count_message_tokens(request, bound[0][1], context.effort)
+        tokens = count_message_tokens(request, bound[0][1], settings.effort)
         spent = spent_budget(
-            context=context,
+            context=settings,
             tool_calls=state.get("tool_calls", 0),
             turns=state.get("turns", 0),
             context_tokens=tokens,
             remaining_steps=state["remaining_steps"],
-            max_context_tokens=context_budget(chat, context.max_context_tokens),
+            max_context_tokens=context_budget(chat, settings.max_context_tokens),
         )
         if spent:  # last turn: no tools, so the run ends with an answer
             last_turn = prompts.LAST_TURN_PROMPT.format(reason=spent)

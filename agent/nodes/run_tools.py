@@ -142,7 +142,7 @@ def make_run_tools(tools: Tools) -> ToolsNode:
         assert isinstance(last, AIMessage), "the tools node runs after a model turn"
         context = runtime.context or Context()
         earlier = earlier_results(messages[:-1], by_name)
-        left = context.max_tool_calls - state.get("tool_calls", 0)
+        left = context.settings().max_tool_calls - state.get("tool_calls", 0)
         answers: dict[str, ToolMessage] = {}
         first_of: dict[str, str] = {}
         duplicates: list[tuple[ToolCall, str]] = []

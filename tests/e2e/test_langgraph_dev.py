@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
-from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -55,15 +54,41 @@ async def drive(url: str, corpus: Path) -> dict[str, Any]:
         other["thread_id"], "research", input={"question": QUESTION}, context={"k": 1}
     )
 
+    # an explicit value equal to the default (k=5) wins over the server's RESEARCH_AGENT_K=2
+    out["k5"] = await client.runs.wait(
+        None, "research", input={"question": QUESTION}, context={"k": 5}
+    )
+
+    # product errors reach SDK users with their own message
+    out["errors"] = {}
+    for name, graph, payload, context in (
+        ("invalid context", "research", {"question": QUESTION}, {"k": 0}),
+        ("model server", "research", {"question": QUESTION}, {"provider": "vllm"}),
+        ("store", "ingest", {"paths": [str(corpus.parent / "nonexistent")]}, None),
+        ("collection", "research", {"question": QUESTION}, {"collection": "missing"}),
+    ):
+        try:
+            await client.runs.wait(None, graph, input=payload, context=context)
+            out["errors"][name] = "no error"
+        except Exception as exc:  # the SDK raises with the server's message
+            out["errors"][name] = str(exc)
+
     (assistant,) = await client.assistants.search(graph_id="research")
     out["schemas"] = await client.assistants.get_schemas(assistant["assistant_id"])
+    (ingest,) = await client.assistants.search(graph_id="ingest")
+    out["ingest_schemas"] = await client.assistants.get_schemas(ingest["assistant_id"])
     return out
 
 
 def test_langgraph_dev_ingests_answers_and_exposes_the_context_schema(tmp_path: Path) -> None:
     require_langgraph_dev()
     corpus = write_corpus(tmp_path)
-    env = agent_env(tmp_path / ".ra", collection="studio", RESEARCH_AGENT_PROVIDER="offline")
+    env = agent_env(
+        tmp_path / ".ra",
+        collection="studio",
+        RESEARCH_AGENT_PROVIDER="offline",
+        RESEARCH_AGENT_K="2",
+    )
 
     with langgraph_dev(env, tmp_path / "langgraph-dev.log") as url:
         out = asyncio.run(asyncio.wait_for(drive(url, corpus), timeout=120))
@@ -83,12 +108,34 @@ def test_langgraph_dev_ingests_answers_and_exposes_the_context_schema(tmp_path: 
     for c in answer.citations:
         assert c.quote == file_lines(tmp_path / c.source, c.start_line, c.end_line)
     assert answer.steps.records[0].tool == "milvus_search"
+    assert answer.steps.records[0].result == "2 hits"  # RESEARCH_AGENT_K=2 of the server
 
     k1 = Answer.model_validate(out["k1"]["answer"])
     assert k1.steps.records[0].result == "1 hit"
+    k5 = Answer.model_validate(out["k5"]["answer"])
+    assert k5.steps.records[0].result == "3 hits"  # all three chunks: k=5 was not replaced by 2
+
+    errors = out["errors"]
+    assert (
+        "ConfigError: invalid setting k=0: Input should be greater than or equal to 1"
+        in (errors["invalid context"])
+    )
+    assert (
+        "ModelServerError: No vLLM server answers at http://localhost:8000/v1"
+        in (errors["model server"])
+    )
+    assert "No such file or folder" in errors["store"] and "nonexistent" in errors["store"]
+    assert "StoreError" in errors["collection"] and "missing" in errors["collection"]
+    assert "internal error" not in " ".join(errors.values()).lower()
 
     schema = out["schemas"]["context_schema"]
-    assert set(schema["properties"]) == {f.name for f in fields(Context)}
-    assert {"provider", "effort", "k", "max_tool_calls"} <= set(schema["properties"])
-    assert schema["properties"]["k"]["type"] == "integer"
-    assert schema["properties"]["effort"]["default"] == "medium"
+    props = schema["properties"]
+    assert set(props) == set(Context.model_fields)
+    assert all(p.get("description") for p in props.values())
+    assert (props["k"]["type"], props["k"]["minimum"], props["k"]["maximum"]) == ("integer", 1, 20)
+    assert props["effort"]["enum"] == ["low", "medium", "high"]
+    assert props["effort"]["default"] == "medium"
+    assert "offline" in props["provider"]["anyOf"][0]["enum"]
+    assert props["max_tool_calls"]["minimum"] == 1
+    ingest_input = out["ingest_schemas"]["input_schema"]
+    assert ingest_input is not None and set(ingest_input["properties"]) >= {"paths", "prune"}

@@ -13,10 +13,14 @@ from agent.cli.app import main
         (
             "RESEARCH_AGENT_K",
             "30",
-            "k (RESEARCH_AGENT_K or --k): Input should be less than or equal to 20",
+            "k='30': Input should be less than or equal to 20 (set with --k or RESEARCH_AGENT_K)",
         ),
-        ("RESEARCH_AGENT_CHUNK_TOKENS", "lots", "chunk_tokens (RESEARCH_AGENT_CHUNK_TOKENS"),
-        ("RESEARCH_AGENT_EMBEDDER", "bert", "embedder (RESEARCH_AGENT_EMBEDDER): Input should be"),
+        ("RESEARCH_AGENT_CHUNK_TOKENS", "lots", "chunk_tokens='lots': Input should be a valid"),
+        (
+            "RESEARCH_AGENT_EMBEDDER",
+            "bert",
+            "embedder='bert': Input should be 'minilm' or 'openai'",
+        ),
     ],
 )
 def test_bad_setting_is_one_line_and_exit_2(
