@@ -1,50 +1,27 @@
-"""Each benchmark runs with --smoke and prints its table (figures are not asserted)."""
+"""What the benchmarks must show besides their timings, checked on their --smoke runs.
+
+Timings are never asserted (they belong to the scripts' printed tables). What is asserted
+is what a benchmark establishes that does not depend on the machine's speed:
+- token_count: the budget's token count equals the exact count on every request;
+- cold_start: `research-agent --help` loads none of the heavy libraries;
+- step_overhead: the graph and the hand-written loop both ran the scripted 5 tool calls.
+The other benchmarks print only figures and run by hand (benchmarks/README.md).
+"""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from tests.support import shared_path
-
 ROOT = Path(__file__).resolve().parents[2]
-NEEDS_SHARED = {"ingest_throughput.py", "quality.py"}
-EXPECTED = {
-    "search_overhead.py": [
-        "| milvus_search tool (hybrid) |",
-        "| raw hybrid_search |",
-        "| numpy dot product (floor) |",
-        "| milvus_search tool (hybrid) / raw hybrid_search |",
-    ],
-    "ingest_throughput.py": [
-        "| raw embedder, length-sorted (ceiling) |",
-        "| research-agent ingest (pipeline) |",
-        "| sorted / unsorted batching |",
-        "| after ingest",
-    ],
-    "step_overhead.py": ["| graph |", "| hand loop |", "| graph overhead per step"],
-    "cold_start.py": [
-        "| python -c pass (floor) |",
-        "| research-agent --help |",
-        "| research-agent search |",
-        "| research-agent ask --provider offline |",
-    ],
-    "quality.py": ["| hotpotqa | hybrid | 5 | 3 |", "| musique | dense | 10 | 3 |"],
-}
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
 
-@pytest.mark.slow
-@pytest.mark.timeout(300)
-@pytest.mark.parametrize(
-    "script",
-    [pytest.param(s, marks=[pytest.mark.shared] if s in NEEDS_SHARED else []) for s in EXPECTED],
-)
-def test_benchmark_smoke_prints_its_table(script: str) -> None:
-    if script in NEEDS_SHARED and shared_path() is None:
-        pytest.skip("../shared (corpora and eval sets) is not beside the project")
+def smoke(script: str) -> str:
     proc = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / script), "--smoke"],
         cwd=ROOT,
@@ -53,5 +30,25 @@ def test_benchmark_smoke_prints_its_table(script: str) -> None:
         timeout=280,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
-    for row in EXPECTED[script]:
-        assert row in proc.stdout, f"{row!r} missing from:\n{proc.stdout}"
+    return proc.stdout
+
+
+def test_token_count_is_exact_on_every_request() -> None:
+    out = smoke("token_count.py")
+    row = re.search(
+        r"^\| \*\*the budget's count\*\* \| (\d+) \| ([\d.]+)x \| ([\d.]+)% \|$", out, re.M
+    )
+    assert row is not None, out
+    exact = int(re.search(r"(\d+) exact tokens in all", out)[1])  # type: ignore[index]
+    assert (int(row[1]), row[2], row[3]) == (exact, "1.0000", "0.00")
+
+
+def test_help_loads_no_heavy_library() -> None:
+    out = smoke("cold_start.py")
+    row = next(line for line in out.splitlines() if line.startswith("| research-agent --help |"))
+    assert row.rstrip(" |").endswith("| none"), row
+
+
+def test_step_overhead_runs_the_same_five_tool_calls() -> None:
+    out = smoke("step_overhead.py")  # the script stops unless the graph made 5 tool calls
+    assert "6 model turns + 5 tool calls per run" in out and "| hand loop |" in out

@@ -31,9 +31,9 @@ from tools.loaders import source_name
 from tools.schemas import SearchResult
 from tools.store import close_stores
 
-pytestmark = [pytest.mark.shared, pytest.mark.timeout(90)]
+pytestmark = [pytest.mark.timeout(90)]
 
-# Recorded llama.cpp b7010 non-streaming bodies (../shared/wire/gptoss/bodies/): turn 0 is a
+# Recorded llama.cpp b7010 non-streaming bodies (tests/fixtures/wire/gptoss/bodies/): turn 0 is a
 # tool call with `reasoning_content`, turn 1 a final answer. Only message fields are replaced.
 TOOL_TURN = ("bodies", "llamacpp_b7010_tool_nonstream_turn0.json")
 FINAL_TURN = ("bodies", "llamacpp_b7010_tool_nonstream_turn1.json")

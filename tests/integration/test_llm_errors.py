@@ -18,7 +18,7 @@ from tests.support import wire_path
 from tests.support.wire_server import Reply, WireServer
 from tools.errors import ModelServerError
 
-pytestmark = [pytest.mark.shared, pytest.mark.timeout(30)]
+pytestmark = [pytest.mark.timeout(30)]
 QUESTION = [HumanMessage("Capital of France?")]
 PARIS = "The capital of France is **Paris**."
 

@@ -1,6 +1,6 @@
 """GptOssChat against recorded gpt-oss traffic replayed by a local server.
 
-Each test replays bodies from ../shared/wire/gptoss/ and asserts on what the client
+Each test replays bodies from tests/fixtures/wire/gptoss/ and asserts on what the client
 made of them and on exactly what it sent back.
 """
 
@@ -25,7 +25,7 @@ from agent.settings import Settings
 from tests.support import wire_path
 from tests.support.wire_server import Reply, WireServer
 
-pytestmark = [pytest.mark.shared, pytest.mark.timeout(30)]
+pytestmark = [pytest.mark.timeout(30)]
 WEATHER = {
     "type": "function",
     "function": {

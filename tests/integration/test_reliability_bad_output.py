@@ -246,7 +246,7 @@ def test_budget_exhausted_run_keeps_the_answer_the_evidence_supports(
     assert errors and all("could not be read" in m.text for m in errors)
 
 
-# -- every malformed case recorded in ../shared/wire/gptoss, through a whole run ----------
+# -- every malformed case recorded in tests/fixtures/wire/gptoss, through a whole run ----------
 def issue(name: str) -> str:
     lines = wire_path("issues", name).read_text(encoding="utf-8").splitlines()
     return "\n".join(line for line in lines if not line.startswith("#")).strip()
@@ -412,7 +412,6 @@ def chat_for(url: str) -> GptOssChat:
     )
 
 
-@pytest.mark.shared
 @pytest.mark.parametrize("case", CASES)
 def test_recorded_malformed_case_in_a_whole_run(
     wire_server: WireServer, lite: dict[str, Any], case: str
@@ -445,7 +444,7 @@ def test_recorded_malformed_case_in_a_whole_run(
 
 
 def test_recorded_cases_cover_every_malformed_issue_file() -> None:
-    """A new malformed recording in ../shared must get a case here."""
+    """A new malformed recording in the fixtures must get a case here."""
     root = wire_path("issues")
     files = {p.name for p in Path(root).iterdir()}
     well_formed = {
@@ -457,7 +456,6 @@ def test_recorded_cases_cover_every_malformed_issue_file() -> None:
     assert not missing, missing
 
 
-@pytest.mark.shared
 def test_tool_arguments_leaked_into_reasoning_stream_are_an_empty_turn_retried(
     wire_server: WireServer, lite: dict[str, Any]
 ) -> None:

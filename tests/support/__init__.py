@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
+WIRE = Path(__file__).parents[1] / "fixtures" / "wire" / "gptoss"
+"""Recorded gpt-oss traffic, copied from ../shared/wire/gptoss (SOURCES.md names each file)."""
 
 
 def shared_path() -> Path | None:
@@ -14,11 +15,8 @@ def shared_path() -> Path | None:
 
 
 def wire_path(*parts: str) -> Path:
-    """A file under ../shared/wire/gptoss/; skips the calling test when it is absent."""
-    root = shared_path()
-    if root is None:
-        pytest.skip("../shared (recorded gpt-oss wire traffic) is not beside the project")
-    path = root.joinpath("wire", "gptoss", *parts)
+    """A recorded file under tests/fixtures/wire/gptoss/ (part of the repository)."""
+    path = WIRE.joinpath(*parts)
     if not path.exists():
-        pytest.skip(f"recording {path} is missing from ../shared")
+        raise FileNotFoundError(f"recording {path} is missing; see {WIRE / 'SOURCES.md'}")
     return path

@@ -39,7 +39,6 @@ def issue(name: str) -> str:
     return "\n".join(line for line in lines if not line.startswith("#"))
 
 
-@pytest.mark.shared
 def test_vllm_streamed_names_lose_channel_suffix() -> None:
     names = re.findall(
         r"'([^']+)'", issue("vllm_32587_streamed_toolnames_channel_commentary.partial.txt")
@@ -81,7 +80,6 @@ def test_cleaned_names_never_hold_harmony_tokens(text: str, debris: str) -> None
     assert "<|" not in clean_tool_name(debris + text + debris)
 
 
-@pytest.mark.shared
 def test_lmstudio_raw_harmony_call_with_space_in_name() -> None:
     text = issue("lmstudio_876_toolcall_parse_error_space_in_name.txt").split("\n\n")[-1]
     parts = split_harmony(text)
@@ -95,7 +93,6 @@ def test_lmstudio_raw_harmony_call_with_space_in_name() -> None:
     )
 
 
-@pytest.mark.shared
 def test_raw_harmony_capture_splits_into_reasoning_and_call() -> None:
     parts = split_harmony(issue("raw_harmony_imp1719_toolcall_capture.txt"))
     assert parts.reasoning == 'We need to use the get_weather function. Provide city "Berlin".'
@@ -192,7 +189,6 @@ def test_trailing_garbage_after_an_object_is_ignored(args: dict[str, Any], tail:
     assert parse_arguments(json.dumps(args) + tail) == args
 
 
-@pytest.mark.shared
 def test_llamacpp_recipient_leak_becomes_a_call_without_arguments() -> None:
     # ggml-org/llama.cpp#15181: content was " to=functions.get_weather" + NBSP/ZWSP junk.
     assert "to=functions.get_weather" in issue(
