@@ -110,8 +110,8 @@ def test_fetch_prints_numbered_lines(cli: Cli) -> None:
     assert window["lines"] == lines[38:40]
 
 
-def one_error_line(code: int, out: str, err: str) -> str:
-    assert code == 1, (out, err)
+def one_error_line(code: int, out: str, err: str, expected: int = 1) -> str:
+    assert code == expected, (out, err)
     assert "Traceback" not in err and out == ""
     lines = err.strip().splitlines()
     assert len(lines) == 1, err
@@ -127,7 +127,7 @@ def test_errors_are_one_line_and_exit_1(cli: Cli, tmp_path: Path) -> None:
     )
     line = one_error_line(*cli.run("fetch", "docs/guide.md", "--start-line", "99"))
     assert "it has lines 1-40" in line
-    line = one_error_line(*cli.run("search", "x", "--mode", "fuzzy"))
+    line = one_error_line(*cli.run("search", "x", "--mode", "fuzzy"), expected=2)  # a usage error
     assert line == "error: --mode must be hybrid, dense or bm25, not 'fuzzy'."
     line = one_error_line(*cli.run("ingest", "missing-folder"))
     assert line.startswith("error: No such file or folder: missing-folder")

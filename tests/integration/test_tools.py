@@ -92,12 +92,15 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
         ],
     ]
     ingest_documents(open_store(settings), get_embedder(settings), docs, settings)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.chdir(root)  # no stray .env
-        mp.setenv("RESEARCH_AGENT_MILVUS_URI", settings.milvus_uri)
-        mp.setenv("RESEARCH_AGENT_COLLECTION", settings.collection)
-        yield settings
+    yield settings
     close_stores()
+
+
+@pytest.fixture(autouse=True)
+def tool_env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The tools read the environment outside a graph: point it at the module's store."""
+    monkeypatch.setenv("RESEARCH_AGENT_MILVUS_URI", settings.milvus_uri)
+    monkeypatch.setenv("RESEARCH_AGENT_COLLECTION", settings.collection)
 
 
 # -- cursors ------------------------------------------------------------------------------
