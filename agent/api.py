@@ -2,31 +2,49 @@
 
 Options mirror the CLI: provider, model, base_url, effort, k, max_tool_calls, max_turns,
 max_context_tokens, collection, milvus_uri (fields of agent.settings.Context), plus
-thread_id (persistent chat in <data_dir>/checkpoints.sqlite) and data_dir.
+thread_id (a persistent thread, kept where RESEARCH_AGENT_CHECKPOINT_URI says: empty for
+<data_dir>/checkpoints.sqlite, or PostgreSQL), wait (False: raise ThreadBusyError instead
+of waiting while another run, in any process, holds the thread) and data_dir.
 """
 
 from __future__ import annotations
 
-import sqlite3
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from pathlib import Path
 from typing import Any
 
 from langchain_core.messages import AIMessage, ToolMessage
 
 from agent.nodes.evidence import summarize
 from agent.schemas import Answer, StepEvent
-from agent.settings import Context, resolve
-from tools.errors import ConfigError
+from agent.settings import Context, Settings, resolve
+from agent.threads import aopen_checkpointer, open_checkpointer, thread_lock, where
+from tools.errors import ConfigError, ResearchAgentError
 
 Event = StepEvent | Answer
 CONTEXT_FIELDS = frozenset(Context.model_fields)
 SCHEMA_TYPES = [("agent.schemas", n) for n in ("Answer", "Citation", "Steps", "StepRecord")]
+EXTRA_OPTIONS = frozenset({"thread_id", "data_dir", "wait"})
 
 
-def _context(options: dict[str, Any]) -> tuple[Context, str | None, Path]:
-    """Split options into the run's Context, the thread id and the data folder.
+class NothingToResumeError(ResearchAgentError):
+    """The thread has no interrupted run: it finished (`finished`), or it does not exist."""
+
+    def __init__(self, message: str, *, finished: bool) -> None:
+        super().__init__(message)
+        self.finished = finished
+
+
+class Run:
+    """One call's options split up: the run's Context, its thread, the settings, `wait`."""
+
+    def __init__(self, options: dict[str, Any]) -> None:
+        self.context, self.thread_id, self.settings, self.wait = _context(options)
+
+
+def _context(options: dict[str, Any]) -> tuple[Context, str | None, Settings, bool]:
+    """Split options into the run's Context, the thread id, the settings and `wait`.
 
     Raises:
         ConfigError: An option is unknown or its value is not allowed (checked before the
@@ -35,15 +53,16 @@ def _context(options: dict[str, Any]) -> tuple[Context, str | None, Path]:
     options = {k: v for k, v in options.items() if v is not None}
     thread_id = options.pop("thread_id", None)
     data_dir = options.pop("data_dir", None)
+    wait = bool(options.pop("wait", True))
     unknown = set(options) - CONTEXT_FIELDS
     if unknown:
-        valid = ", ".join(sorted(CONTEXT_FIELDS | {"thread_id", "data_dir"}))
+        valid = ", ".join(sorted(CONTEXT_FIELDS | EXTRA_OPTIONS))
         raise ConfigError(f"unknown option(s) {', '.join(sorted(unknown))}; valid: {valid}.")
     context = Context(**options)
     settings = resolve(context, data_dir=data_dir)  # the environment's values checked too
     if "milvus_uri" not in options:
         context = Context(**options, milvus_uri=settings.resolved_milvus_uri())
-    return context, thread_id, settings.data_dir
+    return context, thread_id, settings, wait
 
 
 def _config(thread_id: str | None) -> dict[str, Any]:
@@ -57,35 +76,34 @@ def _serde() -> Any:
 
 
 @contextmanager
-def _graph(thread_id: str | None, data_dir: Path) -> Iterator[Any]:
+def _graph(run: Run) -> Iterator[Any]:
+    """The graph for this run; on a thread, with its checkpointer and the thread held."""
     from graphs.research import build_graph, graph
 
-    if not thread_id:
+    if not run.thread_id:
         yield graph
         return
-    from langgraph.checkpoint.sqlite import SqliteSaver
-
-    data_dir.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(data_dir / "checkpoints.sqlite", check_same_thread=False)
-    try:
-        yield build_graph(checkpointer=SqliteSaver(conn, serde=_serde()))
-    finally:
-        conn.close()
+    with (
+        thread_lock(run.settings, run.thread_id, wait=run.wait),
+        open_checkpointer(run.settings, _serde()) as saver,
+    ):
+        yield build_graph(checkpointer=saver)
 
 
 @asynccontextmanager
-async def _agraph(thread_id: str | None, data_dir: Path) -> AsyncIterator[Any]:
+async def _agraph(run: Run) -> AsyncIterator[Any]:
     from graphs.research import build_graph, graph
 
-    if not thread_id:
+    if not run.thread_id:
         yield graph
         return
-    import aiosqlite
-    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
-
-    data_dir.mkdir(parents=True, exist_ok=True)
-    async with aiosqlite.connect(data_dir / "checkpoints.sqlite") as conn:
-        yield build_graph(checkpointer=AsyncSqliteSaver(conn, serde=_serde()))
+    lock = thread_lock(run.settings, run.thread_id, wait=run.wait)
+    await asyncio.to_thread(lock.__enter__)  # waiting for another run must not block the loop
+    try:
+        async with aopen_checkpointer(run.settings, _serde()) as saver:
+            yield build_graph(checkpointer=saver)
+    finally:
+        await asyncio.to_thread(lock.__exit__, None, None, None)
 
 
 def _events(update: dict[str, Any], calls: dict[str, dict[str, Any]]) -> Iterator[Event]:
@@ -122,22 +140,28 @@ def stream(question: str, **options: Any) -> Iterator[Event]:
     Yields:
         StepEvent for each tool call and result, then the final Answer.
     """
-    context, thread_id, data_dir = _context(options)
+    run = Run(options)
     calls: dict[str, dict[str, Any]] = {}
-    with _graph(thread_id, data_dir) as graph:
+    with _graph(run) as graph:
         for update in graph.stream(
-            {"question": question}, _config(thread_id), context=context, stream_mode="updates"
+            {"question": question},
+            _config(run.thread_id),
+            context=run.context,
+            stream_mode="updates",
         ):
             yield from _events(update, calls)
 
 
 async def astream(question: str, **options: Any) -> AsyncIterator[Event]:
     """Async form of `stream`."""
-    context, thread_id, data_dir = _context(options)
+    run = Run(options)
     calls: dict[str, dict[str, Any]] = {}
-    async with _agraph(thread_id, data_dir) as graph:
+    async with _agraph(run) as graph:
         async for update in graph.astream(
-            {"question": question}, _config(thread_id), context=context, stream_mode="updates"
+            {"question": question},
+            _config(run.thread_id),
+            context=run.context,
+            stream_mode="updates",
         ):
             for event in _events(update, calls):
                 yield event
@@ -156,16 +180,61 @@ def ask(question: str, **options: Any) -> Answer:
     Raises:
         tools.errors.ResearchAgentError: The store, the embedder or the model server cannot
             be used as configured; the message says what to do.
+        agent.threads.ThreadBusyError: wait=False and another run holds the thread.
     """
-    context, thread_id, data_dir = _context(options)
-    with _graph(thread_id, data_dir) as graph:
-        state = graph.invoke({"question": question}, _config(thread_id), context=context)
+    run = Run(options)
+    with _graph(run) as graph:
+        state = graph.invoke({"question": question}, _config(run.thread_id), context=run.context)
     return state["answer"]
 
 
 async def aask(question: str, **options: Any) -> Answer:
     """Async form of `ask`."""
-    context, thread_id, data_dir = _context(options)
-    async with _agraph(thread_id, data_dir) as graph:
-        state = await graph.ainvoke({"question": question}, _config(thread_id), context=context)
+    run = Run(options)
+    async with _agraph(run) as graph:
+        state = await graph.ainvoke(
+            {"question": question}, _config(run.thread_id), context=run.context
+        )
     return state["answer"]
+
+
+def resume_stream(thread_id: str, **options: Any) -> Iterator[Event]:
+    """Finish the thread's interrupted run from its last checkpoint, yielding its steps.
+
+    Steps that finished before the interruption (tool calls included) are not run again:
+    the graph continues with the nodes the last checkpoint left to run.
+
+    Args:
+        thread_id: The thread whose run was interrupted (killed, server down).
+        **options: As for `stream` (the run's options are not stored in the thread).
+
+    Raises:
+        NothingToResumeError: The thread's last run finished, or the thread is unknown.
+    """
+    run = Run({**options, "thread_id": thread_id})
+    config = _config(thread_id)
+    calls: dict[str, dict[str, Any]] = {}
+    with _graph(run) as graph:
+        snapshot = graph.get_state(config)
+        if not snapshot.next:
+            known = bool(snapshot.values)
+            raise NothingToResumeError(_nothing(thread_id, known, run.settings), finished=known)
+        for update in graph.stream(None, config, context=run.context, stream_mode="updates"):
+            yield from _events(update, calls)
+
+
+def resume(thread_id: str, **options: Any) -> Answer:
+    """Finish the thread's interrupted run and return its Answer (see `resume_stream`)."""
+    answers = [e for e in resume_stream(thread_id, **options) if isinstance(e, Answer)]
+    if not answers:  # the graph always ends in respond; this guards a broken install
+        raise ResearchAgentError("The resumed run ended without an answer; run `doctor`.")
+    return answers[-1]
+
+
+def _nothing(thread_id: str, known: bool, settings: Settings) -> str:
+    if known:
+        return f"Thread {thread_id} has nothing to resume: its last run finished."
+    return (
+        f"Thread {thread_id} has nothing to resume: it is not in {where(settings)}; check the "
+        "id and RESEARCH_AGENT_CHECKPOINT_URI."
+    )

@@ -159,6 +159,11 @@ class Settings(BaseSettings, Context):
         Path(".research-agent"),
         description="Project-local folder for the Milvus Lite file and chat checkpoints.",
     )
+    checkpoint_uri: str = Field(
+        "",
+        description="Where chat threads are kept: empty for <data_dir>/checkpoints.sqlite, or "
+        "postgresql://user:pass@host:5432/db (needs `pip install research-agent[postgres]`).",
+    )
     milvus_token: SecretStr | None = Field(
         None, description="Token for a Milvus server or Zilliz Cloud (user:password or API key)."
     )
@@ -188,6 +193,15 @@ class Settings(BaseSettings, Context):
     )
     request_timeout: float = Field(120.0, gt=0, description="Seconds per model request.")
     max_retries: int = Field(3, ge=0, le=10, description="Retries for connection errors, 429, 5xx.")
+
+    @field_validator("checkpoint_uri")
+    @classmethod
+    def _checkpoint_uri(cls, value: str) -> str:
+        if value and not value.startswith(("postgresql://", "postgres://")):
+            raise ValueError(
+                "must be empty (a SQLite file in the data folder) or a postgresql:// URI"
+            )
+        return value
 
     def __init__(self, **data: Any) -> None:
         data.setdefault("_env_file", _env_file())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterator
 from typing import Annotated, Any
 
 import typer
@@ -28,6 +29,12 @@ from agent.settings import Context, resolve
 from tools.errors import ResearchAgentError
 
 Reasoning = Annotated[bool, typer.Option("--show-reasoning", help="Also print the reasoning.")]
+NoWait = Annotated[
+    bool,
+    typer.Option(
+        "--no-wait", help="If another run (any process) is using the thread, fail at once."
+    ),
+]
 OFFLINE_BANNER = (
     "offline policy ({why}): this answer is extracted from your documents, not written by gpt-oss."
 )
@@ -46,7 +53,7 @@ def _options(**flags: Any) -> tuple[dict[str, Any], str | None]:
     from agent.llm.choose import select_chat_model
 
     options = given(**flags)
-    context = Context(**{k: v for k, v in options.items() if k != "thread_id"})
+    context = Context(**{k: v for k, v in options.items() if k not in ("thread_id", "wait")})
     settings = resolve(context)
     _, name, provider = select_chat_model(context)
     options["provider"] = provider
@@ -88,10 +95,17 @@ def _run(
 ) -> Answer:
     from agent.api import stream
 
+    return _show(stream(question, **options), banner, show_reasoning, as_json)
+
+
+def _show(
+    events: Iterator[StepEvent | Answer], banner: str | None, show_reasoning: bool, as_json: bool
+) -> Answer:
+    """Print a run's steps as they come, then its answer (or the answer as JSON)."""
     if banner:
         typer.echo(banner, err=as_json)
     answer: Answer | None = None
-    for event in stream(question, **options):
+    for event in events:
         if isinstance(event, Answer):
             answer = event
         else:
@@ -118,6 +132,7 @@ def ask(
     collection: Collection = None,
     milvus_uri: Uri = None,
     thread: Annotated[str | None, typer.Option("--thread", help="Keep this in a thread.")] = None,
+    no_wait: NoWait = False,
     show_reasoning: Reasoning = False,
     as_json: AsJson = False,
 ) -> None:
@@ -135,6 +150,8 @@ def ask(
         milvus_uri=milvus_uri,
         thread_id=thread,
     )
+    if no_wait:
+        options["wait"] = False
     _run(question, options, banner, show_reasoning, as_json)
 
 
@@ -146,6 +163,7 @@ def chat(
     effort: Effort = None,
     collection: Collection = None,
     milvus_uri: Uri = None,
+    no_wait: NoWait = False,
     show_reasoning: Reasoning = False,
 ) -> None:
     """A conversation that persists across runs (resume it with --thread ID)."""
@@ -159,6 +177,8 @@ def chat(
         milvus_uri=milvus_uri,
         thread_id=thread_id,
     )
+    if no_wait:
+        options["wait"] = False
     typer.echo(f"thread {thread_id} (resume with --thread {thread_id}); empty line or 'exit' ends")
     while True:
         try:
@@ -169,6 +189,63 @@ def chat(
             break
         _run(question, options, banner, show_reasoning, as_json=False)
         banner = None  # said once per conversation
+
+
+def resume(
+    thread: Annotated[str, typer.Option("--thread", help="The thread whose run to finish.")],
+    provider: Provider = None,
+    base_url: BaseUrl = None,
+    model: Model = None,
+    effort: Effort = None,
+    k: K = None,
+    max_tool_calls: MaxCalls = None,
+    max_turns: MaxTurns = None,
+    max_context_tokens: MaxContext = None,
+    collection: Collection = None,
+    milvus_uri: Uri = None,
+    no_wait: NoWait = False,
+    show_reasoning: Reasoning = False,
+    as_json: AsJson = False,
+) -> None:
+    """Finish a thread's interrupted run (killed, server down) from its last checkpoint.
+
+    Tool calls that finished before the interruption are not run again.
+    """
+    from agent.api import NothingToResumeError, resume_stream
+
+    options, banner = _options(
+        provider=provider,
+        base_url=base_url,
+        model=model,
+        effort=effort,
+        k=k,
+        max_tool_calls=max_tool_calls,
+        max_turns=max_turns,
+        max_context_tokens=max_context_tokens,
+        collection=collection,
+        milvus_uri=milvus_uri,
+    )
+    if no_wait:
+        options["wait"] = False
+    events = resume_stream(thread, **options)
+    try:
+        first = next(events)
+    except NothingToResumeError as exc:
+        if not exc.finished:
+            raise
+        typer.echo(str(exc))  # not an error: the thread is complete
+        return
+    except StopIteration:
+        first = None
+    _show(_chain(first, events), banner, show_reasoning, as_json)
+
+
+def _chain(
+    first: StepEvent | Answer | None, rest: Iterator[StepEvent | Answer]
+) -> Iterator[StepEvent | Answer]:
+    if first is not None:
+        yield first
+    yield from rest
 
 
 def doctor(
@@ -204,4 +281,5 @@ def register(app: typer.Typer) -> None:
     """Add the agent commands to the app."""
     app.command()(ask)
     app.command()(chat)
+    app.command()(resume)
     app.command()(doctor)
