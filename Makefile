@@ -9,7 +9,7 @@ QUESTION ?= How do I share one Milvus Lite database between LangGraph Studio and
 $(BIN)/research-agent: pyproject.toml constraints.txt
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev,postgres]'
 	@touch $@
 
 setup: $(BIN)/research-agent
@@ -28,7 +28,7 @@ test: lint
 
 lock:
 	rm -rf /tmp/ra-lock && $(PY) -m venv /tmp/ra-lock
-	/tmp/ra-lock/bin/pip install --quiet -e '.[dev]'
+	/tmp/ra-lock/bin/pip install --quiet -e '.[dev,postgres]'
 	/tmp/ra-lock/bin/pip freeze --exclude-editable > constraints.txt
 
 clean:
