@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from typing import Any
+from typing import Any, Literal
 
 from langchain_core.messages import AIMessage, ToolMessage
 
@@ -26,6 +26,12 @@ Event = StepEvent | Answer
 CONTEXT_FIELDS = frozenset(Context.model_fields)
 SCHEMA_TYPES = [("agent.schemas", n) for n in ("Answer", "Citation", "Steps", "StepRecord")]
 EXTRA_OPTIONS = frozenset({"thread_id", "data_dir", "wait"})
+
+
+def _durability(thread_id: str | None) -> Literal["sync"] | None:
+    # On a thread, each step's checkpoint is written before the next step starts (LangGraph's
+    # default writes it meanwhile): a run killed at any point resumes after its last step.
+    return "sync" if thread_id else None
 
 
 class NothingToResumeError(ResearchAgentError):
@@ -148,6 +154,7 @@ def stream(question: str, **options: Any) -> Iterator[Event]:
             _config(run.thread_id),
             context=run.context,
             stream_mode="updates",
+            durability=_durability(run.thread_id),
         ):
             yield from _events(update, calls)
 
@@ -162,6 +169,7 @@ async def astream(question: str, **options: Any) -> AsyncIterator[Event]:
             _config(run.thread_id),
             context=run.context,
             stream_mode="updates",
+            durability=_durability(run.thread_id),
         ):
             for event in _events(update, calls):
                 yield event
@@ -184,7 +192,12 @@ def ask(question: str, **options: Any) -> Answer:
     """
     run = Run(options)
     with _graph(run) as graph:
-        state = graph.invoke({"question": question}, _config(run.thread_id), context=run.context)
+        state = graph.invoke(
+            {"question": question},
+            _config(run.thread_id),
+            context=run.context,
+            durability=_durability(run.thread_id),
+        )
     return state["answer"]
 
 
@@ -193,7 +206,10 @@ async def aask(question: str, **options: Any) -> Answer:
     run = Run(options)
     async with _agraph(run) as graph:
         state = await graph.ainvoke(
-            {"question": question}, _config(run.thread_id), context=run.context
+            {"question": question},
+            _config(run.thread_id),
+            context=run.context,
+            durability=_durability(run.thread_id),
         )
     return state["answer"]
 
@@ -219,7 +235,13 @@ def resume_stream(thread_id: str, **options: Any) -> Iterator[Event]:
         if not snapshot.next:
             known = bool(snapshot.values)
             raise NothingToResumeError(_nothing(thread_id, known, run.settings), finished=known)
-        for update in graph.stream(None, config, context=run.context, stream_mode="updates"):
+        for update in graph.stream(
+            None,
+            config,
+            context=run.context,
+            stream_mode="updates",
+            durability=_durability(run.thread_id),
+        ):
             yield from _events(update, calls)
 
 

@@ -51,9 +51,9 @@ def milvus_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """One `milvus-lite server` holding the tiny corpus, for every process of the test."""
     data = tmp_path_factory.mktemp("server")
     port = free_port()
+    argv = ["server", "--data-dir", str(data / "lite"), "--host", "127.0.0.1", "--port", str(port)]
     proc = subprocess.Popen(
-        [str(MILVUS_LITE), "server", "--data-dir", str(data / "lite")]
-        + ["--host", "127.0.0.1", "--port", str(port)],
+        [str(MILVUS_LITE), *argv],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         env=clean_env(),

@@ -1,0 +1,115 @@
+"""Threads in the default SQLite file: the per-thread lock, `resume`, the setting's checks."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from agent.api import _serde
+from agent.settings import Settings
+from agent.threads import ThreadBusyError, lock_key, open_checkpointer, thread_lock
+from graphs.research import build_graph
+from tests.support.faults import TINY_DOCS
+from tests.support.foundation import PROJECT_ROOT, clean_env, run_cli
+from tests.support.threads import answered_once, assert_linear, start_worker
+from tools.errors import ConfigError
+
+HOLD = """
+import sys, time
+from agent.settings import Settings
+from agent.threads import thread_lock
+with thread_lock(Settings(data_dir=sys.argv[1], checkpoint_uri=sys.argv[2]), "t1"):
+    print("holding", flush=True)
+    time.sleep(600)
+"""
+
+
+def test_checkpoint_uri_is_empty_or_postgres() -> None:
+    assert Settings(checkpoint_uri="").checkpoint_uri == ""
+    assert Settings(checkpoint_uri="postgresql://u@h/db").checkpoint_uri == "postgresql://u@h/db"
+    with pytest.raises(ConfigError, match="checkpoint_uri='mysql://h/db': must be empty"):
+        Settings(checkpoint_uri="mysql://h/db")
+
+
+def test_lock_key_is_stable_and_distinct() -> None:
+    assert lock_key("chat-1") == lock_key("chat-1")
+    assert lock_key("chat-1") != lock_key("chat-2")
+    assert -(2**63) <= lock_key("chat-1") < 2**63  # a PostgreSQL bigint
+
+
+def test_file_lock_is_exclusive_and_dies_with_its_holder(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(tmp_path), ""],
+        stdout=subprocess.PIPE,
+        env={**clean_env(), "PYTHONPATH": str(PROJECT_ROOT)},
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "holding"
+        with pytest.raises(ThreadBusyError, match="Thread t1 is busy"):
+            with thread_lock(settings, "t1", wait=False):
+                pass
+        with thread_lock(settings, "t2", wait=False):  # other threads are free
+            pass
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait(timeout=10)
+    with thread_lock(settings, "t1", wait=False):  # the dead holder's lock is gone
+        pass
+
+
+def test_busy_thread_is_one_line_from_the_cli(tmp_path: Path) -> None:
+    env = clean_env(RESEARCH_AGENT_DATA_DIR=str(tmp_path / "ra"), RESEARCH_AGENT_PROVIDER="offline")
+    with thread_lock(Settings(data_dir=tmp_path / "ra"), "t1"):
+        res = run_cli("ask", "--thread", "t1", "--no-wait", "Who?", env=env, cwd=tmp_path)
+    assert res.returncode == 1
+    assert res.stderr.splitlines() == [
+        "error: Thread t1 is busy: another run is using it; try again when it ends, "
+        "or leave out --no-wait to wait for it."
+    ]
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(180)
+def test_killed_run_resumes_from_the_cli_without_redoing_tool_calls(tmp_path: Path) -> None:
+    for source, text in TINY_DOCS.items():
+        (tmp_path / "docs" / source).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "docs" / source).write_text(text, encoding="utf-8")
+    env = clean_env(RESEARCH_AGENT_DATA_DIR=str(tmp_path / "ra"), RESEARCH_AGENT_PROVIDER="offline")
+    assert run_cli("ingest", "docs", env=env, cwd=tmp_path).returncode == 0
+    unknown = run_cli("resume", "--thread", "t1", env=env, cwd=tmp_path)
+    assert unknown.returncode == 1
+    assert unknown.stderr.startswith("error: Thread t1 has nothing to resume: it is not in ")
+
+    question = "Who makes the Zephyr drone?"
+    victim = start_worker([("t1", question)], env, tmp_path, stall_at=1)
+    assert victim.stdout is not None and victim.stdout.readline().strip() == "stalled"
+    victim.send_signal(signal.SIGKILL)
+    victim.wait(timeout=10)
+    settings = Settings(data_dir=tmp_path / "ra")
+    config = {"configurable": {"thread_id": "t1"}}
+    with open_checkpointer(settings, _serde()) as saver:
+        before = build_graph(checkpointer=saver).get_state(config)
+    assert before.next == ("respond",)
+    tool_results = [m.id for m in before.values["messages"] if m.type == "tool"]
+    assert tool_results  # the tool calls had finished before the kill
+
+    res = run_cli("resume", "--thread", "t1", "--json", env=env, cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    answer = json.loads(res.stdout)
+    assert answer["status"] == "answered"
+    assert "Acme Robotics" in answer["answer"]
+    assert "milvus_search" not in res.stderr  # no tool was called again
+    with open_checkpointer(settings, _serde()) as saver:
+        after = build_graph(checkpointer=saver).get_state(config)
+        checkpoints = list(saver.list(config))
+    assert not after.next
+    assert [m.id for m in after.values["messages"] if m.type == "tool"] == tool_results
+    assert answered_once(after.values["messages"]) == [question]
+    assert_linear(checkpoints)
