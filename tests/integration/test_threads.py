@@ -12,7 +12,13 @@ import pytest
 
 from agent.api import _serde
 from agent.settings import Settings
-from agent.threads import ThreadBusyError, lock_key, open_checkpointer, thread_lock
+from agent.threads import (
+    CheckpointStoreError,
+    ThreadBusyError,
+    lock_key,
+    open_checkpointer,
+    thread_lock,
+)
 from graphs.research import build_graph
 from tests.support.faults import TINY_DOCS
 from tests.support.foundation import PROJECT_ROOT, clean_env, run_cli
@@ -113,3 +119,38 @@ def test_killed_run_resumes_from_the_cli_without_redoing_tool_calls(tmp_path: Pa
     assert [m.id for m in after.values["messages"] if m.type == "tool"] == tool_results
     assert answered_once(after.values["messages"]) == [question]
     assert_linear(checkpoints)
+
+
+def test_unreachable_postgres_is_one_line(tmp_path: Path) -> None:
+    from tests.support.foundation import free_port
+
+    uri = f"postgresql://agent:secret@127.0.0.1:{free_port()}/research"
+    env = clean_env(RESEARCH_AGENT_CHECKPOINT_URI=uri, RESEARCH_AGENT_PROVIDER="offline")
+    res = run_cli("ask", "--thread", "t1", "Who?", env=env, cwd=tmp_path)
+    assert res.returncode == 1
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1, res.stderr
+    assert lines[0].startswith(
+        f"error: Cannot reach the checkpoint database postgresql://127.0.0.1:{uri.split(':')[3]}"
+    )
+    assert lines[0].endswith("start it or fix RESEARCH_AGENT_CHECKPOINT_URI.")
+    assert "secret" not in res.stderr  # the password is not echoed
+
+
+def test_missing_driver_says_which_extra_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # import psycopg raises ImportError
+    settings = Settings(checkpoint_uri="postgresql://u@127.0.0.1/db")
+    with pytest.raises(CheckpointStoreError, match=r"pip install 'research-agent\[postgres\]'"):
+        with open_checkpointer(settings):
+            pass
+
+
+def test_async_api_takes_the_same_lock(tmp_path: Path) -> None:
+    import asyncio
+
+    from agent.api import aask
+
+    settings = Settings(data_dir=tmp_path)
+    with thread_lock(settings, "t1"):
+        with pytest.raises(ThreadBusyError, match="Thread t1 is busy"):
+            asyncio.run(aask("Who?", thread_id="t1", wait=False, data_dir=tmp_path))

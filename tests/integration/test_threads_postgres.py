@@ -200,3 +200,25 @@ def test_langgraph_server_checkpointer_opens_postgres(monkeypatch: pytest.Monkey
             return type(saver)
 
     assert asyncio.run(kind()) is AsyncPostgresSaver
+
+
+def test_async_api_keeps_a_thread_in_postgres(
+    milvus_server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+
+    from agent.api import aask
+
+    monkeypatch.setenv("RESEARCH_AGENT_CHECKPOINT_URI", PG_URI)
+    monkeypatch.setenv("RESEARCH_AGENT_MILVUS_URI", milvus_server)
+    thread = f"async-{uuid.uuid4().hex[:6]}"
+
+    async def two() -> list[str]:
+        first = await aask(QUESTIONS[0], thread_id=thread, provider="offline")
+        second = await aask(QUESTIONS[1], thread_id=thread, provider="offline")
+        return [first.status, second.status]
+
+    assert asyncio.run(two()) == ["answered", "answered"]
+    checkpoints, messages = history(thread)
+    assert_linear(checkpoints)
+    assert answered_once(messages) == QUESTIONS
