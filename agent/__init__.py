@@ -8,10 +8,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from agent.api import aask, ask, astream, stream
+    from agent.api import aask, ask, astream, resume, stream
     from agent.schemas import Answer
 
-__all__ = ["Answer", "aask", "ask", "astream", "stream"]
+__all__ = ["Answer", "aask", "ask", "astream", "resume", "stream"]
 
 
 def __getattr__(name: str) -> Any:
@@ -19,7 +19,7 @@ def __getattr__(name: str) -> Any:
         from agent.schemas import Answer
 
         return Answer
-    if name in ("ask", "aask", "stream", "astream"):
+    if name in ("ask", "aask", "stream", "astream", "resume"):
         from agent import api
 
         return getattr(api, name)

@@ -120,6 +120,13 @@ def test_killed_run_resumes_from_the_cli_without_redoing_tool_calls(tmp_path: Pa
     assert answered_once(after.values["messages"]) == [question]
     assert_linear(checkpoints)
 
+    from agent import resume
+    from agent.api import NothingToResumeError
+
+    with pytest.raises(NothingToResumeError, match="its last run finished") as info:
+        resume("t1", data_dir=tmp_path / "ra", provider="offline")
+    assert info.value.finished
+
 
 def test_unreachable_postgres_is_one_line(tmp_path: Path) -> None:
     from tests.support.foundation import free_port
