@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager, contextmanager
 from typing import Any, Literal
 
 from langchain_core.messages import AIMessage, ToolMessage
+from langchain_core.runnables import RunnableConfig
 
 from agent.nodes.evidence import summarize
 from agent.schemas import Answer, StepEvent
@@ -71,7 +72,7 @@ def _context(options: dict[str, Any]) -> tuple[Context, str | None, Settings, bo
     return context, thread_id, settings, wait
 
 
-def _config(thread_id: str | None) -> dict[str, Any]:
+def _config(thread_id: str | None) -> RunnableConfig:
     return {"configurable": {"thread_id": thread_id}} if thread_id else {}
 
 
@@ -251,6 +252,19 @@ def resume(thread_id: str, **options: Any) -> Answer:
     if not answers:  # the graph always ends in respond; this guards a broken install
         raise ResearchAgentError("The resumed run ended without an answer; run `doctor`.")
     return answers[-1]
+
+
+def thread_state(thread_id: str, **options: Any) -> Any:
+    """The thread's current state: a LangGraph StateSnapshot (`values`, `next`, ...).
+
+    Reads the last checkpoint without taking the thread; `next` is non-empty while a run
+    is interrupted (finish it with `resume`).
+    """
+    from graphs.research import build_graph
+
+    run = Run({**options, "thread_id": thread_id})
+    with open_checkpointer(run.settings, _serde()) as saver:
+        return build_graph(checkpointer=saver).get_state(_config(thread_id))
 
 
 def _nothing(thread_id: str, known: bool, settings: Settings) -> str:

@@ -14,20 +14,18 @@ from pathlib import Path
 
 import pytest
 
-from agent.api import _graph
+from agent.api import thread_state
 from tests.support.agent_e2e import agent_env, run_agent, write_corpus
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 
 TWO_RUNS = """
 import sys
-from agent.api import _graph, ask
-from pathlib import Path
+from agent.api import ask, thread_state
 
 first = ask("When are Heron segments compacted?", provider="offline", thread_id="t1")
 second = ask("Who wrote the Osprey planner?", provider="offline", thread_id="t1")
-with _graph("t1", Path(sys.argv[1])) as graph:
-    values = graph.get_state({"configurable": {"thread_id": "t1"}}).values
+values = thread_state("t1", data_dir=sys.argv[1]).values
 humans = [m.content for m in values["messages"] if m.type == "human"]
 kinds = {type(m.artifact).__name__ for m in values["messages"] if m.type == "tool"}
 print("STATUS", first.status, second.status)
@@ -84,7 +82,6 @@ def test_cli_chat_thread_resumes_under_strict_msgpack(env: dict[str, str], tmp_p
     assert second.returncode == 0, second.stderr
     assert "Traceback" not in first.stderr + second.stderr
     assert "status: answered" in first.stdout and "status: answered" in second.stdout
-    with _graph("s1", tmp_path / ".ra") as graph:  # the thread holds both exchanges
-        values = graph.get_state({"configurable": {"thread_id": "s1"}}).values
+    values = thread_state("s1", data_dir=tmp_path / ".ra").values  # both exchanges
     humans = [m.content for m in values["messages"] if m.type == "human"]
     assert humans == ["When are Heron segments compacted?", "Who wrote the Osprey planner?"]
