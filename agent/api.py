@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from langchain_core.messages import AIMessage, ToolMessage
@@ -43,14 +44,18 @@ class NothingToResumeError(ResearchAgentError):
         self.finished = finished
 
 
+@dataclass(frozen=True)
 class Run:
-    """One call's options split up: the run's Context, its thread, the settings, `wait`."""
+    """One call's options, split up and checked."""
 
-    def __init__(self, options: dict[str, Any]) -> None:
-        self.context, self.thread_id, self.settings, self.wait = _context(options)
+    context: Context
+    thread_id: str | None
+    settings: Settings
+    wait: bool
+    """False: raise ThreadBusyError rather than wait for another run on the thread."""
 
 
-def _context(options: dict[str, Any]) -> tuple[Context, str | None, Settings, bool]:
+def _run(options: dict[str, Any]) -> Run:
     """Split options into the run's Context, the thread id, the settings and `wait`.
 
     Raises:
@@ -69,7 +74,7 @@ def _context(options: dict[str, Any]) -> tuple[Context, str | None, Settings, bo
     settings = resolve(context, data_dir=data_dir)  # the environment's values checked too
     if "milvus_uri" not in options:
         context = Context(**options, milvus_uri=settings.resolved_milvus_uri())
-    return context, thread_id, settings, wait
+    return Run(context, thread_id, settings, wait)
 
 
 def _config(thread_id: str | None) -> RunnableConfig:
@@ -147,7 +152,7 @@ def stream(question: str, **options: Any) -> Iterator[Event]:
     Yields:
         StepEvent for each tool call and result, then the final Answer.
     """
-    run = Run(options)
+    run = _run(options)
     calls: dict[str, dict[str, Any]] = {}
     with _graph(run) as graph:
         for update in graph.stream(
@@ -162,7 +167,7 @@ def stream(question: str, **options: Any) -> Iterator[Event]:
 
 async def astream(question: str, **options: Any) -> AsyncIterator[Event]:
     """Async form of `stream`."""
-    run = Run(options)
+    run = _run(options)
     calls: dict[str, dict[str, Any]] = {}
     async with _agraph(run) as graph:
         async for update in graph.astream(
@@ -191,7 +196,7 @@ def ask(question: str, **options: Any) -> Answer:
             be used as configured; the message says what to do.
         agent.threads.ThreadBusyError: wait=False and another run holds the thread.
     """
-    run = Run(options)
+    run = _run(options)
     with _graph(run) as graph:
         state = graph.invoke(
             {"question": question},
@@ -204,7 +209,7 @@ def ask(question: str, **options: Any) -> Answer:
 
 async def aask(question: str, **options: Any) -> Answer:
     """Async form of `ask`."""
-    run = Run(options)
+    run = _run(options)
     async with _agraph(run) as graph:
         state = await graph.ainvoke(
             {"question": question},
@@ -228,7 +233,7 @@ def resume_stream(thread_id: str, **options: Any) -> Iterator[Event]:
     Raises:
         NothingToResumeError: The thread's last run finished, or the thread is unknown.
     """
-    run = Run({**options, "thread_id": thread_id})
+    run = _run({**options, "thread_id": thread_id})
     config = _config(thread_id)
     calls: dict[str, dict[str, Any]] = {}
     with _graph(run) as graph:
@@ -262,7 +267,7 @@ def thread_state(thread_id: str, **options: Any) -> Any:
     """
     from graphs.research import build_graph
 
-    run = Run({**options, "thread_id": thread_id})
+    run = _run({**options, "thread_id": thread_id})
     with open_checkpointer(run.settings, _serde()) as saver:
         return build_graph(checkpointer=saver).get_state(_config(thread_id))
 
