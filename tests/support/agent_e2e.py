@@ -83,8 +83,12 @@ def closed_port_url() -> str:
 
 
 @contextmanager
-def langgraph_dev(env: dict[str, str], log: Path, timeout: float = 90.0) -> Iterator[str]:
+def langgraph_dev(
+    env: dict[str, str], log: Path, timeout: float = 90.0, config: Path | None = None
+) -> Iterator[str]:
     """Run `langgraph dev` for the project in its own process group; yield its URL.
+
+    `config` replaces the project's langgraph.json (e.g. a copy with more keys).
 
     The whole group is stopped at exit (the CLI starts a uvicorn child), even when the
     test body fails or the server never came up.
@@ -98,7 +102,7 @@ def langgraph_dev(env: dict[str, str], log: Path, timeout: float = 90.0) -> Iter
         "--port",
         str(port),
         "--config",
-        str(PROJECT_ROOT / "langgraph.json"),
+        str(config or PROJECT_ROOT / "langgraph.json"),
     ]
     with log.open("wb") as out:
         proc = subprocess.Popen(
