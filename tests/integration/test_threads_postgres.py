@@ -70,7 +70,7 @@ def milvus_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield uri
     finally:
         close_stores()
-        stop_process(proc)  # type: ignore[arg-type]
+        stop_process(proc)
 
 
 @pytest.fixture
@@ -142,7 +142,7 @@ def test_workers_share_threads_and_a_killed_run_is_resumed_elsewhere(
             assert statuses == ["answered"] * 4, (name, out)
     finally:
         for proc in [victim, *workers.values()]:
-            stop_process(proc)  # type: ignore[arg-type]
+            stop_process(proc)
 
     # The victim's thread: the work done before the kill kept as is (no tool call redone),
     # then the resumed answer, then the follow-up; one chain of checkpoints.
