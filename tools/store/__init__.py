@@ -1,0 +1,30 @@
+"""The Milvus chunk store: the only package that touches Milvus, one module per job.
+
+- `connect`: a client for the settings (Lite file, server, Zilliz Cloud), clear errors.
+- `lite`: Milvus Lite's one-opener LOCK: who holds it, and releasing this process's own.
+- `collection`: the collection's fields, indexes and properties; the rows written.
+- `chunks`: `ChunkStore`, one path per operation: create, upsert, delete, read, search.
+- `retrieve`: dense, BM25 and hybrid (RRF) search requests.
+- `filters`: filter expressions built from values (never from the model's text).
+- `registry`: one store per (URI, collection) in a process; `close_stores`.
+"""
+
+from tools.store.chunks import ChunkStore, DocState
+from tools.store.collection import OUTPUT_FIELDS
+from tools.store.filters import milvus_literal, prefix_filter
+from tools.store.lite import lock_message
+from tools.store.registry import close_stores, open_store
+from tools.store.retrieve import HYBRID_MIN_DEPTH, SearchMode
+
+__all__ = [
+    "HYBRID_MIN_DEPTH",
+    "OUTPUT_FIELDS",
+    "ChunkStore",
+    "DocState",
+    "SearchMode",
+    "close_stores",
+    "lock_message",
+    "milvus_literal",
+    "open_store",
+    "prefix_filter",
+]

@@ -1,0 +1,221 @@
+"""ChunkStore: one collection of chunks, and one write path per operation.
+
+Create: `collection.create_collection` (first write only). Write: `upsert` (ids are content
+hashes, so re-running is idempotent). Delete: `delete_ids`. Reads and search go through the
+same pymilvus client. pymilvus directly: langchain-milvus's upsert re-embeds the texts with its
+own embedding object (ours are embedded in batches by tools.embeddings), and its delete
+returns False instead of raising when Milvus fails.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from agent.settings import Settings
+from tools.errors import StoreError
+from tools.schemas import Chunk
+from tools.store import collection as layout
+from tools.store.connect import connect, quiet
+from tools.store.filters import ids_filters, milvus_literal
+from tools.store.retrieve import SearchMode, search
+
+if TYPE_CHECKING:
+    import numpy as np
+
+
+@dataclass(frozen=True)
+class DocState:
+    """What the store holds of one document."""
+
+    doc_id: str
+    source: str
+    doc_hash: str
+    n_chunks: int
+    rows: int
+    rows_current: int
+
+    @property
+    def complete(self) -> bool:
+        """All chunks of the latest version are present and nothing else."""
+        return self.rows == self.rows_current == self.n_chunks
+
+
+class ChunkStore:
+    """One Milvus collection of chunks with dense and BM25 vectors."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.uri = settings.resolved_milvus_uri()
+        self.collection = settings.collection
+        self.client = connect(settings)
+        self._loaded = False
+        self._embedder_ok: str | None = None  # the embedder name last found to match
+
+    # -- collection ---------------------------------------------------------------------
+    def exists(self) -> bool:
+        """Whether the collection exists."""
+        return bool(self.client.has_collection(self.collection))
+
+    def recorded_embedder(self) -> tuple[str, int] | None:
+        """(embedder name, dimension) recorded with the collection, if any."""
+        if not self.exists():
+            return None
+        props = self.client.describe_collection(self.collection).get("properties", {})
+        return layout.recorded_embedder(props)
+
+    def check_embedder(self, name: str) -> None:
+        """Refuse to mix vectors of two embedders in one collection."""
+        if name == self._embedder_ok:
+            return
+        rec = self.recorded_embedder()
+        if rec and rec[0] == name:
+            self._embedder_ok = name  # checked once: each search would repeat two calls
+        if rec and rec[0] != name:
+            raise StoreError(
+                f"Collection '{self.collection}' was built with the embedder {rec[0]} "
+                f"(dim {rec[1]}), but the settings select {name}. Use the same embedder, or "
+                "ingest into another collection with --collection NAME."
+            )
+
+    def require(self) -> None:
+        """Raise a clear error when there is nothing to search yet; load it otherwise."""
+        if self._loaded:
+            return
+        if not self.exists():
+            raise StoreError(
+                f"No collection '{self.collection}' at {self.uri}. "
+                "Run `research-agent ingest PATH` first."
+            )
+        with quiet():
+            self.client.load_collection(self.collection)
+        self._loaded = True
+
+    def forget(self) -> None:
+        """Drop what was cached about the collection (another process may have changed it)."""
+        self._loaded = False
+        self._embedder_ok = None
+
+    # -- writes -------------------------------------------------------------------------
+    def upsert(self, chunks: Sequence[Chunk], vectors: np.ndarray, embedder: str) -> None:
+        """Write chunks (idempotent: ids are content hashes); the first write creates."""
+        if not chunks:
+            return
+        if not self.exists():
+            layout.create_collection(self.client, self.collection, vectors.shape[1], embedder)
+            self._loaded = True
+        self.client.upsert(self.collection, layout.rows(chunks, vectors))
+
+    def delete_ids(self, ids: Sequence[str]) -> None:
+        """Delete chunks by id."""
+        for expr in ids_filters(list(ids)):
+            self.client.delete(self.collection, filter=expr)
+
+    def flush(self) -> None:
+        """Persist what was written (small Lite ingests never flush on their own)."""
+        if self.exists():
+            self.client.flush(self.collection)
+
+    # -- reads --------------------------------------------------------------------------
+    def _query(self, filter_: str, fields: list[str]) -> list[dict[str, Any]]:
+        self.require()
+        it = self.client.query_iterator(
+            self.collection, batch_size=2000, filter=filter_, output_fields=fields
+        )
+        rows: list[dict[str, Any]] = []
+        try:
+            while batch := it.next():
+                rows.extend(batch)
+        finally:
+            it.close()
+        return rows
+
+    def doc_states(self) -> dict[str, DocState]:
+        """Per document: source, latest hash, and how many of its chunks are present."""
+        if not self.exists():
+            return {}
+        acc: dict[str, dict[str, Any]] = {}
+        for r in self._query(
+            'id != ""', ["doc_id", "source", "doc_hash", "n_chunks", "chunk_index"]
+        ):
+            d = acc.setdefault(r["doc_id"], {"source": r["source"], "hashes": {}, "n": {}})
+            d["hashes"][r["doc_hash"]] = d["hashes"].get(r["doc_hash"], 0) + 1
+            d["n"][r["doc_hash"]] = r["n_chunks"]
+        out = {}
+        for doc_id, d in acc.items():
+            best = max(d["hashes"], key=d["hashes"].get)
+            out[doc_id] = DocState(
+                doc_id,
+                d["source"],
+                best,
+                d["n"][best],
+                sum(d["hashes"].values()),
+                d["hashes"][best],
+            )
+        return out
+
+    def chunk_ids(self, doc_id: str) -> list[str]:
+        """Ids of a document's chunks."""
+        return [r["id"] for r in self._query(f"doc_id == {milvus_literal(doc_id)}", ["id"])]
+
+    def get_chunks(self, doc_id: str) -> list[Chunk]:
+        """A document's chunks in order (empty when unknown)."""
+        fields = [*layout.OUTPUT_FIELDS, "doc_hash", "n_chunks"]
+        rows = self._query(f"doc_id == {milvus_literal(doc_id)}", fields)
+        return sorted((Chunk(**r) for r in rows), key=lambda c: c.chunk_index)
+
+    def find_doc(self, doc_id_or_source: str) -> str | None:
+        """A doc_id from a doc_id or a source path."""
+        lit = milvus_literal(doc_id_or_source)
+        self.require()
+        rows = self.client.query(
+            self.collection,
+            filter=f"doc_id == {lit} or source == {lit}",
+            output_fields=["doc_id"],
+            limit=1,
+        )
+        return str(rows[0]["doc_id"]) if rows else None
+
+    def read_lines(self, doc_id: str, start_line: int, end_line: int) -> list[str]:
+        """Lines start..end (1-based, inclusive) of a document, rebuilt from its chunks."""
+        lines = "".join(c.text for c in self.get_chunks(doc_id)).splitlines()
+        return lines[max(start_line, 1) - 1 : max(end_line, 0)]
+
+    def count(self) -> int:
+        """Number of chunks stored."""
+        if not self.exists():
+            return 0
+        self.require()
+        res = self.client.query(self.collection, filter="", output_fields=["count(*)"])
+        return int(res[0]["count(*)"])
+
+    def search(
+        self,
+        query: str,
+        vector: Sequence[float] | None,
+        k: int,
+        source_prefix: str | None = None,
+        mode: SearchMode = "hybrid",
+    ) -> list[dict[str, Any]]:
+        """Top-k chunks: dense, BM25, or both fused by RRF inside Milvus."""
+        from pymilvus import MilvusException  # imported already by connect(): free here
+
+        self.require()
+        try:
+            return search(self.client, self.collection, query, vector, k, source_prefix, mode)
+        except MilvusException as exc:
+            # The collection may have been dropped or rebuilt by another process since it
+            # was loaded: look again, so a missing collection gets its usual message.
+            self.forget()
+            self.require()
+            raise StoreError(
+                f"Milvus search failed on '{self.collection}' at {self.uri} ({exc.message}). "
+                "Run `research-agent doctor` to check the store."
+            ) from exc
+
+    def close(self) -> None:
+        """Release the connection."""
+        with contextlib.suppress(Exception):
+            self.client.close()

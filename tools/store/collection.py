@@ -1,0 +1,102 @@
+"""The chunk collection's layout: its fields, indexes and properties, and rows to write.
+
+Created with pymilvus directly: langchain-milvus creates a collection only inside its first
+insert (it infers fields and the dimension from that batch), so creating would also write,
+through a second write path beside `upsert`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from tools.schemas import Chunk
+
+if TYPE_CHECKING:
+    import numpy as np
+    from pymilvus import MilvusClient
+
+PROP_EMBEDDER = "research_agent.embedder"
+PROP_DIM = "research_agent.dim"
+OUTPUT_FIELDS = [
+    "id",
+    "doc_id",
+    "source",
+    "title",
+    "heading",
+    "chunk_index",
+    "start_line",
+    "end_line",
+    "text",
+]
+# Byte limits of the VARCHAR fields; values are clipped to them on write.
+VARCHARS = {
+    "text": 65535,
+    "doc_id": 64,
+    "source": 4096,
+    "title": 2048,
+    "heading": 4096,
+    "doc_hash": 64,
+}
+INTEGERS = ("chunk_index", "n_chunks", "start_line", "end_line")
+SEARCH_TEXT_BYTES = 65535
+
+
+def create_collection(client: MilvusClient, name: str, dim: int, embedder: str) -> None:
+    """Create the collection (dense + BM25 sparse vectors, indexes, embedder name), loaded."""
+    from pymilvus import DataType, Function, FunctionType
+
+    schema = client.create_schema(auto_id=False, enable_dynamic_field=False)
+    schema.add_field("id", DataType.VARCHAR, is_primary=True, max_length=65535)
+    # BM25's input: title, heading and text, tokenized by Milvus's standard analyzer.
+    schema.add_field(
+        "search_text", DataType.VARCHAR, max_length=SEARCH_TEXT_BYTES, enable_analyzer=True
+    )
+    schema.add_field("dense", DataType.FLOAT_VECTOR, dim=dim)
+    schema.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
+    for field, max_length in VARCHARS.items():
+        schema.add_field(field, DataType.VARCHAR, max_length=max_length)
+    for field in INTEGERS:
+        schema.add_field(field, DataType.INT64)
+    schema.add_function(
+        Function(
+            name="bm25",
+            function_type=FunctionType.BM25,
+            input_field_names=["search_text"],
+            output_field_names=["sparse"],
+        )
+    )
+    index = client.prepare_index_params()
+    index.add_index("dense", index_type="FLAT", metric_type="COSINE")
+    index.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25")
+    client.create_collection(
+        name,
+        schema=schema,
+        index_params=index,
+        consistency_level="Strong",
+        properties={PROP_EMBEDDER: embedder, PROP_DIM: str(dim)},
+    )  # with index_params, pymilvus also loads the new collection
+
+
+def recorded_embedder(properties: dict[str, Any]) -> tuple[str, int]:
+    """(embedder name, dimension) from a collection's properties ("?", 0 when unrecorded)."""
+    return str(properties.get(PROP_EMBEDDER, "?")), int(properties.get(PROP_DIM, 0) or 0)
+
+
+def _clip(value: str, max_bytes: int) -> str:
+    return value.encode("utf-8")[:max_bytes].decode("utf-8", "ignore")
+
+
+def rows(chunks: Sequence[Chunk], vectors: np.ndarray) -> list[dict[str, Any]]:
+    """The rows to upsert: each chunk's fields clipped to their limits, with its vector."""
+    out = []
+    for chunk, vec in zip(chunks, vectors, strict=True):
+        row = chunk.model_dump()
+        for field in ("title", "heading", "source"):
+            row[field] = _clip(row[field], VARCHARS[field])
+        row["search_text"] = _clip(
+            f"{chunk.title}\n{chunk.heading}\n{chunk.text}", SEARCH_TEXT_BYTES
+        )
+        row["dense"] = [float(x) for x in vec]
+        out.append(row)
+    return out

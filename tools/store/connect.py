@@ -1,0 +1,73 @@
+"""Opening a Milvus client for the settings, with one clear error per way it fails.
+
+pymilvus directly: langchain-milvus opens its own MilvusClient (and an AsyncMilvusClient)
+per vector store object and reports none of these failures in words a user can act on.
+pymilvus is imported inside the functions: it costs about 0.5 s (benchmarks/cold_start.py)
+and `research-agent --help`, `doctor` without a store, and the graph's import need none of it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from agent.settings import Settings
+from tools.errors import StoreError
+from tools.store.lite import lite_locked, lock_message
+
+if TYPE_CHECKING:
+    from pymilvus import MilvusClient
+
+# gRPC keepalive pings otherwise print "GOAWAY ... too_many_pings" to users' terminals.
+os.environ.setdefault("GRPC_VERBOSITY", "NONE")
+os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "0")
+
+_NOISY_LOGGERS = ("milvus_lite", "pymilvus")
+
+
+@contextlib.contextmanager
+def quiet() -> Iterator[None]:
+    """Silence library loggers that print tracebacks meant for their own developers."""
+    saved = [(lg, lg.level) for lg in map(logging.getLogger, _NOISY_LOGGERS)]
+    for lg, _ in saved:
+        lg.setLevel(logging.CRITICAL + 1)
+    try:
+        yield
+    finally:
+        for lg, level in saved:
+            lg.setLevel(level)
+
+
+def connect(settings: Settings) -> MilvusClient:
+    """A client for the settings' Milvus (Lite file, server or Zilliz Cloud)."""
+    from pymilvus import MilvusClient, MilvusException
+
+    # pymilvus sets its own logger level on import and then warns on every query_iterator
+    # against Lite ("failed to get mvccTs"); users need none of it.
+    logging.getLogger("pymilvus").setLevel(logging.ERROR)
+    uri = settings.resolved_milvus_uri()
+    token = settings.milvus_token.get_secret_value() if settings.milvus_token else ""
+    path = Path(uri)
+    if settings.is_lite():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if lite_locked(path):
+            raise StoreError(lock_message(path))
+    try:
+        with quiet():
+            return MilvusClient(uri=uri, token=token, timeout=10)
+    except MilvusException as exc:
+        if not settings.is_lite():
+            raise StoreError(
+                f"Milvus at {uri} does not answer ({exc.message}). Check that the "
+                "server is running and the URI/token are right (RESEARCH_AGENT_MILVUS_URI)."
+            ) from exc
+        if lite_locked(path):
+            raise StoreError(lock_message(path)) from exc
+        raise StoreError(
+            f"Milvus Lite could not open {path} ({exc.message}). If the folder is damaged, "
+            "move it aside (nothing is deleted) and run `research-agent ingest` again."
+        ) from exc

@@ -1,0 +1,56 @@
+"""Milvus Lite's one-opener rule: who holds a database file's LOCK, and releasing ours.
+
+pymilvus directly, and milvus_lite's server manager: langchain-milvus has no notion of a
+Lite file's lock or of releasing the embedded server.
+
+milvus_lite is imported inside the functions: it costs about 0.3 s, and only a Lite store
+that is opened or closed needs it (benchmarks/cold_start.py counts such heavy imports).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+
+def _served_here(path: Path) -> bool:
+    """Whether this process already runs the embedded Lite server for the database."""
+    # milvus_lite keeps its servers in a private dict; there is no public way to ask.
+    from milvus_lite.server_manager import server_manager_instance
+
+    return os.path.abspath(path) in getattr(server_manager_instance, "_servers", {})
+
+
+def lite_locked(path: Path) -> bool:
+    """Whether another process holds the Lite database's LOCK (this process's own is fine)."""
+    if _served_here(path):
+        return False
+    lock = path / "LOCK"
+    if not lock.exists():
+        return False
+    with open(lock, "a+") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return True
+        fcntl.flock(fh, fcntl.LOCK_UN)
+    return False
+
+
+def lock_message(path: Path) -> str:
+    """The one-line message for a Lite database held by another process."""
+    return (
+        f"The Milvus Lite database {path} is in use by another process (Milvus Lite allows one). "
+        f"Stop that process, or share it: run `milvus-lite server --data-dir {path} --host "
+        "127.0.0.1 --port 19540` and set RESEARCH_AGENT_MILVUS_URI=http://127.0.0.1:19540."
+    )
+
+
+def release(uris: Iterable[str]) -> None:
+    """Stop this process's embedded Lite servers for these files, so their LOCKs are free."""
+    from milvus_lite.server_manager import server_manager_instance
+
+    for uri in uris:
+        server_manager_instance.release_server(uri)
