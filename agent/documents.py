@@ -20,8 +20,17 @@ def ingest(
     settings: Settings | None = None,
     prune: bool = False,
     progress: Progress | None = None,
+    include: Sequence[str] = (),
+    exclude: Sequence[str] = (),
 ) -> IngestReport:
-    """Index files or folders (Markdown, text, HTML, PDF) into the collection."""
+    """Index files or folders (Markdown, text, HTML, PDF) into the collection.
+
+    Inside a folder, hidden entries, dependency and cache folders, virtual environments and
+    what .gitignore files name are left out; `include`/`exclude` are gitignore-style patterns
+    ("*.md", "drafts/") matched below each folder (and against a named file's name). Every
+    file looked at and not indexed is in the report's `skipped` with its reason.
+    """
+    from tools.discover import Walker
     from tools.embeddings import get_embedder
     from tools.ingest import ingest_paths
     from tools.store import open_store
@@ -31,7 +40,11 @@ def ingest(
         raise ResearchAgentError("Give at least one file or folder to ingest.")
     store = open_store(settings)
     embedder = get_embedder(settings)
-    return ingest_paths(store, embedder, [Path(p) for p in paths], settings, prune, progress)
+    own = [Path(store.uri)] if settings.is_lite() else []
+    walker = Walker(include, exclude, own)
+    return ingest_paths(
+        store, embedder, [Path(p) for p in paths], settings, prune, progress, walker
+    )
 
 
 def search(
@@ -58,14 +71,18 @@ def fetch(
     num_lines: int = 60,
     settings: Settings | None = None,
 ) -> DocWindow:
-    """A window of a document by doc_id or source path, as the model's fetch_doc shows it."""
+    """A window of a document, as the model's fetch_doc shows it.
+
+    `doc` is a doc_id or the document's path as stored, as typed relative to the working
+    folder (`./docs/x.md`) or absolute.
+    """
     from tools.cursors import CursorRegistry
     from tools.errors import ToolInputError
-    from tools.fetch import run_fetch
+    from tools.fetch import find_document, run_fetch
     from tools.store import open_store
 
     settings = settings or Settings()
-    doc_id = open_store(settings).find_doc(doc)
+    doc_id = find_document(open_store(settings), doc)
     if doc_id is None:
         raise ResearchAgentError(
             f"No document '{doc}' in collection '{settings.collection}'. "

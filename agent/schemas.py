@@ -20,6 +20,17 @@ class Citation(BaseModel):
     start_line: int = Field(description="First cited line, clipped to what the agent saw.")
     end_line: int = Field(description="Last cited line, inclusive.")
     quote: str = Field(description="The cited lines as stored, not as the model wrote them.")
+    page: int | None = Field(None, description="PDF page of start_line; None for other types.")
+    last_page: int | None = Field(None, description="PDF page of end_line; None for other types.")
+
+    def location(self) -> str:
+        """Where the quote is: 'report.pdf p. 3, L40-L52' or 'docs/x.md L40-L52'."""
+        lines = f"L{self.start_line}-L{self.end_line}"
+        if self.page is None:
+            return f"{self.source} {lines}"
+        last = self.last_page if self.last_page is not None else self.page
+        pages = f"p. {self.page}" if last == self.page else f"pp. {self.page}-{last}"
+        return f"{self.source} {pages}, {lines}"
 
 
 class StepRecord(BaseModel):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from langchain_core.tools import tool
 from langgraph.prebuilt import InjectedState
@@ -11,8 +11,13 @@ from pydantic import BaseModel, Field
 from agent.settings import Settings
 from tools.cursors import CursorRegistry
 from tools.errors import ToolInputError
+from tools.pages import is_paged, line_pages
 from tools.render import LINE_CHARS, render_window
 from tools.schemas import DocWindow
+from tools.sources import stored_forms
+
+if TYPE_CHECKING:
+    from tools.store import ChunkStore
 
 MAX_LINES = 200
 WINDOW_CHARS = 8000  # about 2k tokens: one window never floods the context
@@ -25,7 +30,9 @@ class FetchArgs(BaseModel):
         None, description="The cursor number of a milvus_search result (the n in 【n†...】)."
     )
     doc_id: str | None = Field(
-        None, description="Alternatively, a doc_id from a result. Give a cursor or a doc_id."
+        None,
+        description="Alternatively, a doc_id or source path from a result. "
+        "Give a cursor or a doc_id.",
     )
     start_line: int = Field(1, description="First line to show (1-based).")
     num_lines: int = Field(60, description=f"How many lines to show, 1 to {MAX_LINES}.")
@@ -53,18 +60,29 @@ def _resolve(
             "doc_id must be plain text without control characters. "
             "Use a cursor or doc_id from milvus_search results."
         )
-    if "://" in doc_id or doc_id.startswith(("/", "~", ".")) or "\\" in doc_id:
+    if "://" in doc_id:
         raise ToolInputError(
             f"fetch_doc reads only documents in the collection; '{doc_id[:80]}' is not one. "
-            "Use a cursor or doc_id from milvus_search results (no paths or URLs)."
+            "Use a cursor or doc_id from milvus_search results (no URLs)."
         )
-    found = open_store(settings).find_doc(doc_id.strip())
+    found = find_document(open_store(settings), doc_id)
     if found is None:
         raise ToolInputError(
             f"No document '{doc_id[:80]}' in the collection. "
             "Use a cursor from milvus_search results."
         )
     return found
+
+
+def find_document(store: ChunkStore, name: str) -> str | None:
+    """The doc_id of a document named by doc_id or by its path in any form the user types.
+
+    Only the store is asked: a path is never opened, so the model cannot read files with it.
+    """
+    for form in stored_forms(name):
+        if (found := store.find_doc(form)) is not None:
+            return found
+    return None
 
 
 def run_fetch(
@@ -84,7 +102,8 @@ def run_fetch(
     chunks = open_store(settings).get_chunks(resolved)
     if not chunks:
         raise ToolInputError(f"Document {resolved} has no stored text. Search again.")
-    lines = "".join(c.text for c in chunks).splitlines()
+    text = "".join(c.text for c in chunks)
+    lines = text.splitlines()
     total = len(lines)
     if total == 0:
         raise ToolInputError(f"Document {resolved} ({chunks[0].source}) is empty. Search again.")
@@ -101,15 +120,23 @@ def run_fetch(
         shown.append(line)
         used += min(len(line), LINE_CHARS)
     first = chunks[0]
+    end_line = start_line + len(shown) - 1
+    page, page_starts = None, []
+    if is_paged(first.source):
+        pages = line_pages(text, 1, 1)
+        page = pages[start_line]
+        page_starts = [n for n in range(start_line + 1, end_line + 1) if pages[n] != pages[n - 1]]
     return DocWindow(
         cursor=registry.assign(resolved),
         doc_id=resolved,
         source=first.source,
         title=first.title,
         start_line=start_line,
-        end_line=start_line + len(shown) - 1,
+        end_line=end_line,
         total_lines=total,
         lines=shown,
+        page=page,
+        page_starts=page_starts,
     )
 
 

@@ -10,19 +10,22 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from agent.settings import Settings
+from tools.discover import Walker
 from tools.embeddings import Embedder
-from tools.loaders import SourceDoc, UnreadableFile, find_files, load_file, source_name
+from tools.loaders import SourceDoc, UnreadableFile, load_file
+from tools.progress import IngestProgress, Tracker
 from tools.schemas import Chunk, IngestReport
+from tools.sources import source_name
 from tools.splitter import CHUNKER_VERSION, Piece, split_document
 from tools.store import ChunkStore, DocState
 
-Progress = Callable[[int, int], None]
-"""Called with (chunks done, chunks total) as batches are written."""
+Progress = Callable[[IngestProgress], None]
+"""Called with a snapshot as files are read and chunk batches are embedded and written."""
 
 EMBED_PREFIX_CHARS = 160
 
@@ -46,11 +49,16 @@ def doc_hash_for(doc: SourceDoc, max_tokens: int) -> str:
 
 
 def chunk_document(doc: SourceDoc, embedder: Embedder, max_tokens: int) -> list[Chunk]:
-    """Split a document into chunks with deterministic ids."""
+    """Split a document into chunks with deterministic ids.
+
+    An empty (or blank) document gets one empty chunk with lines 1-0: the store then records
+    that it was seen, so a re-run skips it, and search never returns it (end_line 0).
+    """
     doc_id = doc_id_for(doc.source)
     doc_hash = doc_hash_for(doc, max_tokens)
-    # An empty file still gets one empty chunk, so the store records that it was seen.
-    pieces = split_document(doc.text, max_tokens, embedder.count_tokens) or [Piece("", 1, 0, "")]
+    pieces = [Piece("", 1, 0, "")]
+    if doc.text.strip():
+        pieces = split_document(doc.text, max_tokens, embedder.count_tokens) or pieces
     return [
         Chunk(
             id=_sha(doc_id, str(i), p.text)[:32],
@@ -81,23 +89,29 @@ def embed_input(chunk: Chunk) -> str:
 
 @dataclass
 class _Plan:
-    to_write: list[tuple[SourceDoc, str | None]] = field(default_factory=list)
+    """What to write: chunks per new or changed document, with the doc_id it replaces."""
+
+    states: dict[str, DocState]
+    max_tokens: int
+    to_write: list[tuple[list[Chunk], str | None]] = field(default_factory=list)
     report: IngestReport = field(default_factory=IngestReport)
 
-
-def _plan(states: dict[str, DocState], docs: Iterable[SourceDoc], max_tokens: int) -> _Plan:
-    plan = _Plan()
-    for doc in docs:
-        state = states.get(doc_id_for(doc.source))
+    def add(self, doc: SourceDoc, embedder: Embedder) -> int:
+        """Decide for one document; returns how many chunks it adds to write."""
+        if not doc.text.strip():
+            self.report.empty.append(doc.source)
+        state = self.states.get(doc_id_for(doc.source))
+        if state is not None and state.complete:
+            if state.doc_hash == doc_hash_for(doc, self.max_tokens):
+                self.report.unchanged += 1
+                return 0
         if state is None:
-            plan.to_write.append((doc, None))
-            plan.report.new += 1
-        elif state.complete and state.doc_hash == doc_hash_for(doc, max_tokens):
-            plan.report.unchanged += 1
+            self.report.new += 1
         else:
-            plan.to_write.append((doc, state.doc_id))
-            plan.report.changed += 1
-    return plan
+            self.report.changed += 1
+        chunks = chunk_document(doc, embedder, self.max_tokens)
+        self.to_write.append((chunks, None if state is None else state.doc_id))
+        return len(chunks)
 
 
 def ingest_documents(
@@ -115,42 +129,46 @@ def ingest_documents(
     """
     t0 = time.perf_counter()
     store.check_embedder(embedder.name)
-    plan = _plan(store.doc_states() if states is None else states, docs, settings.chunk_tokens)
-    chunked = [
-        (chunk_document(d, embedder, settings.chunk_tokens), old) for d, old in plan.to_write
-    ]
-    total = sum(len(c) for c, _ in chunked)
-    done = 0
+    tracker = Tracker(progress, files_total=len(docs))
+    plan = _Plan(store.doc_states() if states is None else states, settings.chunk_tokens)
+    for doc in docs:
+        tracker.file_read(doc.source, plan.add(doc, embedder))
+    _write_plan(store, embedder, plan, tracker, batch_chunks)
+    plan.report.seconds = round(time.perf_counter() - t0, 3)
+    return plan.report
+
+
+def _write_plan(
+    store: ChunkStore, embedder: Embedder, plan: _Plan, tracker: Tracker, batch_chunks: int
+) -> None:
+    """Embed and upsert the planned chunks batch by batch, then delete stale ones."""
     pending: list[Chunk] = []
     stale: list[str] = []
-    for chunks, old in chunked:
+    for chunks, old in plan.to_write:
         if old is not None:
             keep = {c.id for c in chunks}
             stale.extend(i for i in store.chunk_ids(old) if i not in keep)
         pending.extend(chunks)
         while len(pending) >= batch_chunks:
-            done += _write(store, embedder, pending[:batch_chunks])
+            _write(store, embedder, pending[:batch_chunks], tracker)
             pending = pending[batch_chunks:]
-            if progress:
-                progress(done, total)
-    done += _write(store, embedder, pending)
-    if progress:
-        progress(done, total)
+    _write(store, embedder, pending, tracker)
     store.delete_ids(stale)
     store.flush()
-    plan.report.chunks_written = done
+    tracker.finish()
+    plan.report.chunks_written = tracker.state.chunks_done
     plan.report.chunks_deleted = len(stale)
-    plan.report.seconds = round(time.perf_counter() - t0, 3)
-    return plan.report
 
 
-def _write(store: ChunkStore, embedder: Embedder, chunks: list[Chunk]) -> int:
+def _write(store: ChunkStore, embedder: Embedder, chunks: list[Chunk], tracker: Tracker) -> None:
     if not chunks:
-        return 0
+        return
+    tracker.stage("embedding")
     vectors = embedder.embed([embed_input(c) for c in chunks])
+    tracker.stage("writing")
     store.upsert(chunks, vectors, embedder.name)
     store.flush()
-    return len(chunks)
+    tracker.chunks_written(len(chunks))
 
 
 def ingest_paths(
@@ -160,26 +178,42 @@ def ingest_paths(
     settings: Settings,
     prune: bool = False,
     progress: Progress | None = None,
+    walker: Walker | None = None,
 ) -> IngestReport:
-    """Ingest files and folders; with prune, remove documents whose files are gone."""
+    """Ingest files and folders; with prune, remove documents whose files are gone.
+
+    Files are read one by one (progress counts them from the start), then the chunks of new
+    and changed documents are embedded and written in batches.
+    """
     t0 = time.perf_counter()
-    missing = [str(p) for p in paths if not p.exists()]
+    missing = [str(p) for p in paths if not p.exists() and not p.is_symlink()]
     if missing:
         from tools.errors import ResearchAgentError
 
         raise ResearchAgentError(f"No such file or folder: {', '.join(missing)}. Check the path.")
-    docs: list[SourceDoc] = []
-    skipped: list[str] = []
-    for f in find_files(list(paths)):
-        try:
-            docs.append(load_file(f, source_name(f)))
-        except UnreadableFile as exc:
-            skipped.append(f"{f}: {exc}")
+    tracker = Tracker(progress)
+    tracker.stage("scanning")
+    found = (walker or Walker()).walk(paths)
+    store.check_embedder(embedder.name)
     before = store.doc_states()  # one scan serves the plan and the prune
-    report = ingest_documents(store, embedder, docs, settings, progress, states=before)
-    report.skipped = skipped
+    plan = _Plan(before, settings.chunk_tokens)
+    plan.report.skipped = [str(s) for s in found.skipped]
+    plan.report.excluded = found.excluded
+    tracker.files(len(found.files))
+    present: set[str] = set()
+    for f in found.files:
+        source = source_name(f)
+        try:
+            doc = load_file(f, source)
+        except UnreadableFile as exc:
+            plan.report.skipped.append(f"{f}: {exc}")
+            tracker.file_read(source, 0)
+            continue
+        present.add(doc_id_for(source))
+        tracker.file_read(source, plan.add(doc, embedder))
+    _write_plan(store, embedder, plan, tracker, 256)
+    report = plan.report
     if prune:
-        present = {doc_id_for(d.source) for d in docs}
         gone = [
             s.doc_id
             for s in before.values()

@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from tools.pages import PAGE_BREAK, plain_lines
+from tools.sources import source_name
 from tools.splitter import heading_of
 
 TEXT_SUFFIXES = {".md", ".markdown", ".mdx", ".txt", ".text", ".rst"}
@@ -29,21 +31,10 @@ class SourceDoc:
 
 
 def find_files(paths: list[Path]) -> list[Path]:
-    """Supported files under the given files or folders, sorted, hidden folders skipped."""
-    found: set[Path] = set()
-    for path in paths:
-        if path.is_file():
-            found.add(path)
-        elif path.is_dir():
-            for f in path.rglob("*"):
-                rel = f.relative_to(path).parts
-                if (
-                    f.is_file()
-                    and f.suffix.lower() in SUPPORTED
-                    and not any(p.startswith(".") for p in rel)
-                ):
-                    found.add(f)
-    return sorted(found)
+    """Files an ingest of these paths would read, sorted (see tools.discover for the rules)."""
+    from tools.discover import Walker
+
+    return Walker().walk(paths).files
 
 
 def title_of(text: str, fallback: str) -> str:
@@ -82,6 +73,11 @@ def _read_html(path: Path) -> tuple[str, str | None]:
 
 
 def _read_pdf(path: Path) -> str:
+    """The text layer, pages separated by a blank line ending in a form feed (PAGE_BREAK).
+
+    The page of any line is then 1 + the form feeds before it, computed from the stored text
+    alone (tools.pages). Empty pages keep their place, so page numbers stay the real ones.
+    """
     import logging
 
     from pypdf import PdfReader
@@ -94,8 +90,8 @@ def _read_pdf(path: Path) -> str:
         pages = [page.extract_text() or "" for page in reader.pages]
     except (PyPdfError, ValueError, KeyError, OSError) as exc:
         raise UnreadableFile(f"corrupt or unreadable PDF ({exc})") from exc
-    text = "\n\n".join(p.strip() for p in pages if p.strip())
-    if not text:
+    text = ("\n" + PAGE_BREAK).join(plain_lines(p).strip("\n") for p in pages)
+    if not text.strip():
         raise UnreadableFile("PDF has no extractable text (scanned images need OCR first)")
     return text + "\n"
 
@@ -113,10 +109,4 @@ def load_file(path: Path, source: str) -> SourceDoc:
     return SourceDoc(source, title_of(text, path.stem), text)
 
 
-def source_name(path: Path) -> str:
-    """How a file is named in the store: relative to the working folder when inside it."""
-    resolved = path.resolve()
-    try:
-        return resolved.relative_to(Path.cwd().resolve()).as_posix()
-    except ValueError:
-        return resolved.as_posix()
+__all__ = ["SourceDoc", "UnreadableFile", "find_files", "load_file", "source_name"]

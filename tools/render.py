@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tools.pages import line_pages, page_label
 from tools.schemas import DocWindow, SearchHit, SearchResult
 
 SNIPPET_LINES = 8
@@ -43,6 +44,14 @@ def snippet(hit: SearchHit) -> list[tuple[int, str]]:
     return shown
 
 
+def hit_pages(hit: SearchHit) -> str:
+    """'p. 3' or 'pp. 3-4' for a PDF hit's lines, '' otherwise."""
+    if hit.page is None:
+        return ""
+    pages = line_pages(hit.text, hit.start_line, hit.page)
+    return page_label(hit.page, pages.get(hit.end_line, hit.page))
+
+
 def render_search(result: SearchResult) -> str:
     """Numbered results: cursor, title, source, line span, and the first lines of the chunk."""
     where = f" under '{result.source_prefix}'" if result.source_prefix else ""
@@ -56,7 +65,7 @@ def render_search(result: SearchResult) -> str:
         out.append("")
         out.append(
             f"【{hit.cursor}†{one_line(hit.title)}†{one_line(hit.source)}】 "
-            f"L{hit.start_line}-L{hit.end_line}"
+            f"L{hit.start_line}-L{hit.end_line}" + (f" ({hit_pages(hit)})" if hit.page else "")
         )
         if hit.heading:
             out.append(f"section: {one_line(hit.heading)}")
@@ -75,6 +84,8 @@ def render_window(win: DocWindow) -> str:
         f"【{win.cursor}†{one_line(win.title)}†{one_line(win.source)}】 viewing lines "
         f"[{win.start_line} - {win.end_line}] of {win.total_lines}"
     )
+    if win.page is not None:
+        head += f" ({page_label(win.page, win.page_of(win.end_line))})"
     body = [f"L{n}: {clip_line(line)}" for n, line in enumerate(win.lines, start=win.start_line)]
     tail = []
     if win.end_line < win.total_lines:

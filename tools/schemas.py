@@ -39,6 +39,7 @@ class SearchHit(BaseModel):
     score: float = Field(description="Fused score (RRF in hybrid mode); higher is better.")
     text: str = Field(description="The chunk's full text.")
     heading: str = ""
+    page: int | None = Field(None, description="PDF page of start_line; None for other types.")
 
 
 class SearchResult(BaseModel):
@@ -62,6 +63,16 @@ class DocWindow(BaseModel):
     end_line: int = Field(description="Last line shown, inclusive.")
     total_lines: int
     lines: list[str] = Field(description="The lines shown, without numbers or newlines.")
+    page: int | None = Field(None, description="PDF page of start_line; None for other types.")
+    page_starts: list[int] = Field(
+        default_factory=list, description="Lines shown that begin a new PDF page."
+    )
+
+    def page_of(self, line: int) -> int | None:
+        """The PDF page of a line shown (None for other types)."""
+        if self.page is None:
+            return None
+        return self.page + sum(1 for s in self.page_starts if s <= line)
 
 
 class IngestReport(BaseModel):
@@ -75,5 +86,16 @@ class IngestReport(BaseModel):
     chunks_deleted: int = 0
     seconds: float = 0.0
     skipped: list[str] = Field(
-        default_factory=list, description="'path: reason' for unreadable files."
+        default_factory=list,
+        description="'path: reason' for every file looked at and not indexed "
+        "(unsupported type, binary, unreadable, not a regular file, not UTF-8, bad PDF).",
+    )
+    empty: list[str] = Field(
+        default_factory=list,
+        description="Sources of empty files: recorded (not re-read) but never search hits.",
+    )
+    excluded: list[str] = Field(
+        default_factory=list,
+        description="'path: rule' for entries left out (hidden, dependency or cache folder, "
+        "virtual environment, .gitignore, --exclude, --include); a folder counts once.",
     )

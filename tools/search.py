@@ -11,9 +11,11 @@ from pydantic import BaseModel, Field
 from agent.settings import MAX_K, Settings
 from tools.cursors import CursorRegistry
 from tools.errors import ToolInputError
+from tools.pages import PAGE_BREAK, is_paged
 from tools.render import render_search
-from tools.schemas import SearchHit, SearchResult
-from tools.store import SearchMode
+from tools.schemas import Chunk, SearchHit, SearchResult
+from tools.sources import prefix_forms
+from tools.store import ChunkStore, SearchMode
 
 MAX_QUERY_CHARS = 1000
 
@@ -30,8 +32,9 @@ class SearchArgs(BaseModel):
     )
     source: str | None = Field(
         None,
-        description="Optional: only documents whose source path starts with this text, "
-        "e.g. 'docs/faq/'. Leave empty to search everything.",
+        description="Optional: only documents whose source path starts with this, "
+        "e.g. 'docs/faq/' (./docs/faq and absolute paths work too). "
+        "Leave empty to search everything.",
     )
     state: Annotated[dict[str, Any] | None, InjectedState] = None
 
@@ -64,7 +67,8 @@ def run_search(
     embedder = get_embedder(settings)
     store.check_embedder(embedder.name)
     vector = None if mode == "bm25" else embedder.embed([query])[0]
-    rows = store.search(query, vector, k, source or None, mode)
+    rows = store.search(query, vector, k, prefix_forms(source or ""), mode)
+    first_pages = _first_pages(store, rows)
     hits = [
         SearchHit(
             cursor=registry.assign(r["doc_id"]),
@@ -78,10 +82,25 @@ def run_search(
             score=r["score"],
             text=r["text"],
             heading=r.get("heading", ""),
+            page=first_pages.get(r["id"]),
         )
         for r in rows
     ]
     return SearchResult(query=query, k=k, source_prefix=source or None, mode=mode, hits=hits)
+
+
+def _first_pages(store: ChunkStore, rows: list[dict[str, Any]]) -> dict[str, int]:
+    """PDF page of each PDF hit's first line: 1 + the page breaks in the chunks before it."""
+    out: dict[str, int] = {}
+    by_doc: dict[str, list[Chunk]] = {}
+    for r in rows:
+        if not is_paged(r["source"]):
+            continue
+        if r["doc_id"] not in by_doc:
+            by_doc[r["doc_id"]] = store.get_chunks(r["doc_id"])
+        before = (c for c in by_doc[r["doc_id"]] if c.chunk_index < r["chunk_index"])
+        out[r["id"]] = 1 + sum(c.text.count(PAGE_BREAK) for c in before)
+    return out
 
 
 @tool("milvus_search", args_schema=SearchArgs, response_format="content_and_artifact")

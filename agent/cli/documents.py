@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from agent.cli.options import AsJson, Collection, K, Uri, settings_with
 from tools.errors import ConfigError
+
+if TYPE_CHECKING:
+    from tools.progress import IngestProgress
+
+
+SHOW_SKIPPED = 20
 
 
 def ingest(
@@ -19,34 +28,49 @@ def ingest(
     prune: Annotated[
         bool, typer.Option("--prune", help="Remove documents whose files are gone.")
     ] = False,
+    include: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--include",
+            metavar="PATTERN",
+            help="Index only files matching this gitignore-style pattern, e.g. '*.md' "
+            "(repeatable).",
+        ),
+    ] = None,
+    exclude: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--exclude",
+            metavar="PATTERN",
+            help="Leave out files or folders matching this pattern, e.g. 'drafts/' (repeatable).",
+        ),
+    ] = None,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="List every skipped and left-out path.")
+    ] = False,
     as_json: AsJson = False,
 ) -> None:
-    """Index Markdown, text, HTML and PDF files into Milvus (idempotent; safe to re-run)."""
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+    """Index Markdown, text, HTML and PDF files into Milvus (idempotent; safe to re-run).
 
+    Inside folders, hidden entries, .git, node_modules, virtual environments, caches and what
+    .gitignore names are left out. Every file not indexed is listed with the reason.
+    """
     from agent.documents import ingest as run
 
     settings = settings_with(collection=collection, milvus_uri=milvus_uri)
-    err = Console(stderr=True)
-    with Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-        disable=as_json,
-    ) as bar:
-        task = bar.add_task("embedding chunks", total=None)
-        report = run(
-            paths,
-            settings,
-            prune,
-            lambda done, total: bar.update(task, completed=done, total=total),
-        )
-    for line in report.skipped:
-        typer.echo(f"skipped {line}", err=True)
+    last: list[IngestProgress] = []
+    try:
+        with _progress_display() as show:
+
+            def listen(p: IngestProgress) -> None:
+                last[:] = [p]
+                show(p)
+
+            report = run(paths, settings, prune, listen, include or (), exclude or ())
+    except KeyboardInterrupt:
+        typer.echo(_interrupted(last[0] if last else None), err=True)
+        raise typer.Exit(130) from None
+    _print_left_out(report.skipped, report.excluded, verbose)
     if as_json:
         keys = (
             "new",
@@ -56,23 +80,104 @@ def ingest(
             "chunks_written",
             "chunks_deleted",
             "seconds",
+            "skipped",
+            "empty",
+            "excluded",
         )
-        data = {k: getattr(report, k) for k in keys} | {"skipped": report.skipped}
-        typer.echo(json.dumps(data))
+        typer.echo(json.dumps({k: getattr(report, k) for k in keys}))
         return
+    extra = "".join(
+        f", {n} {what}"
+        for n, what in ((len(report.empty), "empty"), (len(report.excluded), "left out"))
+        if n
+    )
     typer.echo(
         f"files: {report.new} new, {report.changed} changed, {report.unchanged} unchanged, "
-        f"{report.removed} removed, {len(report.skipped)} skipped; "
+        f"{report.removed} removed, {len(report.skipped)} skipped{extra}; "
         f"chunks written: {report.chunks_written}, deleted: {report.chunks_deleted}; "
         f"{report.seconds:.1f} s -> {settings.resolved_milvus_uri()} [{settings.collection}]"
     )
+    if report.empty:
+        typer.echo(
+            f"empty (recorded, never a search hit): {', '.join(report.empty[:SHOW_SKIPPED])}"
+            + (" …" if len(report.empty) > SHOW_SKIPPED else "")
+        )
+
+
+def _interrupted(p: IngestProgress | None) -> str:
+    """What an interrupted ingest kept, and how to finish."""
+    done = ""
+    if p is not None:
+        done = (
+            f" ({p.chunks_done} of {p.chunks_total} chunks written, "
+            f"{p.files_done} of {p.files_total} files read)"
+        )
+    return (
+        f"interrupted: everything already written is kept{done}; "
+        "run the same command again to finish."
+    )
+
+
+def _print_left_out(skipped: list[str], excluded: list[str], verbose: bool) -> None:
+    """Skipped files on stderr (the first SHOW_SKIPPED, or all with --verbose)."""
+    shown = skipped if verbose else skipped[:SHOW_SKIPPED]
+    for line in shown:
+        typer.echo(f"skipped {line}", err=True)
+    if len(shown) < len(skipped):
+        typer.echo(
+            f"… and {len(skipped) - len(shown)} more skipped (--verbose or --json lists all)",
+            err=True,
+        )
+    if verbose:
+        for line in excluded:
+            typer.echo(f"left out {line}", err=True)
+
+
+@contextlib.contextmanager
+def _progress_display() -> Iterator[Callable[[IngestProgress], None]]:
+    """A live bar on a terminal; plain lines now and then when stderr is a pipe or a log."""
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn
+
+    from tools.progress import STAGE_TEXT, PlainLines, describe
+
+    err = Console(stderr=True)
+    if not err.is_terminal:
+        yield PlainLines(sys.stderr)
+        return
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.fields[counts]}"),
+        console=err,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(STAGE_TEXT["scanning"], total=None, counts="")
+
+        def show(p: IngestProgress) -> None:
+            reading = p.stage in ("scanning", "reading")
+            total = p.files_total if reading else p.chunks_total
+            done = p.files_done if reading else p.chunks_done
+            counts = describe(p).split(", ", 1)[-1]
+            bar.update(
+                task,
+                description=STAGE_TEXT[p.stage],
+                completed=done,
+                total=total or None,
+                counts=counts,
+            )
+
+        yield show
 
 
 def search(
     query: Annotated[str, typer.Argument(help="What to search for.")],
     k: K = None,
     source: Annotated[
-        str | None, typer.Option("--source", help="Only sources starting with this.")
+        str | None,
+        typer.Option(
+            "--source", help="Only sources under this path or prefix (./docs, docs/faq/, /abs)."
+        ),
     ] = None,
     mode: Annotated[str, typer.Option("--mode", help="hybrid, dense or bm25.")] = "hybrid",
     collection: Collection = None,
@@ -94,7 +199,9 @@ def search(
 
 
 def fetch(
-    doc: Annotated[str, typer.Argument(help="A doc_id or a source path as stored.")],
+    doc: Annotated[
+        str, typer.Argument(help="A doc_id, or the file's path (relative, ./ or absolute).")
+    ],
     start_line: Annotated[int, typer.Option("--start-line", help="First line (1-based).")] = 1,
     num_lines: Annotated[int, typer.Option("--num-lines", help="Lines to show.")] = 60,
     collection: Collection = None,

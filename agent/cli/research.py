@@ -82,7 +82,7 @@ def _print_answer(answer: Answer) -> None:
     if answer.citations:
         typer.echo("\nSources:")
         for c in answer.citations:
-            typer.echo(f"  [{c.n}] {c.source} L{c.start_line}-L{c.end_line} ({c.title})")
+            typer.echo(f"  [{c.n}] {c.location()} ({c.title})")
     notes = [f"status: {answer.status}", f"model: {answer.model} ({answer.provider})"]
     notes.append(f"{answer.steps.tool_calls} tool calls, {answer.steps.turns} turns")
     if answer.dropped_citations:

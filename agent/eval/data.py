@@ -98,6 +98,6 @@ def index_corpus(
         get_embedder(settings),
         docs,
         settings,
-        (lambda done, total: progress("index", done, total)) if progress else None,
+        (lambda p: progress("index", p.chunks_done, p.chunks_total)) if progress else None,
     )
     return report.seconds if report.chunks_written else round(time.perf_counter() - t0, 3)

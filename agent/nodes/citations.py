@@ -123,6 +123,8 @@ def apply_citations(text: str, seen: dict[int, SeenDoc]) -> tuple[str, list[Cita
                     start_line=first,
                     end_line=last,
                     quote=quote,
+                    page=doc.pages.get(first),
+                    last_page=doc.pages.get(last),
                 )
             )
         pieces.append(f"[{numbers[key]}]")

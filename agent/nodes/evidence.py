@@ -13,6 +13,7 @@ from typing import Any
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 from pydantic import ValidationError
 
+from tools.pages import line_pages
 from tools.render import snippet
 from tools.schemas import DocWindow, SearchResult
 
@@ -27,6 +28,8 @@ class SeenDoc:
     title: str
     lines: dict[int, str] = field(default_factory=dict)
     fetched: bool = False
+    pages: dict[int, int] = field(default_factory=dict)
+    """PDF page of each line seen (empty for other types)."""
 
 
 def parse_artifact(artifact: Any) -> SearchResult | DocWindow | None:
@@ -50,10 +53,12 @@ def parse_artifact(artifact: Any) -> SearchResult | DocWindow | None:
 
 
 def chunk_lines(text: str, start_line: int, end_line: int) -> dict[int, str]:
-    """Map a chunk's text onto its line numbers (chunks keep the document's lines exactly)."""
-    parts = text.split("\n")
-    if len(parts) == end_line - start_line + 2 and parts[-1] == "":
-        parts.pop()  # a trailing newline is not a line of its own
+    """Map a chunk's text onto its line numbers (chunks keep the document's lines exactly).
+
+    Lines break where str.splitlines() breaks them, as in the splitter and fetch_doc (a PDF's
+    page break, a form feed, ends a line too).
+    """
+    parts = text.splitlines()
     return {start_line + i: line for i, line in enumerate(parts) if start_line + i <= end_line}
 
 
@@ -84,12 +89,24 @@ def seen_documents(messages: Sequence[BaseMessage]) -> dict[int, SeenDoc]:
                     hit.cursor, SeenDoc(hit.cursor, hit.doc_id, hit.source, hit.title)
                 )
                 lines = chunk_lines(hit.text, hit.start_line, hit.end_line)
-                doc.lines.update({n: lines[n] for n, _ in snippet(hit) if n in lines})
+                shown = [n for n, _ in snippet(hit) if n in lines]
+                doc.lines.update({n: lines[n] for n in shown})
+                if hit.page is not None:
+                    pages = line_pages(hit.text, hit.start_line, hit.page)
+                    doc.pages.update({n: pages[n] for n in shown if n in pages})
         else:
             doc = seen.setdefault(
                 item.cursor, SeenDoc(item.cursor, item.doc_id, item.source, item.title)
             )
             doc.lines.update({item.start_line + i: line for i, line in enumerate(item.lines)})
+            if item.page is not None:
+                first_page = item.page
+                doc.pages.update(
+                    {
+                        n: first_page + sum(1 for s in item.page_starts if s <= n)
+                        for n in range(item.start_line, item.end_line + 1)
+                    }
+                )
             doc.fetched = True
     return seen
 

@@ -162,7 +162,7 @@ class ChunkStore:
 
     def get_chunks(self, doc_id: str) -> list[Chunk]:
         """A document's chunks in order (empty when unknown)."""
-        fields = [*layout.OUTPUT_FIELDS, "doc_hash", "n_chunks"]
+        fields = [*layout.OUTPUT_FIELDS, "n_chunks"]
         rows = self._query(f"doc_id == {milvus_literal(doc_id)}", fields)
         return sorted((Chunk(**r) for r in rows), key=lambda c: c.chunk_index)
 
@@ -196,10 +196,14 @@ class ChunkStore:
         query: str,
         vector: Sequence[float] | None,
         k: int,
-        source_prefix: str | None = None,
+        source_prefix: str | Sequence[str] | None = None,
         mode: SearchMode = "hybrid",
     ) -> list[dict[str, Any]]:
-        """Top-k chunks: dense, BM25, or both fused by RRF inside Milvus."""
+        """Top-k chunks: dense, BM25, or both fused by RRF inside Milvus.
+
+        source_prefix: one source prefix or several (any of them matches). Empty files'
+        marker chunks are never returned.
+        """
         from pymilvus import MilvusException  # imported already by connect(): free here
 
         self.require()

@@ -28,6 +28,7 @@ OUTPUT_FIELDS = [
     "start_line",
     "end_line",
     "text",
+    "doc_hash",  # a hit's document version: page numbers are cached by it
 ]
 # Byte limits of the VARCHAR fields; values are clipped to them on write.
 VARCHARS = {

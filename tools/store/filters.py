@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 
 def milvus_literal(value: str) -> str:
     """A Milvus string literal: the value can never leave its quotes."""
@@ -15,6 +17,15 @@ def prefix_filter(prefix: str) -> str:
     return (
         f"source >= {milvus_literal(prefix)} and source < {milvus_literal(prefix + chr(0x10FFFF))}"
     )
+
+
+def search_filter(prefixes: str | Sequence[str] | None) -> str:
+    """Chunks a search may return: not an empty file's marker (lines 1-0), under any prefix."""
+    wanted = [prefixes] if isinstance(prefixes, str) else list(prefixes or [])
+    expr = "end_line > 0"
+    if wanted:
+        expr += " and (" + " or ".join(f"({prefix_filter(p)})" for p in wanted) + ")"
+    return expr
 
 
 def ids_filters(ids: list[str], per_filter: int = 500) -> list[str]:

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 from tools.store.collection import OUTPUT_FIELDS
-from tools.store.filters import prefix_filter
+from tools.store.filters import search_filter
 
 if TYPE_CHECKING:
     from pymilvus import MilvusClient
@@ -25,13 +25,13 @@ def search(
     query: str,
     vector: Sequence[float] | None,
     k: int,
-    source_prefix: str | None,
+    source_prefix: str | Sequence[str] | None,
     mode: SearchMode,
 ) -> list[dict[str, Any]]:
     """Hits as rows of OUTPUT_FIELDS plus a score (higher is better); BM25 without a vector."""
     from pymilvus import AnnSearchRequest, Function, FunctionType
 
-    expr = prefix_filter(source_prefix) if source_prefix else ""
+    expr = search_filter(source_prefix)
     if mode == "bm25" or vector is None:
         res = client.search(
             collection,
