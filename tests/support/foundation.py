@@ -91,28 +91,38 @@ def stop_process(proc: subprocess.Popen[bytes]) -> None:
 
 def minimal_pdf(lines: Sequence[str]) -> bytes:
     """A valid one-page PDF whose text layer holds the given lines (written byte by byte)."""
+    return paged_pdf([lines])
+
+
+def paged_pdf(pages: Sequence[Sequence[str]]) -> bytes:
+    """A valid PDF with one page per entry, each holding the given lines (byte by byte)."""
 
     def esc(s: str) -> str:
         return s.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
 
-    ops = ["BT", "/F1 12 Tf", "14 TL", "72 720 Td"]
-    for i, line in enumerate(lines):
-        ops.append(("" if i == 0 else "T* ") + f"({esc(line)}) Tj")
-    ops.append("ET")
-    stream = "\n".join(ops).encode("latin-1")
+    n = len(pages)
+    kids = " ".join(f"{4 + 2 * i} 0 R" for i in range(n))
     objects = [
         b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
-        b"/Resources << /Font << /F1 4 0 R >> >> /Contents 5 0 R >>",
+        f"<< /Type /Pages /Kids [{kids}] /Count {n} >>".encode(),
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
-        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
     ]
+    for i, lines in enumerate(pages):
+        ops = ["BT", "/F1 12 Tf", "14 TL", "72 720 Td"]
+        for j, line in enumerate(lines):
+            ops.append(("" if j == 0 else "T* ") + f"({esc(line)}) Tj")
+        ops.append("ET")
+        stream = "\n".join(ops).encode("latin-1")
+        objects.append(
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
+            b"/Resources << /Font << /F1 3 0 R >> >> /Contents %d 0 R >>" % (5 + 2 * i)
+        )
+        objects.append(b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream")
     out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
     offsets = []
-    for n, body in enumerate(objects, start=1):
+    for k, body in enumerate(objects, start=1):
         offsets.append(len(out))
-        out += b"%d 0 obj\n" % n + body + b"\nendobj\n"
+        out += b"%d 0 obj\n" % k + body + b"\nendobj\n"
     xref = len(out)
     out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
     for off in offsets:
