@@ -98,7 +98,8 @@ def test_first_ingest_counts_new_files_and_names_skipped_ones(ingested: Ingested
     r = ingested.first
     assert (r.new, r.changed, r.unchanged, r.removed) == (4, 0, 0, 0)
     reasons = {Path(s.split(": ", 1)[0]).name: s.split(": ", 1)[1] for s in r.skipped}
-    assert set(reasons) == {"broken.pdf", "latin1.txt", "image.md"}
+    assert set(reasons) == {"broken.pdf", "latin1.txt", "image.md", "ignored.py"}
+    assert reasons["ignored.py"] == "unsupported type .py (indexed: Markdown, text, HTML, PDF)"
     assert reasons["broken.pdf"].startswith("corrupt or unreadable PDF")
     assert reasons["latin1.txt"] == "not UTF-8 text (byte 3); convert it to UTF-8"
     assert reasons["image.md"] == "binary content (NUL bytes)"
