@@ -69,7 +69,12 @@ def prefix_forms(text: str) -> list[str]:
     forms = _forms(text)
     if not forms:
         return []
-    folder = text.strip().endswith(("/", "\\")) or Path(os.path.expanduser(text.strip())).is_dir()
+    try:
+        folder = (
+            text.strip().endswith(("/", "\\")) or Path(os.path.expanduser(text.strip())).is_dir()
+        )
+    except (OSError, ValueError):  # a name too long or otherwise impossible: not a folder
+        folder = False
     if folder:
         if posixpath.normpath(text.strip()) in (".", "./"):
             return []
