@@ -31,7 +31,7 @@ def _forms(text: str) -> list[str]:
     out = [raw]
     if "://" in raw or any(ord(c) < 32 for c in raw):
         return out  # a URL or junk: only ever compared as it is
-    clean = posixpath.normpath(raw.replace("\\", "/"))
+    clean = posixpath.normpath(raw)  # a backslash is a file-name character on POSIX
     out.append(clean)
     path = Path(os.path.expanduser(clean))
     try:
@@ -70,9 +70,7 @@ def prefix_forms(text: str) -> list[str]:
     if not forms:
         return []
     try:
-        folder = (
-            text.strip().endswith(("/", "\\")) or Path(os.path.expanduser(text.strip())).is_dir()
-        )
+        folder = text.strip().endswith("/") or Path(os.path.expanduser(text.strip())).is_dir()
     except (OSError, ValueError):  # a name too long or otherwise impossible: not a folder
         folder = False
     if folder:
