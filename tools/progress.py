@@ -50,6 +50,8 @@ def duration(seconds: float) -> str:
 
 def describe(p: IngestProgress) -> str:
     """One line: stage, files, chunks, time left."""
+    if p.stage == "scanning":
+        return STAGE_TEXT["scanning"]
     parts = [
         STAGE_TEXT[p.stage],
         f"files {p.files_done}/{p.files_total}",

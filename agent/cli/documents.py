@@ -137,7 +137,7 @@ def _print_left_out(skipped: list[str], excluded: list[str], verbose: bool) -> N
 def _progress_display() -> Iterator[Callable[[IngestProgress], None]]:
     """A live bar on a terminal; plain lines now and then when stderr is a pipe or a log."""
     from rich.console import Console
-    from rich.progress import BarColumn, Progress, TextColumn
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from tools.progress import STAGE_TEXT, PlainLines, describe
 
@@ -149,6 +149,7 @@ def _progress_display() -> Iterator[Callable[[IngestProgress], None]]:
         TextColumn("{task.description}"),
         BarColumn(),
         TextColumn("{task.fields[counts]}"),
+        TimeElapsedColumn(),
         console=err,
         transient=True,
     ) as bar:

@@ -79,7 +79,7 @@ def test_plain_lines_print_at_each_stage_and_every_interval() -> None:
     t.chunks_written(256)
     t.finish()
     assert out.getvalue().splitlines() == [
-        "ingest: finding files, files 0/0, chunks 0/0",
+        "ingest: finding files",
         "ingest: reading and splitting files, files 0/2, chunks 0/0",
         "ingest: embedding chunks, files 2/2, chunks 0/600, estimating time left",
         "ingest: embedding chunks, files 2/2, chunks 256/600, about 7s left",
