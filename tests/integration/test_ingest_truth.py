@@ -180,3 +180,20 @@ def test_pdf_hits_windows_and_citations_carry_the_page(
     )
     assert citations[0].page == 3
     assert citations[0].location() == f"docs/report.pdf p. 3, L{line}-L{line}"
+
+
+def test_an_answer_cites_pdf_pages_in_the_cli_and_the_json(
+    project: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli(monkeypatch, capsys, "ingest", "docs/report.pdf")[0] == 0
+    question = "What does page three explain about the zebracorn index?"
+    code, out, err = cli(monkeypatch, capsys, "ask", question, "--provider", "offline", "--json")
+    assert code == 0, err
+    citations = json.loads(out)["citations"]
+    assert citations and {c["source"] for c in citations} == {"docs/report.pdf"}
+    zebra = next(c for c in citations if "zebracorn" in c["quote"])
+    assert (zebra["page"], zebra["last_page"]) == (3, 3)
+    code, out, err = cli(monkeypatch, capsys, "ask", question, "--provider", "offline")
+    assert code == 0, err
+    line = f"docs/report.pdf p. 3, L{zebra['start_line']}-L{zebra['end_line']}"
+    assert line in out.split("Sources:")[1]
