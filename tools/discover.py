@@ -2,9 +2,10 @@
 
 Inside a given folder: hidden entries, version-control and dependency folders, caches and
 virtual environments (found by their `pyvenv.cfg` or `conda-meta`, whatever their name) are
-left out, and so is whatever a `.gitignore` in that folder or below names. `--exclude`
-patterns leave out more, `--include` patterns keep only what matches; both are gitignore-style
-patterns ("*.md", "drafts/", "/top.md") matched against the path below the given folder.
+left out, and so is whatever a `.gitignore` in that folder or below (or above it, up to the
+root of its git repository) names. `--exclude` patterns leave out more, `--include` patterns
+keep only what matches; both are gitignore-style patterns ("*.md", "drafts/", "/top.md")
+matched against the path below the given folder.
 A file named on the command line is always looked at (only --include/--exclude apply to it).
 Every file that is looked at and not indexed gets a reason: unsupported type, binary,
 unreadable, not a regular file.
@@ -93,11 +94,32 @@ def _gitignore(folder: Path) -> GitIgnoreSpec | None:
 def _ignored(specs: list[tuple[Path, GitIgnoreSpec]], path: Path, is_dir: bool) -> bool:
     """Whether the .gitignore files above `path` leave it out; the deepest that decides wins."""
     for base, spec in reversed(specs):
-        rel = path.relative_to(base).as_posix() + ("/" if is_dir else "")
+        # the specs of folders above a given one have absolute bases (see _above)
+        target = Path(os.path.abspath(path)) if base.is_absolute() else path
+        rel = target.relative_to(base).as_posix() + ("/" if is_dir else "")
         decided = spec.check_file(rel).include
         if decided is not None:
             return decided
     return False
+
+
+def _above(folder: Path) -> list[tuple[Path, GitIgnoreSpec]]:
+    """The .gitignore files of the folders above `folder` up to its git repository's root.
+
+    Outside a git repository (no `.git` above) none apply: a parent folder's .gitignore
+    only means something to git inside the same repository.
+    """
+    here = Path(os.path.abspath(folder))
+    if (here / ".git").exists():
+        return []  # the folder is the repository's root: its own .gitignore is read anyway
+    chain: list[Path] = []
+    for parent in here.parents:
+        chain.append(parent)
+        if (parent / ".git").exists():
+            break
+    else:
+        return []
+    return [(p, spec) for p in reversed(chain) if (spec := _gitignore(p)) is not None]
 
 
 def _noise(path: Path) -> str | None:
@@ -199,7 +221,7 @@ class Walker:
 
     def _folder(self, root: Path, found: Found) -> Iterator[tuple[Path, str]]:
         """(file, path below root) of every entry not left out, depth first, sorted."""
-        stack: list[tuple[Path, list[tuple[Path, GitIgnoreSpec]]]] = [(root, [])]
+        stack: list[tuple[Path, list[tuple[Path, GitIgnoreSpec]]]] = [(root, _above(root))]
         while stack:
             folder, specs = stack.pop()
             if (spec := _gitignore(folder)) is not None:

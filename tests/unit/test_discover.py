@@ -155,3 +155,25 @@ def test_the_lite_database_inside_the_folder_is_left_out(tmp_path: Path) -> None
     assert rel(tmp_path, found.files) == ["a.md"]
     assert found.skipped == []
     assert f"{tmp_path / 'm.db'}/: the Milvus Lite database" in found.excluded
+
+
+def test_gitignore_above_the_folder_applies_inside_the_same_repository(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tree(
+        tmp_path,
+        {
+            "repo/.git/HEAD": "ref\n",
+            "repo/.gitignore": "docs/_build/\nscratch.md\n",
+            "repo/docs/index.md": "# i\n",
+            "repo/docs/scratch.md": "# s\n",
+            "repo/docs/_build/out.md": "# o\n",
+            "plain/.gitignore": "*.md\n",  # not a repository: a stray file, not git's
+            "plain/docs/a.md": "# a\n",
+        },
+    )
+    monkeypatch.chdir(tmp_path / "repo")
+    found = Walker().walk([Path("docs")])
+    assert [p.as_posix() for p in found.files] == ["docs/index.md"]
+    assert "docs/_build/: .gitignore" in found.excluded
+    assert rel(tmp_path, Walker().walk([tmp_path / "plain" / "docs"]).files) == ["plain/docs/a.md"]
