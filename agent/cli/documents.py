@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
+from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -124,8 +125,13 @@ def _print_left_out(skipped: list[str], excluded: list[str], verbose: bool) -> N
     for line in shown:
         typer.echo(f"skipped {line}", err=True)
     if len(shown) < len(skipped):
+        kinds = Counter(
+            line.split(": ", 1)[-1].split(" (")[0].split(";")[0] for line in skipped[len(shown) :]
+        )
+        summary = ", ".join(f"{n} {kind}" for kind, n in kinds.most_common(5))
         typer.echo(
-            f"… and {len(skipped) - len(shown)} more skipped (--verbose or --json lists all)",
+            f"… and {len(skipped) - len(shown)} more skipped ({summary}); "
+            "--verbose or --json lists all",
             err=True,
         )
     if verbose:

@@ -64,21 +64,27 @@ def test_unsupported_files_and_a_fifo_are_listed_as_skipped(
     import os
 
     os.mkfifo(odd / "f.md")
+    for n in range(20):
+        (odd / f"z{n:02d}.py").write_text("x = 1\n", encoding="utf-8")
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("RESEARCH_AGENT_MILVUS_URI", str(tmp_path / "m.db"))
     try:
         code, out, err = cli(monkeypatch, capsys, "ingest", "odd")
         assert code == 0, err
-        assert out.startswith("files: 0 new, 0 changed, 0 unchanged, 0 removed, 6 skipped;")
+        assert out.startswith("files: 0 new, 0 changed, 0 unchanged, 0 removed, 26 skipped;")
         assert "skipped odd/e.png: binary file (.png), not a text document" in err
         assert "skipped odd/f.md: not a regular file (FIFO)" in err
         assert "skipped odd/a.py: unsupported type .py" in err
         assert "not UTF-8" not in err
+        assert err.count("\nskipped ") + err.startswith("skipped ") == 20
+        assert "… and 6 more skipped (6 unsupported type .py); --verbose or --json lists all" in err
+        code, out, err = cli(monkeypatch, capsys, "ingest", "odd", "--verbose")
+        assert err.count("skipped odd/") == 26
         code, out, err = cli(monkeypatch, capsys, "ingest", "odd", "--json")
         skipped = json.loads(out)["skipped"]
-        assert sorted(s.split(":")[0] for s in skipped) == [
-            f"odd/{n}" for n in ("a.py", "b.csv", "c.json", "d.docx", "e.png", "f.md")
-        ]
+        names = ["a.py", "b.csv", "c.json", "d.docx", "e.png", "f.md"]
+        names += [f"z{n:02d}.py" for n in range(20)]
+        assert sorted(s.split(":")[0] for s in skipped) == [f"odd/{n}" for n in names]
     finally:
         close_stores()
 
