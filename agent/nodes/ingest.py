@@ -22,6 +22,10 @@ class IngestState(TypedDict, total=False):
     """Files or folders to index, as seen by the server process."""
     prune: bool
     """Remove documents whose files are gone."""
+    include: list[str]
+    """Index only files matching these gitignore-style patterns, e.g. "*.md"."""
+    exclude: list[str]
+    """Leave out files or folders matching these patterns, e.g. "drafts/"."""
     report: IngestReport | None
     """What the run did."""
 
@@ -31,5 +35,11 @@ def run_ingest(state: IngestState, *, runtime: Runtime[Context]) -> dict[str, An
     from agent.documents import ingest
 
     context = runtime.context or Context()
-    report = ingest(state.get("paths") or [], context.settings(), bool(state.get("prune")))
+    report = ingest(
+        state.get("paths") or [],
+        context.settings(),
+        bool(state.get("prune")),
+        include=state.get("include") or (),
+        exclude=state.get("exclude") or (),
+    )
     return {"report": report}

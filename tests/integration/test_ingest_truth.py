@@ -203,3 +203,20 @@ def test_an_answer_cites_pdf_pages_in_the_cli_and_the_json(
     assert code == 0, err
     line = f"docs/report.pdf p. 3, L{zebra['start_line']}-L{zebra['end_line']}"
     assert line in out.split("Sources:")[1]
+
+
+def test_the_ingest_graph_takes_include_and_exclude(project: Settings) -> None:
+    from agent.settings import Context
+    from graphs.ingest import graph
+
+    (Path("docs") / "notes.txt").write_text("Plain notes.\n", encoding="utf-8")
+    state = graph.invoke(
+        {"paths": ["docs"], "include": ["*.md", "*.txt"], "exclude": ["empty.md"]},
+        context=Context(milvus_uri=project.milvus_uri or ""),
+    )
+    report = state["report"]
+    assert (report.new, report.skipped, report.empty) == (2, [], [])
+    assert sorted(e.split(": ")[1] for e in report.excluded) == [
+        "--exclude",
+        "not matched by --include",
+    ]
