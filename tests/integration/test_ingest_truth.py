@@ -4,12 +4,14 @@ truth (skips, empty files, progress, Ctrl-C), paths in any form, PDF pages in ci
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 
+from agent import documents
 from agent.cli.app import main
 from agent.nodes.citations import apply_citations
 from agent.nodes.evidence import seen_documents
@@ -17,6 +19,7 @@ from agent.settings import Settings
 from tests.support.foundation import lite_settings, paged_pdf
 from tools.cursors import CursorRegistry
 from tools.fetch import run_fetch
+from tools.pages import line_pages
 from tools.search import run_search
 from tools.store import close_stores
 
@@ -61,8 +64,6 @@ def test_unsupported_files_and_a_fifo_are_listed_as_skipped(
         (odd / name).write_text("x\n", encoding="utf-8")
     (odd / "d.docx").write_bytes(b"PK\x03\x04\x00")
     (odd / "e.png").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00")
-    import os
-
     os.mkfifo(odd / "f.md")
     for n in range(20):
         (odd / f"z{n:02d}.py").write_text("x = 1\n", encoding="utf-8")
@@ -220,3 +221,19 @@ def test_the_ingest_graph_takes_include_and_exclude(project: Settings) -> None:
         "--exclude",
         "not matched by --include",
     ]
+
+
+def test_a_hit_in_a_later_chunk_of_a_pdf_gets_its_page(tmp_path: Path) -> None:
+    pages = [[f"Filler line {p}.{n} about budgets and plans." for n in range(12)] for p in (1, 2)]
+    pages.append(["The zebracorn index lives on page three."])
+    (tmp_path / "long.pdf").write_bytes(paged_pdf(pages))
+    settings = lite_settings(tmp_path, chunk_tokens=32)
+    try:
+        documents.ingest([tmp_path / "long.pdf"], settings)
+        hit = run_search(settings, "zebracorn", 1, None, CursorRegistry(), "bm25").hits[0]
+        assert hit.chunk_index > 0 and "zebracorn" in hit.text
+        first = hit.page or 0
+        zebra = next(n for n, t in enumerate(hit.text.splitlines(), hit.start_line) if "zebra" in t)
+        assert line_pages(hit.text, hit.start_line, first)[zebra] == 3
+    finally:
+        close_stores()
