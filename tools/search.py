@@ -13,7 +13,7 @@ from tools.cursors import CursorRegistry
 from tools.errors import ToolInputError
 from tools.pages import PAGE_BREAK, is_paged
 from tools.render import render_search
-from tools.schemas import Chunk, SearchHit, SearchResult
+from tools.schemas import SearchHit, SearchResult
 from tools.sources import prefix_forms
 from tools.store import ChunkStore, SearchMode
 
@@ -89,17 +89,32 @@ def run_search(
     return SearchResult(query=query, k=k, source_prefix=source or None, mode=mode, hits=hits)
 
 
+PAGE_CACHE_DOCS = 64
+_page_starts: dict[tuple[str, str, str, str], dict[int, int]] = {}
+"""First page of each chunk, per (uri, collection, doc_id, doc_hash): exact for a version."""
+
+
 def _first_pages(store: ChunkStore, rows: list[dict[str, Any]]) -> dict[str, int]:
-    """PDF page of each PDF hit's first line: 1 + the page breaks in the chunks before it."""
+    """PDF page of each PDF hit's first line: 1 + the page breaks in the chunks before it.
+
+    A document's chunks are read once per version (doc_hash) and process, not per search.
+    """
     out: dict[str, int] = {}
-    by_doc: dict[str, list[Chunk]] = {}
     for r in rows:
         if not is_paged(r["source"]):
             continue
-        if r["doc_id"] not in by_doc:
-            by_doc[r["doc_id"]] = store.get_chunks(r["doc_id"])
-        before = (c for c in by_doc[r["doc_id"]] if c.chunk_index < r["chunk_index"])
-        out[r["id"]] = 1 + sum(c.text.count(PAGE_BREAK) for c in before)
+        key = (store.uri, store.collection, r["doc_id"], r.get("doc_hash", ""))
+        starts = _page_starts.get(key)
+        if starts is None or r["chunk_index"] not in starts:
+            starts, page = {}, 1
+            for chunk in store.get_chunks(r["doc_id"]):
+                starts[chunk.chunk_index] = page
+                page += chunk.text.count(PAGE_BREAK)
+            if len(_page_starts) >= PAGE_CACHE_DOCS:
+                _page_starts.pop(next(iter(_page_starts)))
+            _page_starts[key] = starts
+        if r["chunk_index"] in starts:
+            out[r["id"]] = starts[r["chunk_index"]]
     return out
 
 
