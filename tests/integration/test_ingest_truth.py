@@ -21,7 +21,7 @@ from tools.cursors import CursorRegistry
 from tools.fetch import run_fetch
 from tools.pages import line_pages
 from tools.search import run_search
-from tools.store import close_stores
+from tools.store import close_stores, open_store
 
 TOOLS = "# Tools\n\nfetch_doc reads documents as numbered lines.\n"
 PAGES = [
@@ -235,5 +235,11 @@ def test_a_hit_in_a_later_chunk_of_a_pdf_gets_its_page(tmp_path: Path) -> None:
         first = hit.page or 0
         zebra = next(n for n, t in enumerate(hit.text.splitlines(), hit.start_line) if "zebra" in t)
         assert line_pages(hit.text, hit.start_line, first)[zebra] == 3
+        # the page starts are read once per document version, not on every search
+        store = open_store(settings)
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(store, "get_chunks", lambda doc_id: pytest.fail("read again"))
+            again = run_search(settings, "zebracorn", 1, None, CursorRegistry(), "bm25")
+            assert again.hits[0].page == hit.page
     finally:
         close_stores()
