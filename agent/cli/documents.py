@@ -101,7 +101,8 @@ def ingest(
     if report.empty:
         typer.echo(
             f"empty (recorded, never a search hit): {', '.join(report.empty[:SHOW_SKIPPED])}"
-            + (" …" if len(report.empty) > SHOW_SKIPPED else "")
+            + (" …" if len(report.empty) > SHOW_SKIPPED else ""),
+            err=True,
         )
 
 
