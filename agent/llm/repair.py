@@ -11,68 +11,23 @@ without a server; agent/llm/chat.py applies `repair_message` to every finished m
 from __future__ import annotations
 
 import hashlib
-import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from langchain_core.messages import AIMessage, InvalidToolCall, ToolCall
 
 from agent.llm.repair_args import (
-    HARMONY_TOKEN,
     JUNK_CHARS,
     ArgumentsError,
     RawCall,
     calls_in_json_content,
+    clean_tool_name,
     example_for,
+    only_fit,
     parse_arguments,
 )
-
-_TOKEN_SPLIT = re.compile(r"(<\|[a-z_]{1,16}\|>)")
-_RECIPIENT = re.compile(r"(?:^|[\s>])to=\s*(?P<to>[^<\n]*)")
-_CHANNEL = re.compile(r"<\|channel\|>\s*(?P<channel>\w+)")
-
-
-@dataclass(frozen=True)
-class Harmony:
-    """Text split into the harmony channels it contained."""
-
-    content: str
-    reasoning: str
-    calls: tuple[RawCall, ...]
-
-
-def clean_tool_name(name: str, known: Sequence[str] = ()) -> str:
-    """Remove harmony debris from a tool name.
-
-    Handles `name<|channel|>commentary`, `functions.name`, `to=functions.name`,
-    zero-width junk and spaces (`Web Search`). Unknown names stay unknown (the graph
-    answers them); a known name is returned in its exact spelling when it matches.
-
-    Args:
-        name: The name the server returned.
-        known: Names of the tools offered to the model.
-
-    Returns:
-        The cleaned name; never contains `<|`.
-    """
-    text = name.translate({ord(c): " " for c in JUNK_CHARS})
-    if "to=" in text:
-        text = text.rsplit("to=", 1)[1]
-    text = re.sub(r"^(?:\s*<\|[a-z_]*\|>)+", "", text).split("<|", 1)[0]
-    text = re.sub(r"^\s*(?:functions\s*\.\s*)+", "", text)
-    text = re.sub(r"\s+json$", "", text.strip()).strip(" .:\"'`")
-    wanted = _normalise(text)
-    first = _normalise(text.split(" ", 1)[0]) if text else ""
-    for candidate in (wanted, first):
-        for tool in known:
-            if _normalise(tool) == candidate:
-                return tool
-    return re.sub(r"\s+", "_", text)
-
-
-def _normalise(name: str) -> str:
-    return re.sub(r"[\s\-]+", "_", name.strip()).lower()
-
+from agent.llm.repair_stream import Harmony, split_harmony
 
 __all__ = [
     "ArgumentsError",
@@ -94,76 +49,42 @@ def strip_harmony(text: str) -> str:
     return split_harmony(text).content
 
 
-def split_harmony(text: str) -> Harmony:
-    """Split raw harmony text into final content, analysis reasoning and tool calls.
-
-    Text without harmony tokens or a `to=` recipient is returned unchanged as content.
-    """
-    if "<|" not in text and "to=" not in text:
-        return Harmony(text, "", ())
-    content: list[str] = []
-    reasoning: list[str] = []
-    calls: list[RawCall] = []
-    header: list[str] = []
-    body: list[str] | None = None
-
-    def flush() -> None:
-        nonlocal body
-        head = "".join(header)
-        recipient = _RECIPIENT.search(head)
-        channel = _CHANNEL.search(head)
-        if recipient is not None:
-            name = clean_tool_name(recipient.group("to").rsplit(" json", 1)[0])
-            calls.append(RawCall(name, "".join(body or []).strip()))
-        elif body is None:
-            content.append(HARMONY_TOKEN.sub("", head))
-        elif channel is not None and channel.group("channel") == "analysis":
-            reasoning.append("".join(body))
-        else:
-            content.append("".join(body))
-        header.clear()
-        body = None
-
-    for part in _TOKEN_SPLIT.split(text):
-        if part == "<|start|>":
-            flush()
-            header.append("<|start|>")
-        elif part in ("<|end|>", "<|call|>", "<|return|>"):
-            flush()
-        elif part == "<|message|>":
-            body = []
-        elif part in ("<|channel|>", "<|constrain|>"):
-            if body is not None:
-                flush()
-            header.append(part)
-        elif not HARMONY_TOKEN.fullmatch(part):
-            (header if body is None else body).append(part)
-    flush()
-    visible = re.sub(r"^\s*<\|start\|>\s*(?:assistant)?", "", "".join(content))
-    return Harmony(visible, "".join(reasoning).strip(), tuple(calls))
+REPAIRS_KEY = "repairs"
+"""additional_kwargs key: call id -> what was repaired to run that call (shown in the steps)."""
+CUT_KEY = "cut_off"
+"""additional_kwargs key: True when the server stopped the turn at the output cap."""
 
 
-def repair_message(message: AIMessage, known: Sequence[str] = ()) -> AIMessage:
+def repair_message(
+    message: AIMessage,
+    known: Sequence[str] = (),
+    schemas: Mapping[str, Mapping[str, Any]] | None = None,
+) -> AIMessage:
     """Repair one finished assistant turn (pure: returns a new message).
 
     Cleans tool names, repairs or explains bad arguments (unrepairable calls land in
     `invalid_tool_calls` with an `error` the model can act on), recovers tool calls
-    sent as harmony or JSON text in `content`, strips harmony tokens from the answer
-    and moves leaked analysis text into `additional_kwargs["reasoning_content"]`.
+    sent as harmony or JSON text in `content` (also after prose or in a code fence),
+    runs a call whose name is only harmony debris as the one tool its arguments fit,
+    strips harmony tokens from the answer and moves leaked analysis text into
+    `additional_kwargs["reasoning_content"]`.
 
     Args:
         message: The model's turn as parsed by langchain-openai.
         known: Names of the tools offered to the model.
+        schemas: Tool name -> JSON schema of its parameters (names are taken from it when
+            `known` is empty).
 
     Returns:
         The repaired message (the same object when nothing needed repair).
     """
-    calls: list[ToolCall] = [
-        {**tc, "name": clean_tool_name(tc["name"], known)} for tc in message.tool_calls
+    schemas = dict(schemas or {})
+    known = list(known or schemas)
+    raw: list[tuple[RawCall, str | None]] = [
+        (RawCall(tc["name"], json.dumps(tc["args"])), tc.get("id")) for tc in message.tool_calls
     ]
-    invalid: list[InvalidToolCall] = []
-    raw = [
-        RawCall(clean_tool_name(tc.get("name") or "", known), tc.get("args") or "")
+    raw += [
+        (RawCall(tc.get("name") or "", tc.get("args") or ""), tc.get("id"))
         for tc in message.invalid_tool_calls
     ]
     content = message.content
@@ -171,31 +92,40 @@ def repair_message(message: AIMessage, known: Sequence[str] = ()) -> AIMessage:
     if isinstance(content, str):
         parts = split_harmony(content)
         content = parts.content
-        raw += [RawCall(clean_tool_name(c.name, known), c.arguments) for c in parts.calls]
+        raw += [(c, None) for c in parts.calls]
         if parts.reasoning and not extra.get("reasoning_content"):
             extra["reasoning_content"] = parts.reasoning
-        if not (calls or raw):
-            json_calls = calls_in_json_content(content)
-            raw += [RawCall(clean_tool_name(c.name, known), c.arguments) for c in json_calls]
-            content = "" if json_calls else content
+        if not raw:
+            json_calls, content = calls_in_json_content(content, schemas)
+            raw += [(c, None) for c in json_calls]
         if not content.strip(JUNK_CHARS + " \t\r\n"):
             content = ""
-    for index, call in enumerate(raw):
-        call_id = _call_id(message, call, index)
+    calls: list[ToolCall] = []
+    invalid: list[InvalidToolCall] = []
+    notes: dict[str, str] = dict(extra.get(REPAIRS_KEY) or {})
+    for index, (call, given_id) in enumerate(raw):
+        call_id = given_id or _call_id(message, call, index)
+        name, note = _resolve_name(call, known, schemas)
+        if note:
+            notes[call_id] = note
         try:
-            args = parse_arguments(call.arguments, call.name)
+            args = parse_arguments(call.arguments, name, schemas.get(name))
         except ArgumentsError as exc:
             invalid.append(
                 InvalidToolCall(
                     type="invalid_tool_call",
-                    name=call.name,
+                    name=name,
                     args=call.arguments,
                     id=call_id,
                     error=str(exc),
                 )
             )
             continue
-        calls.append(ToolCall(type="tool_call", name=call.name, args=args, id=call_id))
+        if isinstance(call.arguments, str) and not _plain_json(call.arguments, args):
+            notes.setdefault(call_id, "arguments repaired")
+        calls.append(ToolCall(type="tool_call", name=name, args=args, id=call_id))
+    if notes:
+        extra[REPAIRS_KEY] = notes
     update = {
         "content": content,
         "tool_calls": calls,
@@ -205,6 +135,31 @@ def repair_message(message: AIMessage, known: Sequence[str] = ()) -> AIMessage:
     if all(getattr(message, key) == value for key, value in update.items()):
         return message
     return message.model_copy(update=update)
+
+
+def _plain_json(text: str, args: dict[str, Any]) -> bool:
+    try:
+        return bool(json.loads(text) == args)
+    except ValueError:
+        return False
+
+
+def _resolve_name(
+    call: RawCall, known: Sequence[str], schemas: Mapping[str, Mapping[str, Any]]
+) -> tuple[str, str]:
+    """The tool to run for a call, and a note when that took more than cleaning the name."""
+    name = clean_tool_name(call.name, known)
+    if name in known or not schemas:
+        return name, ""
+    try:
+        args = parse_arguments(call.arguments)
+    except ArgumentsError:
+        return name, ""
+    only = only_fit(args, schemas)
+    if only is None:
+        return name, ""
+    shown = " ".join(call.name.split())[:60]
+    return only, f"tool name {shown!r} is not a tool; ran {only}, the one tool the arguments fit"
 
 
 def _call_id(message: AIMessage, call: RawCall, index: int) -> str:

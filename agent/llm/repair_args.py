@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +20,39 @@ _EXAMPLES = {
 }
 
 
+def clean_tool_name(name: str, known: Sequence[str] = ()) -> str:
+    """Remove harmony debris from a tool name.
+
+    Handles `name<|channel|>commentary`, `functions.name`, `to=functions.name`,
+    zero-width junk and spaces (`Web Search`). Unknown names stay unknown (the graph
+    answers them); a known name is returned in its exact spelling when it matches.
+
+    Args:
+        name: The name the server returned.
+        known: Names of the tools offered to the model.
+
+    Returns:
+        The cleaned name; never contains `<|`.
+    """
+    text = name.translate({ord(c): " " for c in JUNK_CHARS})
+    if "to=" in text:
+        text = text.rsplit("to=", 1)[1]
+    text = re.sub(r"^(?:\s*<\|[a-z_]*\|>)+", "", text).split("<|", 1)[0]
+    text = re.sub(r"^\s*(?:functions\s*\.\s*)+", "", text)
+    text = re.sub(r"\s+json$", "", text.strip()).strip(" .:\"'`")
+    wanted = _normalise(text)
+    first = _normalise(text.split(" ", 1)[0]) if text else ""
+    for candidate in (wanted, first):
+        for tool in known:
+            if _normalise(tool) == candidate:
+                return tool
+    return re.sub(r"\s+", "_", text)
+
+
+def _normalise(name: str) -> str:
+    return re.sub(r"[\s\-]+", "_", name.strip()).lower()
+
+
 class ArgumentsError(ValueError):
     """Tool-call arguments that cannot be repaired; the message tells the model how to fix them."""
 
@@ -32,15 +65,21 @@ class RawCall:
     arguments: str
 
 
-def parse_arguments(raw: str | Mapping[str, Any] | None, tool: str = "") -> dict[str, Any]:
+def parse_arguments(
+    raw: str | Mapping[str, Any] | None,
+    tool: str = "",
+    schema: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
     """Parse tool-call arguments, repairing them when the fix is unambiguous.
 
     Repairs: code fences, trailing garbage after the object, single quotes, Python
-    True/False/None, trailing commas, JSON encoded twice.
+    True/False/None, trailing commas, JSON encoded twice, and a cut-off object (missing
+    closing quotes, brackets or braces) when the completed object fits the tool's schema.
 
     Args:
         raw: The arguments as the server sent them.
         tool: The tool's name, used for the example in the error message.
+        schema: The tool's JSON schema; a completed cut-off object must fit it.
 
     Returns:
         The arguments as a dict.
@@ -69,6 +108,11 @@ def parse_arguments(raw: str | Mapping[str, Any] | None, tool: str = "") -> dict
                 f"Arguments must be a JSON object, not a {kind}. "
                 f"Send a JSON object like {example_for(tool)}."
             )
+    for candidate in (text, _normalise_jsonish(text)):
+        completed = complete_json(candidate)
+        value = _decode_prefix(completed) if completed else None
+        if isinstance(value, dict) and value and (schema is None or fits(value, schema)):
+            return value
     preview = " ".join(text.split())[:80]
     raise ArgumentsError(
         f"Arguments were not valid JSON: {preview!r}. Send a JSON object like {example_for(tool)}."
@@ -121,23 +165,145 @@ def _normalise_jsonish(text: str) -> str:
     return "".join(out)
 
 
-def calls_in_json_content(content: str) -> tuple[RawCall, ...]:
-    """Tool calls sent as JSON text: `{"name": ..., "arguments": ...}` or a list of them."""
-    text = content.strip(JUNK_CHARS + " \t\r\n")
-    if fence := _FENCE.match(text):
-        text = fence.group(1).strip()
+def json_call_start(content: str) -> int | None:
+    """Where text that may be a tool call written as JSON starts, or None.
+
+    That is the content's start or a line opening with `{`, `[` or a code fence.
+    """
+    lead = len(content) - len(content.lstrip(JUNK_CHARS + " \t\r\n"))
+    if content[lead : lead + 1] in ("{", "[") or content.startswith("`", lead):
+        return 0
+    match = _CALL_LINE.search(content)
+    return match.start() if match else None
+
+
+_CALL_LINE = re.compile(r"(?m)^[ \t]*(?:```|[{\[]|`{1,2}$)")
+
+
+def calls_in_json_content(
+    content: str, schemas: Mapping[str, Mapping[str, Any]] | None = None
+) -> tuple[tuple[RawCall, ...], str]:
+    """Tool calls written as JSON text, and the prose left before them.
+
+    Recognised: `{"name": ..., "arguments": ...}` (or a list of them), at the start of the
+    content or of a line after some prose, bare or in a code fence; and bare arguments that
+    fit exactly one tool's schema (`schemas`: tool name -> JSON schema of its parameters).
+
+    Returns:
+        The calls (empty when the JSON is not a call: the content is then an answer) and the
+        prose before them.
+    """
+    start = json_call_start(content)
+    if start is None:
+        return (), content
+    text = content[start:].strip(JUNK_CHARS + " \t\r\n")
+    if text.startswith("```"):
+        opening, _, rest = text.partition("\n")
+        if not re.fullmatch(r"```[ \t]*(?:json[\w-]*)?[ \t]*", opening):
+            return (), content
+        text = rest.split("```", 1)[0].strip()
     if not text.startswith(("{", "[")):
-        return ()
+        return (), content
     value = _decode_prefix(text)
     if value is None:
         value = _decode_prefix(_normalise_jsonish(text))
+    if value is None:
+        value = _decode_prefix(complete_json(text) or "")
     items = value if isinstance(value, list) else [value]
     calls: list[RawCall] = []
     for item in items:
-        if not (isinstance(item, dict) and isinstance(item.get("name"), str)):
-            return ()
+        if not isinstance(item, dict):
+            return (), content
         args = item.get("arguments", item.get("parameters", item.get("args")))
-        if args is None:
-            return ()
-        calls.append(RawCall(item["name"], args if isinstance(args, str) else json.dumps(args)))
-    return tuple(calls)
+        if isinstance(item.get("name"), str) and args is not None:
+            calls.append(RawCall(item["name"], args if isinstance(args, str) else json.dumps(args)))
+        elif (only := only_fit(item, schemas or {})) is not None:
+            calls.append(RawCall(only, json.dumps(item)))
+        else:
+            return (), content
+    return tuple(calls), content[:start].rstrip(JUNK_CHARS + " \t\r\n") if calls else content
+
+
+def complete_json(text: str) -> str | None:
+    """Close what a cut-off JSON text left open: a string, objects, arrays.
+
+    A dangling `"key":` or `,` at the cut is dropped. Returns None when the text is not a cut
+    JSON value (a closing bracket that does not match, nothing open).
+    """
+    stack: list[str] = []
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "{[":
+            stack.append("}" if char == "{" else "]")
+        elif char in "}]":
+            if not stack or stack.pop() != char:
+                return None
+            if not stack:
+                return None  # complete already; trailing text is not a cut
+    if not stack and not in_string:
+        return None
+    body = (text[:-1] if escaped else text) + ('"' if in_string else "")
+    closers = "".join(reversed(stack))
+    dangling = re.compile(r'(?:,|[{\[,]?\s*"(?:[^"\\]|\\.)*"\s*:?)\s*$')
+    for candidate in (body, dangling.sub(lambda m: m.group()[:1].strip('"'), body)):
+        candidate = re.sub(r"[,:]\s*$", "", candidate.rstrip())
+        try:
+            json.loads(candidate + closers)
+        except ValueError:
+            continue
+        return candidate + closers
+    return None
+
+
+_TYPES: dict[str, tuple[type, ...]] = {
+    "string": (str,),
+    "integer": (int,),
+    "number": (int, float),
+    "boolean": (bool,),
+    "array": (list,),
+    "object": (dict,),
+}
+
+
+def fits(args: Mapping[str, Any], schema: Mapping[str, Any]) -> bool:
+    """True when arguments fit a tool's JSON schema.
+
+    Required keys present, no unknown keys, top-level types right (what our tools' schemas
+    say; not a full validator).
+    """
+    properties = schema.get("properties") or {}
+    if any(key not in args for key in schema.get("required") or []):
+        return False
+    for key, value in args.items():
+        spec = properties.get(key)
+        if spec is None:
+            return False
+        kinds = spec.get("type")
+        options = [kinds] if isinstance(kinds, str) else list(kinds or [])
+        options += [o.get("type") for o in spec.get("anyOf") or [] if isinstance(o, dict)]
+        allowed = [t for name in options if name for t in _TYPES.get(name, ())]
+        if "null" in options and value is None:
+            continue
+        if allowed and (
+            not isinstance(value, tuple(allowed))
+            or (isinstance(value, bool) and bool not in allowed)
+        ):
+            return False
+    return True
+
+
+def only_fit(args: Any, schemas: Mapping[str, Mapping[str, Any]]) -> str | None:
+    """The one tool whose schema the arguments fit, or None (none, or more than one)."""
+    if not isinstance(args, Mapping) or not args:
+        return None
+    fitting = [name for name, schema in schemas.items() if fits(args, schema)]
+    return fitting[0] if len(fitting) == 1 else None
