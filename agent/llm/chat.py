@@ -20,18 +20,20 @@ import httpx
 import openai
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import LanguageModelInput
-from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_openai import ChatOpenAI
 from pydantic import PrivateAttr, SecretStr
 
 from agent.llm.providers import ServerConfig, resolve_server
-from agent.llm.repair import is_empty, repair_message
+from agent.llm.repair import CUT_KEY, is_empty, repair_message
+from agent.llm.stream_turn import TurnStream, merge_invalid
 from agent.llm.wire import (
     REASONING_KEY,
     apply_effort,
     attach_reasoning,
     broken_stream_message,
+    completion_from_sse,
     failure_message,
     force_reasoning,
     reasoning_of,
@@ -43,12 +45,6 @@ from tools.errors import ModelServerError
 
 # What a request can fail with on the wire; anything else is a bug and propagates.
 _WIRE_ERRORS = (openai.APIError, httpx.HTTPError, json.JSONDecodeError)
-
-
-def _empty_chunk() -> ChatGenerationChunk:
-    # A stream that ends without a single chunk (`data: [DONE]` only, or a JSON body where
-    # SSE was due) is an empty turn, not langchain's "No generations found in stream".
-    return ChatGenerationChunk(message=AIMessageChunk(content=""))
 
 
 class GptOssChat(ChatOpenAI):
@@ -86,6 +82,8 @@ class GptOssChat(ChatOpenAI):
         self, response: dict | openai.BaseModel, generation_info: dict | None = None
     ) -> ChatResult:
         if isinstance(response, str):  # openai's parse() gives text for a non-JSON body
+            if (body := completion_from_sse(response)) is not None:
+                return self._create_chat_result(body, generation_info)
             error = ValueError(f"{response[:80]!r}")
             raise ModelServerError(failure_message(error, self.server_label, self._url, 1))
         result = super()._create_chat_result(response, generation_info)
@@ -139,50 +137,52 @@ class GptOssChat(ChatOpenAI):
                 await asyncio.sleep(self._wait_or_raise(exc, attempt))
             attempt += 1
 
-    def _stream(self, *args: Any, **kwargs: Any) -> Iterator[ChatGenerationChunk]:
-        # Chunks are held back until one shows content or a tool call, so a failure
-        # before that (Groq's in-stream tool_use_failed) is retried without leaving
-        # the failed attempt's reasoning in the merged message.
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        # Chunks go out repaired (TurnStream): answer text once it can no longer change,
+        # reasoning as it comes, tool calls in the last chunk. A failure before any answer
+        # text went out (Groq's in-stream tool_use_failed) is retried.
         attempt = 0
         while True:
-            held: list[ChatGenerationChunk] | None = []
+            turn = TurnStream(_schemas(kwargs))
             try:
-                for chunk in super()._stream(*args, **kwargs):
-                    if held is not None and not _visible(chunk):
-                        held.append(chunk)
-                        continue
-                    yield from held or []
-                    held = None
-                    yield chunk
-                yield from held or []
-                if held == []:  # no chunk at all: an empty turn, retried like any other
-                    yield _empty_chunk()
+                for chunk in super()._stream(messages, stop, None, **kwargs):
+                    out = turn.chunk(chunk)
+                    if run_manager:
+                        run_manager.on_llm_new_token(out.text, chunk=out)
+                    yield out
+                yield turn.finish()
                 return
             except _WIRE_ERRORS as exc:
-                wait = self._stream_wait_or_raise(exc, attempt, held)
+                wait = self._stream_wait_or_raise(exc, attempt, turn.shown)
             time.sleep(wait)
             attempt += 1
 
-    async def _astream(self, *args: Any, **kwargs: Any) -> AsyncIterator[ChatGenerationChunk]:
+    async def _astream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[ChatGenerationChunk]:
         attempt = 0
         while True:
-            held: list[ChatGenerationChunk] | None = []
+            turn = TurnStream(_schemas(kwargs))
             try:
-                async for chunk in super()._astream(*args, **kwargs):
-                    if held is not None and not _visible(chunk):
-                        held.append(chunk)
-                        continue
-                    for ready in held or []:
-                        yield ready
-                    held = None
-                    yield chunk
-                for ready in held or []:
-                    yield ready
-                if held == []:
-                    yield _empty_chunk()
+                async for chunk in super()._astream(messages, stop, None, **kwargs):
+                    out = turn.chunk(chunk)
+                    if run_manager:
+                        await run_manager.on_llm_new_token(out.text, chunk=out)
+                    yield out
+                yield turn.finish()
                 return
             except _WIRE_ERRORS as exc:
-                wait = self._stream_wait_or_raise(exc, attempt, held)
+                wait = self._stream_wait_or_raise(exc, attempt, turn.shown)
             await asyncio.sleep(wait)
             attempt += 1
 
@@ -218,10 +218,10 @@ class GptOssChat(ChatOpenAI):
         return str(self.openai_api_base or "the configured URL")
 
     def _repaired(self, result: ChatResult, kwargs: dict[str, Any]) -> ChatResult:
-        known = [t.get("function", {}).get("name", "") for t in kwargs.get("tools") or []]
         generations = [
             ChatGeneration(
-                message=repair_message(g.message, known), generation_info=g.generation_info
+                message=_repair(g.message, _schemas(kwargs), g.generation_info),
+                generation_info=g.generation_info,
             )
             if isinstance(g.message, AIMessage)
             else g
@@ -241,10 +241,8 @@ class GptOssChat(ChatOpenAI):
             return min(wait, self.retry_wait_cap)
         raise ModelServerError(failure_message(exc, self.server_label, self._url, attempt + 1))
 
-    def _stream_wait_or_raise(
-        self, exc: BaseException, attempt: int, held: list[ChatGenerationChunk] | None
-    ) -> float:
-        if held is None:  # part of the answer is already out; a retry would repeat it
+    def _stream_wait_or_raise(self, exc: BaseException, attempt: int, shown: bool) -> float:
+        if shown:  # part of the answer is already out; a retry would repeat it
             raise ModelServerError(broken_stream_message(exc, self.server_label, self._url))
         return self._wait_or_raise(exc, attempt)
 
@@ -256,9 +254,26 @@ class GptOssChat(ChatOpenAI):
         )
 
 
-def _visible(chunk: ChatGenerationChunk) -> bool:
-    message = chunk.message
-    return bool(message.content or getattr(message, "tool_call_chunks", None))
+def _schemas(kwargs: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Tool name -> JSON schema of its parameters, for the tools bound to this request."""
+    found: dict[str, dict[str, Any]] = {}
+    for tool in kwargs.get("tools") or []:
+        function = tool.get("function") or {}
+        if function.get("name"):
+            found[function["name"]] = function.get("parameters") or {}
+    return found
+
+
+def _repair(
+    message: AIMessage, schemas: dict[str, dict[str, Any]], info: dict[str, Any] | None
+) -> AIMessage:
+    """The repaired turn; a turn stopped by the output cap is marked as cut off."""
+    repaired = repair_message(merge_invalid(message), schemas=schemas)
+    finish = (info or {}).get("finish_reason") or message.response_metadata.get("finish_reason")
+    if finish == "length":
+        extra = {**repaired.additional_kwargs, CUT_KEY: True}
+        repaired = repaired.model_copy(update={"additional_kwargs": extra})
+    return repaired
 
 
 def _empty(result: ChatResult) -> bool:

@@ -172,3 +172,50 @@ def broken_stream_message(exc: BaseException, server: str, url: str) -> str:
         f"The {server} server at {url} broke off its streamed reply ({_short(exc)}). "
         "Check its log, then ask again."
     )
+
+
+def completion_from_sse(text: str) -> dict[str, Any] | None:
+    """A chat.completion body built from an SSE stream, or None when text is not SSE.
+
+    Some servers (versions of `transformers serve`) answer `"stream": false` with SSE
+    frames; their deltas are merged as a streaming client would merge them.
+    """
+    frames = [line[5:].strip() for line in text.splitlines() if line.startswith("data:")]
+    if not frames:
+        return None
+    content: list[str] = []
+    reasoning: list[str] = []
+    calls: dict[int, dict[str, Any]] = {}
+    body: dict[str, Any] = {"object": "chat.completion", "choices": []}
+    finish: str | None = None
+    for frame in frames:
+        if frame == "[DONE]":
+            break
+        try:
+            chunk = json.loads(frame)
+        except ValueError:
+            return None
+        for key in ("id", "model", "created", "usage"):
+            if chunk.get(key) is not None:
+                body[key] = chunk[key]
+        for choice in chunk.get("choices") or []:
+            delta = choice.get("delta") or choice.get("message") or {}
+            content.append(delta.get("content") or "")
+            reasoning.append(reasoning_of(delta) or "")
+            for call in delta.get("tool_calls") or []:
+                slot = calls.setdefault(
+                    call.get("index", len(calls)),
+                    {"id": None, "type": "function", "function": {"name": "", "arguments": ""}},
+                )
+                slot["id"] = slot["id"] or call.get("id")
+                function = call.get("function") or {}
+                slot["function"]["name"] += function.get("name") or ""
+                slot["function"]["arguments"] += function.get("arguments") or ""
+            finish = choice.get("finish_reason") or finish
+    message: dict[str, Any] = {"role": "assistant", "content": "".join(content)}
+    if "".join(reasoning):
+        message["reasoning_content"] = "".join(reasoning)
+    if calls:
+        message["tool_calls"] = [calls[i] for i in sorted(calls)]
+    body["choices"] = [{"index": 0, "message": message, "finish_reason": finish or "stop"}]
+    return body
