@@ -15,10 +15,12 @@ from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from langchain_core.messages import AIMessage, ToolMessage
+from langchain_core.messages import AIMessage, AIMessageChunk, ToolMessage
 from langchain_core.runnables import RunnableConfig
 
+from agent.llm.repair import REPAIRS_KEY
 from agent.nodes.evidence import summarize
+from agent.nodes.run_tools import NOT_RUN
 from agent.schemas import Answer, StepEvent
 from agent.settings import Context, Settings, resolve
 from agent.threads import aopen_checkpointer, open_checkpointer, thread_lock, where
@@ -118,8 +120,14 @@ async def _agraph(run: Run) -> AsyncIterator[Any]:
         await asyncio.to_thread(lock.__exit__, None, None, None)
 
 
-def _events(update: dict[str, Any], calls: dict[str, dict[str, Any]]) -> Iterator[Event]:
-    """Translate one `updates` chunk of the graph into step events and the final Answer."""
+def _events(
+    update: dict[str, Any], calls: dict[str, tuple[str, dict[str, Any], str]]
+) -> Iterator[Event]:
+    """Translate one `updates` chunk of the graph into step events and the final Answer.
+
+    A call is shown as run (`tool_call`, then `tool_result`) only once the tools node ran it;
+    a call that never ran is `refused`, with the reason.
+    """
     for node, values in update.items():
         values = values or {}
         for message in values.get("messages", []) if node != "respond" else []:
@@ -127,57 +135,107 @@ def _events(update: dict[str, Any], calls: dict[str, dict[str, Any]]) -> Iterato
                 reasoning = message.additional_kwargs.get("reasoning_content")
                 if reasoning:
                     yield StepEvent(kind="reasoning", result=str(reasoning))
+                notes = message.additional_kwargs.get(REPAIRS_KEY) or {}
+                spent = values.get("budget_spent") or ""
                 for call in message.tool_calls:
-                    calls[call["id"] or ""] = call["args"]
-                    yield StepEvent(kind="tool_call", tool=call["name"], args=call["args"])
+                    if spent:
+                        yield StepEvent(
+                            kind="refused",
+                            tool=call["name"],
+                            args=call["args"],
+                            result=f"not run: the budget is spent ({spent}); the model had "
+                            "to answer without tools",
+                        )
+                    calls[call["id"] or ""] = (
+                        call["name"],
+                        call["args"],
+                        notes.get(call["id"], ""),
+                    )
+                for bad in message.invalid_tool_calls:
+                    if spent:
+                        yield StepEvent(
+                            kind="refused",
+                            tool=bad["name"] or "",
+                            result=f"not run: the budget is spent ({spent})",
+                        )
             elif isinstance(message, ToolMessage):
-                args = calls.get(message.tool_call_id, {})
-                yield StepEvent(
-                    kind="tool_result",
-                    tool=message.name or "",
-                    args=args,
-                    result=summarize(message),
-                )
+                name, args, note = calls.get(message.tool_call_id, (message.name or "", {}, ""))
+                if message.response_metadata.get(NOT_RUN):
+                    text = " ".join(message.text.split())
+                    yield StepEvent(
+                        kind="refused", tool=name, args=args, result=f"not run: {text[:300]}"
+                    )
+                    continue
+                if message.response_metadata.get("duplicate_of"):
+                    note = note or "answered from an earlier identical call"
+                yield StepEvent(kind="tool_call", tool=name, args=args, note=note)
+                yield StepEvent(kind="tool_result", tool=name, args=args, result=summarize(message))
         if node == "respond" and values.get("answer") is not None:
             yield values["answer"]
 
 
-def stream(question: str, **options: Any) -> Iterator[Event]:
-    """Ask a question and yield each step (tool called, tool result), then the Answer.
+def _token_events(chunk: Any, metadata: dict[str, Any]) -> Iterator[Event]:
+    """Token events of one `messages` item: the model's answer and reasoning text, apart."""
+    if metadata.get("langgraph_node") != "call_model" or not isinstance(chunk, AIMessageChunk):
+        return
+    reasoning = chunk.additional_kwargs.get("reasoning_content")
+    if isinstance(reasoning, str) and reasoning:
+        yield StepEvent(kind="reasoning_token", result=reasoning)
+    if isinstance(chunk.content, str) and chunk.content:
+        yield StepEvent(kind="answer_token", result=chunk.content)
+
+
+def _split(item: Any, tokens: bool) -> tuple[str, Any]:
+    return item if tokens else ("updates", item)
+
+
+def stream(question: str, *, tokens: bool = True, **options: Any) -> Iterator[Event]:
+    """Ask a question and yield tokens and steps as they happen, then the Answer.
 
     Args:
         question: The question.
+        tokens: Stream the model's tokens (`answer_token`, `reasoning_token` events, the
+            server is asked to stream); False asks for whole turns (servers that cannot
+            stream) and yields steps only.
         **options: See the module docstring.
 
     Yields:
-        StepEvent for each tool call and result, then the final Answer.
+        StepEvent for tokens, each tool call and result or refused call, then the Answer.
     """
     run = _run(options)
-    calls: dict[str, dict[str, Any]] = {}
+    calls: dict[str, tuple[str, dict[str, Any], str]] = {}
+    modes = ["updates", "messages"] if tokens else "updates"
     with _graph(run) as graph:
-        for update in graph.stream(
+        for item in graph.stream(
             {"question": question},
             _config(run.thread_id),
             context=run.context,
-            stream_mode="updates",
+            stream_mode=modes,
             durability=_durability(run.thread_id),
         ):
-            yield from _events(update, calls)
+            mode, data = _split(item, tokens)
+            if mode == "messages":
+                yield from _token_events(*data)
+            else:
+                yield from _events(data, calls)
 
 
-async def astream(question: str, **options: Any) -> AsyncIterator[Event]:
+async def astream(question: str, *, tokens: bool = True, **options: Any) -> AsyncIterator[Event]:
     """Async form of `stream`."""
     run = _run(options)
-    calls: dict[str, dict[str, Any]] = {}
+    calls: dict[str, tuple[str, dict[str, Any], str]] = {}
+    modes = ["updates", "messages"] if tokens else "updates"
     async with _agraph(run) as graph:
-        async for update in graph.astream(
+        async for item in graph.astream(
             {"question": question},
             _config(run.thread_id),
             context=run.context,
-            stream_mode="updates",
+            stream_mode=modes,
             durability=_durability(run.thread_id),
         ):
-            for event in _events(update, calls):
+            mode, data = _split(item, tokens)
+            events = _token_events(*data) if mode == "messages" else _events(data, calls)
+            for event in events:
                 yield event
 
 
@@ -235,7 +293,7 @@ def resume_stream(thread_id: str, **options: Any) -> Iterator[Event]:
     """
     run = _run({**options, "thread_id": thread_id})
     config = _config(thread_id)
-    calls: dict[str, dict[str, Any]] = {}
+    calls: dict[str, tuple[str, dict[str, Any], str]] = {}
     with _graph(run) as graph:
         snapshot = graph.get_state(config)
         if not snapshot.next:

@@ -6,7 +6,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-Status = Literal["answered", "insufficient_evidence", "budget_exhausted"]
+Status = Literal["answered", "insufficient_evidence", "budget_exhausted", "cut_off"]
+"""cut_off: the server stopped the answer at the output cap (max_output_tokens); the text
+is kept as far as it went."""
 
 
 class Citation(BaseModel):
@@ -68,9 +70,19 @@ class Answer(BaseModel):
 
 
 class StepEvent(BaseModel):
-    """A progress event of a streamed run: reasoning arrived, a tool was called, or returned."""
+    """A progress event of a streamed run.
 
-    kind: Literal["reasoning", "tool_call", "tool_result"]
+    Kinds: `answer_token` / `reasoning_token` (text as the model writes it, in `result`;
+    answer and reasoning kept apart), `reasoning` (a turn's whole reasoning), `tool_call`
+    (a call that ran; `note` says when a repair was needed to run it), `tool_result`, and
+    `refused` (a call that did not run; `result` says why: budget spent, unreadable
+    arguments, unknown tool).
+    """
+
+    kind: Literal[
+        "answer_token", "reasoning_token", "reasoning", "tool_call", "tool_result", "refused"
+    ]
     tool: str = ""
     args: dict[str, Any] = Field(default_factory=dict)
     result: str = ""
+    note: str = Field("", description="What was repaired to run this call, if anything.")

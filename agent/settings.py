@@ -62,6 +62,10 @@ def problem(exc: ValidationError) -> str:
     return "invalid setting " + "; ".join(parts) + "."
 
 
+OUTPUT_CAPS = {"low": 4096, "medium": 8192, "high": 16384}
+"""Default output cap per reasoning effort: reasoning plus answer of one turn fit it."""
+
+
 class Context(BaseModel):
     """Options of one research run: LangGraph's context_schema, API keywords, CLI flags.
 
@@ -192,6 +196,13 @@ class Settings(BaseSettings, Context):
         None, description="API key for the chat server (else the provider's usual variable)."
     )
     request_timeout: float = Field(120.0, gt=0, description="Seconds per model request.")
+    max_output_tokens: int = Field(
+        0,
+        ge=0,
+        le=131_072,
+        description="Output cap per model turn (`max_tokens` of every request). 0: by effort, "
+        "low 4096, medium 8192, high 16384. A turn cut by it ends `cut_off`.",
+    )
     max_retries: int = Field(3, ge=0, le=10, description="Retries for connection errors, 429, 5xx.")
 
     @field_validator("checkpoint_uri")
@@ -206,6 +217,10 @@ class Settings(BaseSettings, Context):
     def __init__(self, **data: Any) -> None:
         data.setdefault("_env_file", _env_file())
         super().__init__(**data)
+
+    def output_cap(self) -> int:
+        """The `max_tokens` every request carries: the setting, or the default for the effort."""
+        return self.max_output_tokens or OUTPUT_CAPS.get(str(self.effort), 8192)
 
     def resolved_milvus_uri(self) -> str:
         """The Milvus URI, defaulting to a Lite file in the data folder."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from agent.llm.context_window import ANSWER_ROOM, discover
+from agent.llm.context_window import discover
 from agent.llm.providers import ServerConfig
 from agent.settings import Settings
 from tools.errors import ResearchAgentError
@@ -81,19 +81,20 @@ def check_context_window(settings: Settings, server: ServerConfig) -> Check:
             "context window",
             True,
             f"{server.preset.label} does not report it; make sure it holds "
-            f"{settings.max_context_tokens + ANSWER_ROOM} tokens",
+            f"{settings.max_context_tokens + settings.output_cap()} tokens",
         )
-    needed = settings.max_context_tokens + ANSWER_ROOM
+    needed = settings.max_context_tokens + settings.output_cap()
     trained = f" (model maximum {window.model_max})" if window.model_max else ""
     detail = f"{window.tokens} tokens{trained}, from {window.source}"
     if window.tokens >= needed:
         return Check("context window", True, detail)
-    budget = max(1, window.tokens - ANSWER_ROOM)
+    budget = max(1, window.tokens - settings.output_cap())
     return Check(
         "context window",
         False,
         f"{detail}: a research run needs {needed} ({settings.max_context_tokens} of context "
-        f"+ {ANSWER_ROOM} for the answer), so runs will stop using tools at {budget} tokens. "
+        f"+ {settings.output_cap()} for the answer), so runs will stop using tools at "
+        f"{budget} tokens. "
         f"To fix it, {window.fix()}.",
     )
 

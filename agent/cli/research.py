@@ -28,7 +28,15 @@ from agent.schemas import Answer, StepEvent
 from agent.settings import Context, resolve
 from tools.errors import ResearchAgentError
 
-Reasoning = Annotated[bool, typer.Option("--show-reasoning", help="Also print the reasoning.")]
+Reasoning = Annotated[
+    bool, typer.Option("--show-reasoning", help="Also print the reasoning (dimmed), as it comes.")
+]
+NoStream = Annotated[
+    bool,
+    typer.Option(
+        "--no-stream", help="Ask for whole turns instead of tokens (servers that cannot stream)."
+    ),
+]
 NoWait = Annotated[
     bool,
     typer.Option(
@@ -64,38 +72,91 @@ def _options(**flags: Any) -> tuple[dict[str, Any], str | None]:
     return options, OFFLINE_BANNER.format(why=why)
 
 
-def _print_event(event: StepEvent, show_reasoning: bool, err: bool) -> None:
-    if event.kind == "reasoning":
-        if show_reasoning:
-            typer.secho(f"  reasoning: {event.result}", dim=True, err=err)
-        return
-    if event.kind == "tool_call":
+class _Printer:
+    """Prints a run as it happens: tokens inline, steps one per line, reasoning dimmed."""
+
+    def __init__(self, show_reasoning: bool, err: bool) -> None:
+        self.show_reasoning = show_reasoning
+        self.err = err
+        self.mode = ""  # "answer" or "reasoning" while tokens of that kind are printed
+        self.answer = ""  # answer text streamed since the last step
+        self.streamed_reasoning = False  # this turn's reasoning was printed as tokens
+
+    def _end_line(self) -> None:
+        if self.mode:
+            typer.echo("", err=self.err)
+        self.mode = ""
+
+    def event(self, event: StepEvent) -> None:
+        if event.kind == "answer_token":
+            if self.mode != "answer":
+                self._end_line()
+                typer.echo("", err=self.err)
+                self.mode = "answer"
+            self.answer += event.result
+            typer.echo(event.result, nl=False, err=self.err)
+            return
+        if event.kind == "reasoning_token":
+            if self.show_reasoning:
+                if self.mode != "reasoning":
+                    self._end_line()
+                    typer.secho("  reasoning: ", dim=True, nl=False, err=self.err)
+                    self.mode = "reasoning"
+                typer.secho(event.result, dim=True, nl=False, err=self.err)
+            self.streamed_reasoning = True
+            return
+        if event.kind == "reasoning":
+            if self.show_reasoning and not self.streamed_reasoning:
+                self._end_line()
+                typer.secho(f"  reasoning: {event.result}", dim=True, err=self.err)
+            self.streamed_reasoning = False
+            return
+        self._end_line()
+        self.answer = ""
         args = ", ".join(f"{k}={v!r}" for k, v in event.args.items())
-        typer.echo(f"-> {event.tool}({args})", err=err)
-    else:
-        typer.echo(f"   <- {event.result}", err=err)
+        if event.kind == "tool_call":
+            note = f"  [{event.note}]" if event.note else ""
+            typer.echo(f"-> {event.tool}({args}){note}", err=self.err)
+        elif event.kind == "refused":
+            typer.echo(f"-x {event.tool}({args}) {event.result}", err=self.err)
+        else:
+            typer.echo(f"   <- {event.result}", err=self.err)
+
+    def finish(self) -> bool:
+        """End the streamed text; True when the final answer was streamed already."""
+        self._end_line()
+        return bool(self.answer.strip())
 
 
-def _print_answer(answer: Answer) -> None:
-    typer.echo("")
-    typer.echo(answer.answer)
+def _print_answer(answer: Answer, streamed: bool = False) -> None:
+    if not streamed:
+        typer.echo("")
+        typer.echo(answer.answer)
     if answer.citations:
         typer.echo("\nSources:")
         for c in answer.citations:
             typer.echo(f"  [{c.n}] {c.location()} ({c.title})")
     notes = [f"status: {answer.status}", f"model: {answer.model} ({answer.provider})"]
     notes.append(f"{answer.steps.tool_calls} tool calls, {answer.steps.turns} turns")
+    if answer.status == "cut_off":
+        notes.append("the answer was cut off at the output cap (max_output_tokens)")
     if answer.dropped_citations:
         notes.append(f"{answer.dropped_citations} unverifiable citation(s) dropped")
     typer.echo("\n" + "; ".join(notes))
 
 
 def _run(
-    question: str, options: dict[str, Any], banner: str | None, show_reasoning: bool, as_json: bool
+    question: str,
+    options: dict[str, Any],
+    banner: str | None,
+    show_reasoning: bool,
+    as_json: bool,
+    tokens: bool = True,
 ) -> Answer:
     from agent.api import stream
 
-    return _show(stream(question, **options), banner, show_reasoning, as_json)
+    events = stream(question, tokens=tokens and not as_json, **options)
+    return _show(events, banner, show_reasoning, as_json)
 
 
 def _show(
@@ -105,17 +166,19 @@ def _show(
     if banner:
         typer.echo(banner, err=as_json)
     answer: Answer | None = None
+    printer = _Printer(show_reasoning, err=as_json)
     for event in events:
         if isinstance(event, Answer):
             answer = event
         else:
-            _print_event(event, show_reasoning, err=as_json)
+            printer.event(event)
+    streamed = printer.finish()
     if answer is None:  # the graph always ends in respond; this guards a broken install
         raise ResearchAgentError("The run ended without an answer; run `research-agent doctor`.")
     if as_json:
         typer.echo(answer.model_dump_json(indent=2))
     else:
-        _print_answer(answer)
+        _print_answer(answer, streamed=streamed and answer.status != "budget_exhausted")
     return answer
 
 
@@ -134,6 +197,7 @@ def ask(
     thread: Annotated[str | None, typer.Option("--thread", help="Keep this in a thread.")] = None,
     no_wait: NoWait = False,
     show_reasoning: Reasoning = False,
+    no_stream: NoStream = False,
     as_json: AsJson = False,
 ) -> None:
     """Answer a question from your documents, showing each step and the verified sources."""
@@ -152,7 +216,7 @@ def ask(
     )
     if no_wait:
         options["wait"] = False
-    _run(question, options, banner, show_reasoning, as_json)
+    _run(question, options, banner, show_reasoning, as_json, tokens=not no_stream)
 
 
 def chat(
@@ -165,6 +229,7 @@ def chat(
     milvus_uri: Uri = None,
     no_wait: NoWait = False,
     show_reasoning: Reasoning = False,
+    no_stream: NoStream = False,
 ) -> None:
     """A conversation that persists across runs (resume it with --thread ID)."""
     thread_id = thread or uuid.uuid4().hex[:8]
@@ -187,7 +252,7 @@ def chat(
             break
         if question.lower() in ("", "exit", "quit"):
             break
-        _run(question, options, banner, show_reasoning, as_json=False)
+        _run(question, options, banner, show_reasoning, as_json=False, tokens=not no_stream)
         banner = None  # said once per conversation
 
 

@@ -28,6 +28,7 @@ from pydantic import PrivateAttr, SecretStr
 from agent.llm.providers import ServerConfig, resolve_server
 from agent.llm.repair import CUT_KEY, is_empty, repair_message
 from agent.llm.stream_turn import TurnStream, merge_invalid
+from agent.llm.transport import AsyncShapeTransport, ShapeTransport
 from agent.llm.wire import (
     REASONING_KEY,
     apply_effort,
@@ -314,6 +315,12 @@ def build_chat_model(
         base_url=server.base_url,
         api_key=SecretStr(server.api_key),
         timeout=settings.request_timeout,
+        max_tokens=settings.output_cap(),
+        # the reply is converted to the shape asked for (SSE to "stream": false and back)
+        http_client=httpx.Client(transport=ShapeTransport(), timeout=settings.request_timeout),
+        http_async_client=httpx.AsyncClient(
+            transport=AsyncShapeTransport(), timeout=settings.request_timeout
+        ),
         stream_chunk_timeout=settings.request_timeout,
         max_retries=0,  # openai's own retries off: the counts and waits are ours
         retries=settings.max_retries,

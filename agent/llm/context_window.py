@@ -183,9 +183,15 @@ def window_of(chat: Any) -> ContextWindow | None:
     return _CACHE[key]
 
 
-def context_budget(chat: Any, setting: int, answer_room: int = ANSWER_ROOM) -> int:
-    """The run's context budget: min(setting, window - room for the answer)."""
+def context_budget(chat: Any, setting: int, answer_room: int | None = None) -> int:
+    """The run's context budget: min(setting, window - room for the answer).
+
+    The room for the answer is the chat model's output cap (`max_tokens`), else ANSWER_ROOM.
+    """
     window = window_of(chat)
     if window is None:
         return setting
+    if answer_room is None:
+        cap = getattr(chat, "max_tokens", None)
+        answer_room = cap if isinstance(cap, int) and cap > 0 else ANSWER_ROOM
     return max(1, min(setting, window.tokens - answer_room))

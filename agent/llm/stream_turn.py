@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 from langchain_core.messages import AIMessage, AIMessageChunk, InvalidToolCall
 from langchain_core.outputs import ChatGenerationChunk
@@ -114,5 +114,5 @@ def merge_invalid(message: AIMessage) -> AIMessage:
     carried = extra.pop(INVALID_KEY, None) or []
     if extra == message.additional_kwargs:
         return message
-    invalid = [*message.invalid_tool_calls, *(InvalidToolCall(**c) for c in carried)]
+    invalid = [*message.invalid_tool_calls, *cast("list[InvalidToolCall]", carried)]
     return message.model_copy(update={"additional_kwargs": extra, "invalid_tool_calls": invalid})

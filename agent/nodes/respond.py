@@ -8,7 +8,7 @@ from typing import Any
 from langchain_core.messages import AIMessage
 
 from agent import prompts
-from agent.llm.repair import split_harmony
+from agent.llm.repair import CUT_KEY, split_harmony
 from agent.nodes.citations import apply_citations
 from agent.nodes.evidence import run_start, seen_documents, tool_steps
 from agent.schemas import Answer, Status, StepRecord, Steps
@@ -28,10 +28,12 @@ def clean_answer(text: str) -> str:
     return THINK.sub("", text).strip()
 
 
-def status_of(text: str, cited: int, budget_spent: str) -> Status:
-    """answered, or why not: the budget ran out, or the evidence was not enough."""
+def status_of(text: str, cited: int, budget_spent: str, cut_off: bool = False) -> Status:
+    """Answered, or why not: budget spent, answer cut by the output cap, too little evidence."""
     if budget_spent:
         return "budget_exhausted"
+    if cut_off:
+        return "cut_off"
     if cited == 0 or text.lower().lstrip("*_ ").startswith("insufficient evidence"):
         return "insufficient_evidence"
     return "answered"
@@ -56,7 +58,12 @@ def respond(state: State) -> dict[str, Any]:
         answer=text,
         citations=citations,
         dropped_citations=dropped,
-        status=status_of(text, len(citations), state.get("budget_spent", "")),
+        status=status_of(
+            text,
+            len(citations),
+            state.get("budget_spent", ""),
+            isinstance(last, AIMessage) and bool(last.additional_kwargs.get(CUT_KEY)),
+        ),
         model=state.get("model_name", ""),
         provider=state.get("provider", ""),
         steps=steps,

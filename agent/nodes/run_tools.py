@@ -75,9 +75,17 @@ def _tool_error(exc: ToolInputError | ToolInvocationError) -> str:
 _tool_error.__annotations__["exc"] = ToolInputError | ToolInvocationError
 
 
+NOT_RUN = "not_run"
+"""response_metadata key of a ToolMessage answering a call that was refused, not run."""
+
+
 def _error(call_id: str, name: str, text: str) -> ToolMessage:
     return ToolMessage(
-        neutralise(bounded(text)), name=name[:200], tool_call_id=call_id, status="error"
+        neutralise(bounded(text)),
+        name=name[:200],
+        tool_call_id=call_id,
+        status="error",
+        response_metadata={NOT_RUN: True},
     )
 
 

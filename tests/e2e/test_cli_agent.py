@@ -220,7 +220,7 @@ def test_doctor_with_the_server_up_checks_model_and_tool_calls(workspace: Worksp
         f"ok    model server: llama.cpp answers at {server.url}",
         "ok    model: gpt-oss-20b is served",
         # the replay server has no /props: the window is unknown, and doctor says what to check
-        "ok    context window: llama.cpp does not report it; make sure it holds 28096 tokens",
+        "ok    context window: llama.cpp does not report it; make sure it holds 32192 tokens",
         "ok    tool calls: the model called weather",  # the recorded call, verbatim
     ]
     assert "ok    collection: 'e2e' holds 3 chunks" in lines
