@@ -55,7 +55,10 @@ def _parse(text: str, *, finished: bool) -> Harmony:
         text = text[: partial.start()] if partial else text
     if "<|" not in text and not _RECIPIENT_AT.search(text):
         return Harmony(text, "", ())
-    pieces = _TOKEN_SPLIT.split(text)
+    # a `<|` that opens no harmony token is not markup either; it never reaches the user
+    pieces = [
+        p if _TOKEN_SPLIT.fullmatch(p) else p.replace("<|", "<") for p in _TOKEN_SPLIT.split(text)
+    ]
     content: list[str] = []
     reasoning: list[str] = []
     calls: list[RawCall] = []

@@ -39,6 +39,9 @@ class Reply:
     """Drop the connection after the frames, without the final chunk (a cut-off stream)."""
     delay: float = 0.0
     """Seconds to wait before answering (for client timeouts)."""
+    gate: tuple[int, threading.Event, threading.Event] | None = None
+    """(n, release, finished): send n frames, wait for `release` (at most 30 s), send the
+    rest, then set `finished` (a slow server, driven by the test instead of by a clock)."""
 
     @classmethod
     def json(cls, obj: Any, status: int = 200, headers: dict[str, str] | None = None) -> Reply:
@@ -187,9 +190,13 @@ def _handler_for(server: WireServer) -> type[BaseHTTPRequestHandler]:
                     return
                 self.send_header("Transfer-Encoding", "chunked")
                 self.end_headers()
-                for frame in reply.events:
+                for index, frame in enumerate(reply.events):
+                    if reply.gate is not None and index == reply.gate[0]:
+                        reply.gate[1].wait(30)
                     self.wfile.write(b"%x\r\n%s\r\n" % (len(frame), frame))
                     self.wfile.flush()
+                if reply.gate is not None:
+                    reply.gate[2].set()
                 if reply.truncate:
                     self.close_connection = True
                     return
