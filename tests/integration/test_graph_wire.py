@@ -340,3 +340,158 @@ def test_cli_ask_shows_reasoning_only_when_asked(
     out = capsys.readouterr().out
     assert "-> milvus_search(" in out and "Sources:" in out and "model: gpt-oss-20b" in out
     assert (R_SEARCH in out, R_FINAL in out) == (show, show)
+
+
+def as_sse(reply: Reply, gate: Any = None) -> Reply:
+    """A JSON reply sent as SSE frames, one token of its answer per frame."""
+    from agent.llm.transport import sse_from_completion
+
+    data = json.loads(reply.body)
+    message = data["choices"][0]["message"]
+    content = message.pop("content") or ""
+    words = [w + " " for w in content.split(" ")]
+    words[-1] = words[-1][:-1]
+    frames = [
+        f"data: {json.dumps({'choices': [{'index': 0, 'delta': {'content': w}}]})}\n\n".encode()
+        for w in words
+        if w
+    ]
+    head = sse_from_completion(data).decode().split("\n\n")[0] + "\n\n"
+    events = [head.encode(), *frames, b"data: [DONE]\n\n"]
+    return Reply(200, b"", {"Content-Type": "text/event-stream"}, events, gate=gate)
+
+
+def cli(corpus: Corpus, server: WireServer, *extra: str) -> list[str]:
+    return [
+        "research-agent",
+        "ask",
+        QUESTION,
+        "--provider",
+        "llamacpp",
+        "--base-url",
+        server.url,
+        "--milvus-uri",
+        corpus.milvus_uri,
+        "--collection",
+        corpus.collection,
+        *extra,
+    ]
+
+
+SEARCH = {"query": QUESTION, "k": 3}
+ANSWER = "Heron compacts sealed segments nightly 【0†L4-L5】."
+
+
+@pytest.mark.parametrize(
+    ("shape", "name", "arguments", "flags"),
+    [
+        ("sse to stream:false", "milvus_search", json.dumps(SEARCH), ["--no-stream"]),
+        ("debris-only name", "<|channel|>commentary", json.dumps(SEARCH), []),
+        ("missing closing brace", "milvus_search", json.dumps(SEARCH)[:-1], []),
+        (
+            "missing closing brace, no stream",
+            "milvus_search",
+            json.dumps(SEARCH)[:-1],
+            ["--no-stream"],
+        ),
+    ],
+)
+def test_server_shapes_complete_the_run_with_the_tool_executed(
+    corpus: Corpus,
+    wire_server: WireServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    shape: str,
+    name: str,
+    arguments: str,
+    flags: list[str],
+) -> None:
+    from agent.cli.app import main
+
+    wire_server.models = ["gpt-oss-20b"]
+    first, last = tool_turn(R_SEARCH, name, arguments, "call_s1"), final_turn(ANSWER)
+    if shape.startswith("sse"):
+        first, last = as_sse(first), as_sse(last)
+    wire_server.script(first, last)
+    monkeypatch.setattr("sys.argv", cli(corpus, wire_server, *flags))
+    main()
+    out = capsys.readouterr().out
+    assert f"-> milvus_search(query={QUESTION!r}, k=3)" in out
+    assert "   <- " in out and "error" not in out.split("   <- ")[1].splitlines()[0]
+    assert "status: answered" in out and "Heron compacts sealed segments nightly" in out
+    sent_back = assistants(wire_server.bodies[1])[0]["tool_calls"][0]["function"]
+    assert json.loads(sent_back["arguments"]) == SEARCH  # valid JSON goes back to the server
+    assert sent_back["name"] == "milvus_search"
+    assert [b["stream"] for b in wire_server.bodies] == [not flags] * 2
+    if shape == "debris-only name":
+        assert "the one tool the arguments fit" in out
+
+
+def test_a_call_on_the_last_turn_is_shown_as_not_run(
+    corpus: Corpus,
+    wire_server: WireServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from agent.cli.app import main
+
+    wire_server.models = ["gpt-oss-20b"]
+    wire_server.script(
+        tool_turn(R_SEARCH, "milvus_search", json.dumps(SEARCH), "call_s1"),
+        tool_turn(R_FETCH, "milvus_search", '{"query": "again"}', "call_s2"),
+    )
+    monkeypatch.setattr("sys.argv", cli(corpus, wire_server, "--max-turns", "2"))
+    main()
+    out = capsys.readouterr().out
+    assert f"-> milvus_search(query={QUESTION!r}, k=3)" in out
+    assert "-> milvus_search(query='again')" not in out
+    assert "-x milvus_search(query='again') not run: the budget is spent" in out
+
+
+def test_an_unreadable_call_is_shown_as_refused_with_its_reason(
+    corpus: Corpus,
+    wire_server: WireServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from agent.cli.app import main
+
+    wire_server.models = ["gpt-oss-20b"]
+    wire_server.script(
+        tool_turn(R_SEARCH, "fetch_doc", '{"cursor": 0, oops', "call_f"),
+        final_turn("Insufficient evidence."),
+    )
+    monkeypatch.setattr("sys.argv", cli(corpus, wire_server))
+    main()
+    out = capsys.readouterr().out
+    assert "-> fetch_doc" not in out
+    assert "-x fetch_doc() not run:" in out and "not valid JSON" in out
+
+
+def test_ask_prints_the_first_words_before_the_server_sent_the_last(
+    corpus: Corpus, wire_server: WireServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+    import sys
+    import threading
+
+    from agent.cli.app import main
+
+    release, finished = threading.Event(), threading.Event()
+    seen: dict[str, bool] = {}
+
+    class Terminal(io.StringIO):
+        def write(self, text: str) -> int:
+            if "Heron compacts" in self.getvalue() + text and "first" not in seen:
+                seen["first"] = not finished.is_set()  # the server still holds the rest back
+                release.set()
+            return super().write(text)
+
+    wire_server.models = ["gpt-oss-20b"]
+    wire_server.script(as_sse(final_turn(ANSWER), gate=(3, release, finished)))
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stdout", terminal)
+    monkeypatch.setattr("sys.argv", cli(corpus, wire_server))
+    main()
+    assert seen == {"first": True}
+    assert finished.is_set() and "nightly" in terminal.getvalue()
