@@ -122,10 +122,14 @@ class _Printer:
         else:
             typer.echo(f"   <- {event.result}", err=self.err)
 
-    def finish(self) -> bool:
-        """End the streamed text; True when the final answer was streamed already."""
+    def finish(self, final: str) -> bool:
+        """End the streamed text; True when the final answer was streamed as it stands.
+
+        The verified answer differs when citations were renumbered or dropped; it is then
+        printed again in full.
+        """
         self._end_line()
-        return bool(self.answer.strip())
+        return bool(self.answer.strip()) and self.answer.strip() == final.strip()
 
 
 def _print_answer(answer: Answer, streamed: bool = False) -> None:
@@ -172,7 +176,7 @@ def _show(
             answer = event
         else:
             printer.event(event)
-    streamed = printer.finish()
+    streamed = printer.finish(answer.answer if answer is not None else "")
     if answer is None:  # the graph always ends in respond; this guards a broken install
         raise ResearchAgentError("The run ended without an answer; run `research-agent doctor`.")
     if as_json:
