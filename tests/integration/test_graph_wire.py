@@ -495,3 +495,27 @@ def test_ask_prints_the_first_words_before_the_server_sent_the_last(
     main()
     assert seen == {"first": True}
     assert finished.is_set() and "nightly" in terminal.getvalue()
+
+
+def test_messages_mode_streams_repaired_tokens(corpus: Corpus, wire_server: WireServer) -> None:
+    # what `langgraph dev` / Studio shows in messages mode: the chat model's own chunks
+    from langchain_core.messages import AIMessageChunk
+
+    raw = (
+        "<|channel|>analysis<|message|>Secret plan: cite line 5.<|end|><|start|>assistant"
+        f"<|channel|>final<|message|>{ANSWER}<|return|>"
+    )
+    wire_server.models = ["gpt-oss-20b"]
+    wire_server.script(as_sse(final_turn(raw)))
+    graph = build_graph()
+    texts: list[str] = []
+    reasoning: list[str] = []
+    for chunk, meta in graph.stream(
+        {"question": QUESTION}, context=corpus.context(wire_server), stream_mode="messages"
+    ):
+        if isinstance(chunk, AIMessageChunk) and meta.get("langgraph_node") == "call_model":
+            texts.append(str(chunk.content))
+            reasoning.append(str(chunk.additional_kwargs.get("reasoning_content") or ""))
+    assert not any("<|" in t for t in texts)
+    assert "".join(texts) == ANSWER
+    assert "Secret plan" in "".join(reasoning) and "Secret plan" not in "".join(texts)
