@@ -38,13 +38,18 @@ def ingest(
     settings = settings or Settings()
     if not paths:
         raise ResearchAgentError("Give at least one file or folder to ingest.")
+    from tools.catalog import after_ingest, before_ingest
+
     store = open_store(settings)
     embedder = get_embedder(settings)
     own = [Path(store.uri)] if settings.is_lite() else []
     walker = Walker(include, exclude, own)
-    return ingest_paths(
+    before_ingest(settings)
+    report = ingest_paths(
         store, embedder, [Path(p) for p in paths], settings, prune, progress, walker
     )
+    after_ingest(settings, wrote=bool(report.new or report.changed))
+    return report
 
 
 def search(

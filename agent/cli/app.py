@@ -9,7 +9,8 @@ import typer
 from typer._click.exceptions import UsageError
 from typer.exceptions import TyperException
 
-from agent.cli import documents, evaluate, research
+from agent.cli import catalog, chat, documents, evaluate, research
+from agent.cli.errors import Interrupted
 from tools.errors import ConfigError, ResearchAgentError
 
 INTERRUPTED = (
@@ -41,6 +42,8 @@ def _root(
 
 documents.register(app)
 research.register(app)
+chat.register(app)
+catalog.register(app)
 evaluate.register(app)
 
 
@@ -54,13 +57,27 @@ def _usage(exc: UsageError) -> None:
     typer.echo(f"error: {exc.format_message()}{hint}", err=True)
 
 
+def _path_message(exc: OSError) -> str:
+    """A path the user gave (data folder, Milvus Lite file, document) cannot be used."""
+    return (
+        f"cannot use '{exc.filename}': {exc.strerror}. Check the path: RESEARCH_AGENT_DATA_DIR "
+        "and --milvus-uri must name a folder / file location you can write, and every part "
+        "before the last must be a folder."
+    )
+
+
 def main() -> None:
     """Entry point: user errors become one line on stderr and a non-zero exit."""
     try:
         # Without standalone mode click returns (not raises) the code of a typer.Exit.
-        code = app(standalone_mode=False)
+        code = app(prog_name="research-agent", standalone_mode=False)
+        if code == 130:  # typer turns Ctrl-C inside a command into Exit(130)
+            typer.echo(INTERRUPTED, err=True)
         if isinstance(code, int) and code:
             sys.exit(code)
+    except Interrupted as exc:
+        typer.echo(f"interrupted: {exc}", err=True)
+        sys.exit(130)
     except ConfigError as exc:  # a flag, variable or .env line with a value not allowed
         typer.echo(f"error: {exc}", err=True)
         sys.exit(2)
@@ -70,6 +87,11 @@ def main() -> None:
     except KeyboardInterrupt:
         typer.echo(INTERRUPTED, err=True)
         sys.exit(130)
+    except OSError as exc:
+        if exc.filename is None:  # not a path the user named: a bug or an outage, keep it loud
+            raise
+        typer.echo(f"error: {_path_message(exc)}", err=True)
+        sys.exit(1)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except typer.Abort:

@@ -1,9 +1,8 @@
-"""CLI commands for the agent: ask, chat, doctor."""
+"""CLI commands for the agent (chat lives in agent.cli.chat): ask, resume, doctor."""
 
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Iterator
 from typing import Annotated, Any
 
@@ -24,6 +23,7 @@ from agent.cli.options import (
     given,
     settings_with,
 )
+from agent.cli.render import print_answer
 from agent.schemas import Answer, StepEvent
 from agent.settings import Context, resolve
 from tools.errors import ResearchAgentError
@@ -37,6 +37,9 @@ NoStream = Annotated[
         "--no-stream", help="Ask for whole turns instead of tokens (servers that cannot stream)."
     ),
 ]
+Quiet = Annotated[
+    bool, typer.Option("--quiet", "-q", help="Print the answer alone: no steps, sources or notes.")
+]
 NoWait = Annotated[
     bool,
     typer.Option(
@@ -48,7 +51,7 @@ OFFLINE_BANNER = (
 )
 
 
-def _options(**flags: Any) -> tuple[dict[str, Any], str | None]:
+def run_options(**flags: Any) -> tuple[dict[str, Any], str | None]:
     """API options from the flags that were given, and the offline banner if it applies.
 
     The flags are validated (with the environment and .env) before anything runs, and the
@@ -132,49 +135,41 @@ class _Printer:
         return bool(self.answer.strip()) and self.answer.strip() == final.strip()
 
 
-def _print_answer(answer: Answer, streamed: bool = False) -> None:
-    if not streamed:
-        typer.echo("")
-        typer.echo(answer.answer)
-    if answer.citations:
-        typer.echo("\nSources:")
-        for c in answer.citations:
-            typer.echo(f"  [{c.n}] {c.location()} ({c.title})")
-    notes = [f"status: {answer.status}", f"model: {answer.model} ({answer.provider})"]
-    notes.append(f"{answer.steps.tool_calls} tool calls, {answer.steps.turns} turns")
-    if answer.status == "cut_off":
-        notes.append("the answer was cut off at the output cap (max_output_tokens)")
-    if answer.dropped_citations:
-        notes.append(f"{answer.dropped_citations} unverifiable citation(s) dropped")
-    typer.echo("\n" + "; ".join(notes))
-
-
-def _run(
+def run_question(
     question: str,
     options: dict[str, Any],
     banner: str | None,
     show_reasoning: bool,
-    as_json: bool,
+    as_json: bool = False,
     tokens: bool = True,
+    quiet: bool = False,
 ) -> Answer:
+    """Run one question and print it as `show` does (tokens as they come unless quiet/JSON)."""
     from agent.api import stream
 
-    events = stream(question, tokens=tokens and not as_json, **options)
-    return _show(events, banner, show_reasoning, as_json)
+    events = stream(question, tokens=tokens and not as_json and not quiet, **options)
+    return show(events, banner, show_reasoning, as_json, quiet)
 
 
-def _show(
-    events: Iterator[StepEvent | Answer], banner: str | None, show_reasoning: bool, as_json: bool
+def show(
+    events: Iterator[StepEvent | Answer],
+    banner: str | None,
+    show_reasoning: bool,
+    as_json: bool = False,
+    quiet: bool = False,
 ) -> Answer:
-    """Print a run's steps as they come, then its answer (or the answer as JSON)."""
+    """Print a run's steps as they come, then its answer (JSON, or the text alone if quiet).
+
+    The banner goes to stderr when stdout carries JSON or the answer alone.
+    """
     if banner:
-        typer.echo(banner, err=as_json)
+        typer.echo(banner, err=as_json or quiet)
     answer: Answer | None = None
     printer = _Printer(show_reasoning, err=as_json)
     for event in events:
         if isinstance(event, Answer):
             answer = event
-        else:
+        elif not quiet:
             printer.event(event)
     streamed = printer.finish(answer.answer if answer is not None else "")
     if answer is None:  # the graph always ends in respond; this guards a broken install
@@ -182,7 +177,8 @@ def _show(
     if as_json:
         typer.echo(answer.model_dump_json(indent=2))
     else:
-        _print_answer(answer, streamed=streamed and answer.status != "budget_exhausted")
+        streamed = streamed and answer.status != "budget_exhausted"
+        print_answer(answer, quiet=quiet, streamed=streamed)
     return answer
 
 
@@ -202,10 +198,11 @@ def ask(
     no_wait: NoWait = False,
     show_reasoning: Reasoning = False,
     no_stream: NoStream = False,
+    quiet: Quiet = False,
     as_json: AsJson = False,
 ) -> None:
     """Answer a question from your documents, showing each step and the verified sources."""
-    options, banner = _options(
+    options, banner = run_options(
         provider=provider,
         base_url=base_url,
         model=model,
@@ -220,44 +217,7 @@ def ask(
     )
     if no_wait:
         options["wait"] = False
-    _run(question, options, banner, show_reasoning, as_json, tokens=not no_stream)
-
-
-def chat(
-    thread: Annotated[str | None, typer.Option("--thread", help="Resume this thread.")] = None,
-    provider: Provider = None,
-    base_url: BaseUrl = None,
-    model: Model = None,
-    effort: Effort = None,
-    collection: Collection = None,
-    milvus_uri: Uri = None,
-    no_wait: NoWait = False,
-    show_reasoning: Reasoning = False,
-    no_stream: NoStream = False,
-) -> None:
-    """A conversation that persists across runs (resume it with --thread ID)."""
-    thread_id = thread or uuid.uuid4().hex[:8]
-    options, banner = _options(
-        provider=provider,
-        base_url=base_url,
-        model=model,
-        effort=effort,
-        collection=collection,
-        milvus_uri=milvus_uri,
-        thread_id=thread_id,
-    )
-    if no_wait:
-        options["wait"] = False
-    typer.echo(f"thread {thread_id} (resume with --thread {thread_id}); empty line or 'exit' ends")
-    while True:
-        try:
-            question = input("you> ").strip()
-        except EOFError:
-            break
-        if question.lower() in ("", "exit", "quit"):
-            break
-        _run(question, options, banner, show_reasoning, as_json=False, tokens=not no_stream)
-        banner = None  # said once per conversation
+    run_question(question, options, banner, show_reasoning, as_json, not no_stream, quiet)
 
 
 def resume(
@@ -282,7 +242,7 @@ def resume(
     """
     from agent.api import NothingToResumeError, resume_stream
 
-    options, banner = _options(
+    options, banner = run_options(
         provider=provider,
         base_url=base_url,
         model=model,
@@ -306,7 +266,7 @@ def resume(
         return
     except StopIteration:
         first = None
-    _show(_chain(first, events), banner, show_reasoning, as_json)
+    show(_chain(first, events), banner, show_reasoning, as_json)
 
 
 def _chain(
@@ -349,6 +309,5 @@ def doctor(
 def register(app: typer.Typer) -> None:
     """Add the agent commands to the app."""
     app.command()(ask)
-    app.command()(chat)
     app.command()(resume)
     app.command()(doctor)

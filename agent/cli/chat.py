@@ -1,0 +1,183 @@
+"""`research-agent chat`: a REPL over a persistent thread, and listing/deleting threads."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+from typing import Annotated, Any
+
+import typer
+
+from agent.cli.errors import Interrupted
+from agent.cli.options import (
+    BaseUrl,
+    Collection,
+    Effort,
+    K,
+    MaxCalls,
+    MaxContext,
+    MaxTurns,
+    Model,
+    Provider,
+    Uri,
+    settings_with,
+)
+from agent.cli.research import NoStream, NoWait, Reasoning, run_options, run_question
+from agent.settings import Settings
+from tools.errors import ResearchAgentError
+
+ENDS = ("/exit", "exit", "/quit", "quit")
+"""What ends a session besides Ctrl-D; a blank line does nothing."""
+
+
+def _when(ts: str) -> str:
+    return ts[:19].replace("T", " ") if ts else "unknown"
+
+
+def _list(settings: Settings, as_json: bool) -> None:
+    from agent.conversations import list_threads
+    from agent.threads import where
+
+    threads = list_threads(settings)
+    if as_json:
+        rows = [
+            {
+                "thread_id": t.thread_id,
+                "first_question": t.first_question,
+                "last_activity": t.last_activity,
+            }
+            for t in threads
+        ]
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    if not threads:
+        typer.echo(f"no threads in {where(settings)} yet; start one with `research-agent chat`.")
+        return
+    for t in threads:
+        question = t.first_question.replace("\n", " ")
+        question = question if len(question) <= 60 else question[:59] + "…"
+        typer.echo(f"{t.thread_id}  {_when(t.last_activity)} UTC  {question}")
+
+
+def _delete(settings: Settings, thread_id: str) -> None:
+    from agent.conversations import delete_thread
+    from agent.threads import where
+
+    if not delete_thread(settings, thread_id):
+        raise ResearchAgentError(
+            f"No thread '{thread_id}' in {where(settings)}; `research-agent chat --list` "
+            "shows them."
+        )
+    typer.echo(f"deleted thread {thread_id}")
+
+
+def _show_last(settings: Settings, thread_id: str) -> None:
+    """Print the last exchange of a resumed thread, so the user knows where it stands."""
+    from agent.cli.render import print_answer
+    from agent.conversations import get_thread
+
+    info = get_thread(settings, thread_id)
+    if info is None:
+        typer.echo(f"thread {thread_id} is new")
+        return
+    typer.echo(f"thread {thread_id}, last active {_when(info.last_activity)} UTC; last exchange:")
+    typer.echo(f"you> {info.last_question}")
+    if info.last_answer is not None:
+        print_answer(info.last_answer)
+    typer.echo("")
+
+
+def repl(
+    ask_one: Callable[[str], Any],
+    read: Callable[[str], str] | None = None,
+) -> None:
+    """Ask each line until /exit, exit or Ctrl-D; a failed question prints its error only."""
+    read = read or input
+    while True:
+        try:
+            line = read("you> ").strip()
+        except EOFError:
+            typer.echo("")
+            return
+        if not line:
+            continue
+        if line.lower() in ENDS:
+            return
+        try:
+            ask_one(line)
+        except ResearchAgentError as exc:
+            typer.echo(f"error: {exc}", err=True)
+        except Exception as exc:  # one failed question must not end the session
+            typer.echo(f"error: {type(exc).__name__}: {exc}", err=True)
+
+
+def chat(
+    thread: Annotated[str | None, typer.Option("--thread", help="Resume this thread.")] = None,
+    list_: Annotated[bool, typer.Option("--list", help="List the threads and exit.")] = False,
+    delete: Annotated[
+        str | None, typer.Option("--delete", metavar="ID", help="Delete a thread and exit.")
+    ] = None,
+    provider: Provider = None,
+    base_url: BaseUrl = None,
+    model: Model = None,
+    effort: Effort = None,
+    k: K = None,
+    max_tool_calls: MaxCalls = None,
+    max_turns: MaxTurns = None,
+    max_context_tokens: MaxContext = None,
+    collection: Collection = None,
+    milvus_uri: Uri = None,
+    no_wait: NoWait = False,
+    show_reasoning: Reasoning = False,
+    no_stream: NoStream = False,
+    as_json: Annotated[bool, typer.Option("--json", help="With --list: print JSON.")] = False,
+) -> None:
+    """A conversation that persists across runs: /exit, exit or Ctrl-D ends it."""
+    settings = settings_with()
+    if list_:
+        _list(settings, as_json)
+        return
+    if as_json:
+        raise typer.BadParameter("--json goes with --list", param_hint="'--json'")
+    if delete is not None:
+        _delete(settings, delete)
+        return
+    thread_id = thread or uuid.uuid4().hex[:8]
+    options, banner = run_options(
+        provider=provider,
+        base_url=base_url,
+        model=model,
+        effort=effort,
+        k=k,
+        max_tool_calls=max_tool_calls,
+        max_turns=max_turns,
+        max_context_tokens=max_context_tokens,
+        collection=collection,
+        milvus_uri=milvus_uri,
+        thread_id=thread_id,
+    )
+    if no_wait:
+        options["wait"] = False
+    if thread:
+        _show_last(settings, thread_id)
+    typer.echo(f"thread {thread_id} (resume with --thread {thread_id}); /exit or Ctrl-D ends")
+    said = [banner]
+
+    def ask_one(question: str) -> None:
+        run_question(question, options, said[0], show_reasoning, tokens=not no_stream)
+        said[0] = None  # the banner is said once per conversation
+
+    try:
+        repl(ask_one)
+    except KeyboardInterrupt:
+        typer.echo("", err=True)  # leave the prompt's line
+        raise Interrupted(
+            f"thread {thread_id} is kept up to its last answer; resume it with "
+            f"`research-agent chat --thread {thread_id}`."
+        ) from None
+
+
+def register(app: typer.Typer) -> None:
+    """Add the chat command to the app."""
+    app.command()(chat)

@@ -1,0 +1,51 @@
+"""How the CLI prints an answer: Markdown in a terminal, plain text when piped, or alone."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from agent.schemas import Answer
+
+
+def is_terminal() -> bool:
+    """Whether stdout is a terminal (answers are rendered as Markdown only there)."""
+    return sys.stdout.isatty()
+
+
+def notes(answer: Answer) -> str:
+    """Status, model and what the run spent, on one line."""
+    parts = [f"status: {answer.status}", f"model: {answer.model} ({answer.provider})"]
+    parts.append(f"{answer.steps.tool_calls} tool calls, {answer.steps.turns} turns")
+    if answer.status == "cut_off":
+        parts.append("the answer was cut off at the output cap (max_output_tokens)")
+    if answer.dropped_citations:
+        parts.append(f"{answer.dropped_citations} unverifiable citation(s) dropped")
+    return "; ".join(parts)
+
+
+def print_answer(answer: Answer, quiet: bool = False, streamed: bool = False) -> None:
+    """The answer, its sources and a notes line; `quiet` prints the answer text alone.
+
+    In a terminal the answer is rendered as Markdown (rich) unless it was already streamed
+    token by token; piped, it is the plain text the model wrote, so scripts and files get
+    exactly that.
+    """
+    if quiet:
+        typer.echo(answer.answer)
+        return
+    if not streamed:
+        typer.echo("")
+        if is_terminal():
+            from rich.console import Console
+            from rich.markdown import Markdown
+
+            Console().print(Markdown(answer.answer))
+        else:
+            typer.echo(answer.answer)
+    if answer.citations:
+        typer.echo("\nSources:")
+        for c in answer.citations:
+            typer.echo(f"  [{c.n}] {c.location()} ({c.title})")
+    typer.echo("\n" + notes(answer))

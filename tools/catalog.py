@@ -1,0 +1,230 @@
+"""What a Milvus database holds: documents of a collection, collections, and removing them.
+
+Reads and deletes go through the store's pymilvus client (tools.store.open_store); ingest
+stays the only writer of chunks.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from agent.settings import Settings
+from tools.errors import ResearchAgentError
+from tools.store import ChunkStore, open_store
+from tools.store.collection import PROP_EMBEDDER
+
+UNKNOWN = "unknown"
+"""Shown for what the store does not record (the ingest time of a document)."""
+
+
+@dataclass(frozen=True)
+class DocInfo:
+    """One indexed document."""
+
+    doc_id: str
+    source: str
+    title: str
+    chunks: int
+    ingested: str = UNKNOWN
+    """When its current version was ingested (ISO 8601, UTC), or "unknown"."""
+
+
+@dataclass(frozen=True)
+class CollectionInfo:
+    """One collection of the Milvus database."""
+
+    name: str
+    chunks: int
+    embedder: str
+    index: str
+
+
+def list_docs(settings: Settings) -> list[DocInfo]:
+    """Documents of the collection, by source."""
+    store = open_store(settings)
+    store.require()
+    sources: dict[str, str] = {}
+    titles: dict[str, str] = {}
+    chunks: dict[str, int] = {}
+    hashes: dict[str, str] = {}
+    fields = ["doc_id", "source", "title", "chunk_index", "doc_hash"]
+    for row in store._query('id != ""', fields):
+        doc_id = row["doc_id"]
+        sources[doc_id] = row["source"]
+        chunks[doc_id] = chunks.get(doc_id, 0) + 1
+        hashes[doc_id] = row["doc_hash"]
+        if row["chunk_index"] == 0 or doc_id not in titles:
+            titles[doc_id] = row["title"]
+    times = IngestTimes(settings).get()
+
+    def when(doc_id: str) -> str:
+        entry = times.get(doc_id, {})
+        at = entry.get("at") if entry.get("hash") == hashes[doc_id] else None
+        return at or UNKNOWN
+
+    docs = (DocInfo(d, sources[d], titles[d], chunks[d], when(d)) for d in sources)
+    return sorted(docs, key=lambda i: i.source)
+
+
+def remove_docs(settings: Settings, sources: Sequence[str]) -> dict[str, int]:
+    """Delete the chunks of each document (by source or doc_id); chunks removed per name.
+
+    Raises:
+        ResearchAgentError: A name matches no document (nothing is deleted then).
+    """
+    store = open_store(settings)
+    store.require()
+    ids: dict[str, list[str]] = {}
+    doc_ids: dict[str, str] = {}
+    missing = []
+    for name in sources:
+        doc_id = store.find_doc(name)
+        if doc_id is None:
+            missing.append(name)
+        else:
+            ids[name] = store.chunk_ids(doc_id)
+            doc_ids[name] = doc_id
+    if missing:
+        raise ResearchAgentError(
+            f"No document {', '.join(repr(m) for m in missing)} in collection "
+            f"'{settings.collection}'; nothing removed. `research-agent docs list` shows "
+            "the sources."
+        )
+    for chunk_ids in ids.values():
+        store.delete_ids(chunk_ids)
+    store.flush()
+    IngestTimes(settings).forget(list(doc_ids.values()))
+    return {name: len(chunk_ids) for name, chunk_ids in ids.items()}
+
+
+def _index(store: ChunkStore, name: str) -> str:
+    kinds = []
+    for field in store.client.list_indexes(name):
+        desc = store.client.describe_index(name, field)
+        kinds.append(f"{desc.get('field_name', field)}:{desc.get('index_type', '?')}")
+    return ", ".join(sorted(kinds)) or "none"
+
+
+def list_collections(settings: Settings) -> list[CollectionInfo]:
+    """Every collection of the database, with its chunk count, embedder and indexes."""
+    store = open_store(settings)
+    out = []
+    for name in sorted(store.client.list_collections()):
+        props = store.client.describe_collection(name).get("properties", {})
+        store.client.load_collection(name)
+        rows = store.client.query(name, filter="", output_fields=["count(*)"])
+        out.append(
+            CollectionInfo(
+                name=name,
+                chunks=int(rows[0]["count(*)"]) if rows else 0,
+                embedder=str(props.get(PROP_EMBEDDER, UNKNOWN)),
+                index=_index(store, name),
+            )
+        )
+    return out
+
+
+def drop_collection(settings: Settings, name: str) -> int:
+    """Remove a whole collection; returns how many chunks it held.
+
+    Raises:
+        ResearchAgentError: There is no such collection.
+    """
+    store = open_store(settings)
+    if not store.client.has_collection(name):
+        raise ResearchAgentError(
+            f"No collection '{name}' at {store.uri}; `research-agent collections` lists them."
+        )
+    chunks = next((c.chunks for c in list_collections(settings) if c.name == name), 0)
+    store.client.drop_collection(name)
+    IngestTimes(settings.model_copy(update={"collection": name})).forget()
+    if name == store.collection:
+        store.forget()
+    return chunks
+
+
+class IngestTimes:
+    """When each document's current version was ingested, kept beside the data.
+
+    Chunks carry no time and the collection schema stays as it is, so the times live in
+    `<data_dir>/ingested.json`, per Milvus URI and collection: doc_id -> {hash, at}. A
+    time counts only while the document's hash is the one stored; documents that were
+    already indexed before times were kept show "unknown".
+    """
+
+    FILE = "ingested.json"
+
+    def __init__(self, settings: Settings) -> None:
+        self.path = settings.data_dir / self.FILE
+        self.key = f"{settings.resolved_milvus_uri()}#{settings.collection}"
+
+    def _load(self) -> dict[str, dict[str, dict[str, str | None]]]:
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):  # absent or damaged: times are a convenience
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def _save(self, data: dict[str, dict[str, dict[str, str | None]]]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(data, indent=1), encoding="utf-8")
+        tmp.replace(self.path)
+
+    def known(self) -> bool:
+        """Whether times are kept for this collection yet."""
+        return self.key in self._load()
+
+    def get(self) -> dict[str, dict[str, str | None]]:
+        """doc_id -> {"hash", "at"} for this collection."""
+        return self._load().get(self.key, {})
+
+    def record(self, hashes: dict[str, str], at: str | None) -> None:
+        """Stamp documents whose hash is new or changed with `at` (None: unknown)."""
+        data = self._load()
+        section = data.setdefault(self.key, {})
+        for doc_id, doc_hash in hashes.items():
+            if section.get(doc_id, {}).get("hash") != doc_hash:
+                section[doc_id] = {"hash": doc_hash, "at": at}
+        self._save(data)
+
+    def forget(self, doc_ids: Sequence[str] | None = None) -> None:
+        """Drop the times of these documents, or of the whole collection (None)."""
+        data = self._load()
+        if self.key not in data:
+            return
+        if doc_ids is None:
+            del data[self.key]
+        else:
+            for doc_id in doc_ids:
+                data[self.key].pop(doc_id, None)
+        self._save(data)
+
+
+def _hashes(settings: Settings) -> dict[str, str] | None:
+    store = open_store(settings)
+    if not store.exists():
+        return None
+    return {doc_id: state.doc_hash for doc_id, state in store.doc_states().items()}
+
+
+def before_ingest(settings: Settings) -> None:
+    """Before an ingest: documents indexed before times were kept are marked "unknown".
+
+    Reads the collection once, the first time only.
+    """
+    times = IngestTimes(settings)
+    if not times.known():
+        times.record(_hashes(settings) or {}, None)
+
+
+def after_ingest(settings: Settings, wrote: bool) -> None:
+    """After an ingest that added or changed documents: stamp those with the time now."""
+    if not wrote:
+        return
+    hashes = _hashes(settings)
+    if hashes is not None:
+        IngestTimes(settings).record(hashes, datetime.now(UTC).isoformat(timespec="seconds"))
