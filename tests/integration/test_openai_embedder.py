@@ -5,7 +5,10 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import signal
+import subprocess
 import threading
+import time
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -15,6 +18,7 @@ import pytest
 
 from agent import documents
 from agent.settings import Settings
+from tests.support.foundation import RESEARCH_AGENT, clean_env
 from tools.embeddings import OpenAIEmbedder, get_embedder
 from tools.errors import EmbedderError, StoreError
 from tools.ingest import ingest_documents
@@ -41,13 +45,16 @@ class EmbeddingServer:
         fail: bool = False,
         status_for: Callable[[list[str], int], tuple[int, dict[str, str]] | None] | None = None,
         barrier: threading.Barrier | None = None,
+        delay: float = 0.0,
     ) -> None:
         """`status_for(texts, attempt)` may answer a request with an error status and headers;
-        `barrier` holds each request until that many are in flight at once."""
+        `barrier` holds each request until that many are in flight at once; `delay` is the
+        seconds each request (not the dimension probe) takes."""
         self.requests: list[dict[str, Any]] = []
         self.fail = fail
         self.status_for = status_for
         self.barrier = barrier
+        self.delay = delay
         self._attempts: dict[tuple[str, ...], int] = {}
         self._lock = threading.Lock()
         outer = self
@@ -73,6 +80,8 @@ class EmbeddingServer:
                     return
                 if outer.barrier is not None and len(body["input"]) > 1:  # not the probe
                     outer.barrier.wait(timeout=10)  # BrokenBarrierError: too few in flight
+                if len(body["input"]) > 1:
+                    time.sleep(outer.delay)
                 data = [
                     {"object": "embedding", "index": i, "embedding": bag_of_words(t)}
                     for i, t in enumerate(body["input"])
@@ -257,3 +266,72 @@ def test_an_ingest_stopped_by_a_failing_batch_resumes_without_re_embedding(
     finally:
         close_stores()
         srv.stop()
+
+
+@pytest.mark.slow  # the CLI in subprocesses
+def test_an_ingest_killed_mid_run_resumes_and_ends_like_a_clean_one(
+    server: EmbeddingServer, tmp_path: Path
+) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for d in range(150):  # 8-16 chunks each: seven write batches of 256
+        paras = [
+            f"topic{d} paragraph{p} " + " ".join(f"w{d}x{p}x{i}" for i in range(90)) + "."
+            for p in range(8)
+        ]
+        (corpus / f"doc{d:03d}.md").write_text(f"# Doc {d}\n\n" + "\n\n".join(paras) + "\n")
+    env = clean_env(
+        RESEARCH_AGENT_EMBEDDER="openai",
+        RESEARCH_AGENT_EMBEDDING_BASE_URL=server.url,
+        RESEARCH_AGENT_EMBEDDING_MODEL="bow-64",
+        RESEARCH_AGENT_EMBEDDING_CONCURRENCY="2",
+    )
+
+    def ingest(db: str) -> dict[str, Any]:
+        done = subprocess.run(
+            [str(RESEARCH_AGENT), "ingest", "corpus", "--json", "--milvus-uri", db],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
+        assert done.returncode == 0, done.stderr
+        result: dict[str, Any] = json.loads(done.stdout)
+        return result
+
+    clean = ingest(str(tmp_path / "clean.db"))
+    server.delay = 0.4  # slow enough to kill between the first flush and the end
+    server.requests.clear()
+    killed_db = tmp_path / "killed.db"
+    proc = subprocess.Popen(
+        [str(RESEARCH_AGENT), "ingest", "corpus", "--json", "--milvus-uri", str(killed_db)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    # batch n+1 is sent only after batch n-1 was written and flushed: once a request of the
+    # third batch arrives (probe + 4 + 4 requests of 64 before it), the first one is stored
+    deadline = time.monotonic() + 120
+    while proc.poll() is None and time.monotonic() < deadline and len(server.requests) < 10:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    assert proc.wait(timeout=30) == -signal.SIGKILL, "the run ended before it could be killed"
+
+    server.delay = 0.0
+    server.requests.clear()
+    resumed = ingest(str(killed_db))
+    assert resumed["unchanged"] > 0, resumed  # what the killed run flushed was kept...
+    resent = sum(len(r["input"]) for r in server.requests[1:])
+    assert resent == resumed["chunks_written"] < clean["chunks_written"]  # ...not re-embedded
+    try:
+        ids = {}
+        for name in ("clean.db", "killed.db"):
+            store = open_store(Settings(milvus_uri=str(tmp_path / name)))
+            ids[name] = [i for doc in store.doc_states() for i in store.chunk_ids(doc)]
+            assert store.count() == len(ids[name]) == len(set(ids[name])), name
+    finally:
+        close_stores()
+    assert set(ids["killed.db"]) == set(ids["clean.db"])
+    assert len(ids["clean.db"]) == clean["chunks_written"]
