@@ -149,7 +149,9 @@ def test_ingest_and_search_through_the_endpoint(server: EmbeddingServer, tmp_pat
 def test_a_failing_endpoint_is_a_one_line_error(tmp_path: Path) -> None:
     srv = EmbeddingServer(fail=True)
     try:
-        settings = Settings(embedder="openai", embedding_base_url=srv.url, embedding_model="x1")
+        settings = Settings(
+            embedder="openai", embedding_base_url=srv.url, embedding_model="x1", max_retries=0
+        )
         with pytest.raises(EmbedderError) as err:
             get_embedder(settings)
         message = str(err.value)
@@ -219,7 +221,8 @@ def test_a_failed_batch_is_retried_alone() -> None:
 def test_a_batch_that_keeps_failing_is_one_line_after_its_retries(
     status: int, attempts: int
 ) -> None:
-    srv = EmbeddingServer(status_for=lambda texts, _: (status, {}) if "bad" in texts else None)
+    wait = {"Retry-After": "0"}  # honoured: the retries do not sleep
+    srv = EmbeddingServer(status_for=lambda texts, _: (status, wait) if "bad" in texts else None)
     try:
         emb = OpenAIEmbedder(srv.url, "bow-64", batch_size=1, concurrency=2, max_retries=2)
         with pytest.raises(EmbedderError) as err:
