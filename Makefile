@@ -28,7 +28,7 @@ test: lint
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 # Unit and in-process integration tests (no CLI subprocess, server or corpus ingest), in two
-# pytest-xdist workers: under a minute.
+# pytest-xdist workers: about a minute on the 2-core machine.
 test-fast: setup
 	$(BIN)/python -m pytest -q -p no:cacheprovider -n 2 -m "not slow" tests/unit tests/integration
 
