@@ -186,6 +186,13 @@ class Settings(BaseSettings, Context):
     embedding_api_key: SecretStr | None = Field(
         None, description="API key for the embeddings endpoint, if it needs one."
     )
+    embedding_concurrency: int = Field(
+        8,
+        ge=1,
+        le=64,
+        description="Embedding requests (of 64 texts) in flight at once (embedder=openai); "
+        "a server busy with fewer queues the rest.",
+    )
     chunk_tokens: int = Field(
         200,
         ge=32,
@@ -203,7 +210,12 @@ class Settings(BaseSettings, Context):
         description="Output cap per model turn (`max_tokens` of every request). 0: by effort, "
         "low 4096, medium 8192, high 16384. A turn cut by it ends `cut_off`.",
     )
-    max_retries: int = Field(3, ge=0, le=10, description="Retries for connection errors, 429, 5xx.")
+    max_retries: int = Field(
+        3,
+        ge=0,
+        le=10,
+        description="Retries for connection errors, 429, 5xx (chat server, embeddings endpoint).",
+    )
 
     @field_validator("checkpoint_uri")
     @classmethod

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import math
 import threading
+import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from importlib import resources
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -109,66 +111,140 @@ class MiniLMEmbedder:
 
 
 class OpenAIEmbedder:
-    """Any OpenAI-compatible /v1/embeddings endpoint (Ollama, vLLM, LM Studio, OpenAI)."""
+    """Any OpenAI-compatible /v1/embeddings endpoint (Ollama, vLLM, TEI, Infinity, OpenAI).
 
-    def __init__(self, base_url: str, model: str, api_key: str | None = None, batch_size: int = 64):
+    `embed` splits the texts into requests of `batch_size` and keeps up to `concurrency` of
+    them in flight, so a GPU server is bounded by its own speed, not by round trips. Rows
+    come back in input order. A request that fails with a connection error, a timeout, 429
+    or 5xx is retried alone (up to `max_retries` times, honouring Retry-After); the batches
+    that already came back are kept, never sent again.
+    """
+
+    remote = True
+    """Embedding runs elsewhere: ingestion writes one batch while the next is embedded."""
+
+    def __init__(
+        self,
+        base_url: str,
+        model: str,
+        api_key: str | None = None,
+        batch_size: int = 64,
+        concurrency: int = 8,
+        max_retries: int = 3,
+    ) -> None:
         import httpx
 
         self.base_url = base_url.rstrip("/")
         self.model = model
         self.name = f"openai:{model}"
         self.batch_size = batch_size
+        self.concurrency = concurrency
+        self.max_retries = max_retries
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        self._http = httpx.Client(timeout=60.0, headers=headers)
+        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+        self._http = httpx.Client(timeout=60.0, headers=headers, limits=limits)
+        self._pool = ThreadPoolExecutor(concurrency, thread_name_prefix="embed")
         self.dim = len(self._post(["dimension probe"])[0])
 
+    @property
+    def chunks_in_flight(self) -> int:
+        """Texts one `embed` call needs to keep every request slot busy."""
+        return self.batch_size * self.concurrency
+
     def _post(self, texts: list[str]) -> list[list[float]]:
+        """One request, retried alone on transient failures; EmbedderError when it gives up."""
         import httpx
 
         url = f"{self.base_url}/embeddings"
-        try:
-            resp = self._http.post(url, json={"model": self.model, "input": texts})
-            resp.raise_for_status()
-            data: list[dict[str, Any]] = resp.json()["data"]
-        except (httpx.HTTPError, KeyError, ValueError) as exc:
-            if isinstance(exc, httpx.HTTPStatusError):
-                reason = f"HTTP {exc.response.status_code}"
-            else:  # httpx messages can span lines; the first one says what happened
-                reason = f"{exc.__class__.__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-            raise EmbedderError(
-                f"The embeddings endpoint {url} failed ({reason}). "
-                f"Check that it serves the model '{self.model}', "
-                "or set RESEARCH_AGENT_EMBEDDER=minilm."
-            ) from exc
-        return [row["embedding"] for row in sorted(data, key=lambda r: r.get("index", 0))]
+        for attempt in range(self.max_retries + 1):
+            try:
+                resp = self._http.post(url, json={"model": self.model, "input": texts})
+                resp.raise_for_status()
+                data: list[dict[str, Any]] = resp.json()["data"]
+                return [row["embedding"] for row in sorted(data, key=lambda r: r.get("index", 0))]
+            except (httpx.HTTPError, KeyError, ValueError) as exc:
+                wait = _retry_wait(exc, attempt)
+                if wait is None or attempt == self.max_retries:
+                    raise _endpoint_error(url, self.model, exc) from exc
+                time.sleep(wait)
+        raise AssertionError("unreachable")  # the loop returns or raises
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         """Approximate tokens (4 characters each): the remote tokenizer is unknown."""
         return [math.ceil(len(t) / 4) for t in texts]
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
-        """Embed texts in batches and normalise them."""
+        """Embed texts in concurrent batches, in input order, and normalise them."""
         import numpy as np
 
+        batches = [
+            list(texts[start : start + self.batch_size])
+            for start in range(0, len(texts), self.batch_size)
+        ]
+        futures = [self._pool.submit(self._post, b) for b in batches]
         rows: list[list[float]] = []
-        for start in range(0, len(texts), self.batch_size):
-            rows.extend(self._post(list(texts[start : start + self.batch_size])))
+        try:
+            for future in futures:  # in submission order: the input order
+                rows.extend(future.result())
+        finally:
+            for future in futures:  # after a failure, batches not yet sent are not sent
+                future.cancel()
         arr = np.asarray(rows, dtype=np.float32).reshape(len(texts), self.dim)
         return arr / np.maximum(np.linalg.norm(arr, axis=1, keepdims=True), 1e-12)
 
 
-_CACHE: dict[tuple[str, str, str], Embedder] = {}
+RETRY_STATUSES = {408, 409, 429, 500, 502, 503, 504}
+MAX_RETRY_WAIT = 30.0
+
+
+def _retry_wait(exc: Exception, attempt: int) -> float | None:
+    """Seconds to wait before retrying a failed request, or None when retrying cannot help."""
+    import httpx
+
+    backoff = min(0.5 * 2**attempt, MAX_RETRY_WAIT)
+    if isinstance(exc, httpx.HTTPStatusError):
+        if exc.response.status_code not in RETRY_STATUSES:
+            return None  # 400, 401, 404...: the same request fails the same way
+        try:
+            return min(float(exc.response.headers.get("retry-after", backoff)), MAX_RETRY_WAIT)
+        except ValueError:  # an HTTP date: the backoff is close enough
+            return backoff
+    if isinstance(exc, httpx.TransportError):  # refused, reset, timed out
+        return backoff
+    return None  # a body that is not the embeddings shape
+
+
+def _endpoint_error(url: str, model: str, exc: Exception) -> EmbedderError:
+    import httpx
+
+    if isinstance(exc, httpx.HTTPStatusError):
+        reason = f"HTTP {exc.response.status_code}"
+    else:  # httpx messages can span lines; the first one says what happened
+        reason = f"{exc.__class__.__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+    return EmbedderError(
+        f"The embeddings endpoint {url} failed ({reason}). "
+        f"Check that it serves the model '{model}', "
+        "or set RESEARCH_AGENT_EMBEDDER=minilm."
+    )
+
+
+_CACHE: dict[tuple[str, str, str, int], Embedder] = {}
 _LOADING = threading.Lock()
 
 
 def get_embedder(settings: Settings) -> Embedder:
     """The embedder the settings name, loaded once per process."""
-    key = (settings.embedder, settings.embedding_base_url, settings.embedding_model)
+    key = (
+        settings.embedder,
+        settings.embedding_base_url,
+        settings.embedding_model,
+        settings.embedding_concurrency,
+    )
     with _LOADING:  # concurrent runs load the model once, not once per thread
         return _CACHE[key] if key in _CACHE else _load(settings, key)
 
 
-def _load(settings: Settings, key: tuple[str, str, str]) -> Embedder:
+def _load(settings: Settings, key: tuple[str, str, str, int]) -> Embedder:
     if key not in _CACHE:
         factory: Callable[[], Embedder]
         if settings.embedder == "openai":
@@ -177,6 +253,8 @@ def _load(settings: Settings, key: tuple[str, str, str]) -> Embedder:
                 settings.embedding_base_url,
                 settings.embedding_model,
                 api_key.get_secret_value() if api_key else None,
+                concurrency=settings.embedding_concurrency,
+                max_retries=settings.max_retries,
             )
         else:
             factory = MiniLMEmbedder

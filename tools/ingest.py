@@ -11,8 +11,10 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from agent.settings import Settings
 from tools.discover import Walker
@@ -23,6 +25,9 @@ from tools.schemas import Chunk, IngestReport
 from tools.sources import source_name
 from tools.splitter import CHUNKER_VERSION, Piece, split_document
 from tools.store import ChunkStore, DocState
+
+if TYPE_CHECKING:
+    import numpy as np
 
 Progress = Callable[[IngestProgress], None]
 """Called with a snapshot as files are read and chunk batches are embedded and written."""
@@ -142,17 +147,20 @@ def _write_plan(
     store: ChunkStore, embedder: Embedder, plan: _Plan, tracker: Tracker, batch_chunks: int
 ) -> None:
     """Embed and upsert the planned chunks batch by batch, then delete stale ones."""
+    # a remote embedder gets enough texts per call to fill all its request slots
+    batch_chunks = max(batch_chunks, getattr(embedder, "chunks_in_flight", 0))
     pending: list[Chunk] = []
     stale: list[str] = []
-    for chunks, old in plan.to_write:
-        if old is not None:
-            keep = {c.id for c in chunks}
-            stale.extend(i for i in store.chunk_ids(old) if i not in keep)
-        pending.extend(chunks)
-        while len(pending) >= batch_chunks:
-            _write(store, embedder, pending[:batch_chunks], tracker)
-            pending = pending[batch_chunks:]
-    _write(store, embedder, pending, tracker)
+    with _Writer(store, embedder, tracker) as writer:
+        for chunks, old in plan.to_write:
+            if old is not None:
+                keep = {c.id for c in chunks}
+                stale.extend(i for i in store.chunk_ids(old) if i not in keep)
+            pending.extend(chunks)
+            while len(pending) >= batch_chunks:
+                writer.add(pending[:batch_chunks])
+                pending = pending[batch_chunks:]
+        writer.add(pending)
     store.delete_ids(stale)
     store.flush()
     tracker.finish()
@@ -160,15 +168,53 @@ def _write_plan(
     plan.report.chunks_deleted = len(stale)
 
 
-def _write(store: ChunkStore, embedder: Embedder, chunks: list[Chunk], tracker: Tracker) -> None:
-    if not chunks:
-        return
-    tracker.stage("embedding")
-    vectors = embedder.embed([embed_input(c) for c in chunks])
-    tracker.stage("writing")
-    store.upsert(chunks, vectors, embedder.name)
-    store.flush()
-    tracker.chunks_written(len(chunks))
+class _Writer:
+    """Embeds and writes chunk batches in order, each upserted and flushed on its own.
+
+    With a remote embedder (`embedder.remote`), batch n+1 is embedded in the background
+    while batch n is written, so the embedding server never waits for Milvus; a crash
+    loses at most the batches not yet written, which the next run writes again.
+    """
+
+    def __init__(self, store: ChunkStore, embedder: Embedder, tracker: Tracker) -> None:
+        self.store, self.embedder, self.tracker = store, embedder, tracker
+        self._pool = ThreadPoolExecutor(1) if getattr(embedder, "remote", False) else None
+        self._queued: tuple[list[Chunk], Future[np.ndarray]] | None = None
+
+    def add(self, chunks: list[Chunk]) -> None:
+        if not chunks:
+            return
+        texts = [embed_input(c) for c in chunks]
+        if self._pool is None:
+            self.tracker.stage("embedding")
+            self._write(chunks, self.embedder.embed(texts))
+            return
+        queued, self._queued = self._queued, (chunks, self._pool.submit(self.embedder.embed, texts))
+        if queued is not None:
+            self._write_queued(queued)
+
+    def _write_queued(self, queued: tuple[list[Chunk], Future[np.ndarray]]) -> None:
+        if not queued[1].done():
+            self.tracker.stage("embedding")
+        self._write(queued[0], queued[1].result())
+
+    def _write(self, chunks: list[Chunk], vectors: np.ndarray) -> None:
+        self.tracker.stage("writing")
+        self.store.upsert(chunks, vectors, self.embedder.name)
+        self.store.flush()
+        self.tracker.chunks_written(len(chunks))
+
+    def __enter__(self) -> _Writer:
+        return self
+
+    def __exit__(self, exc_type: object, *_: object) -> None:
+        queued, self._queued = self._queued, None
+        try:
+            if queued is not None and exc_type is None:
+                self._write_queued(queued)
+        finally:
+            if self._pool is not None:  # on an error, do not wait for a batch nobody writes
+                self._pool.shutdown(wait=exc_type is None, cancel_futures=True)
 
 
 def ingest_paths(

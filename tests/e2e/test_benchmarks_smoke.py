@@ -4,7 +4,9 @@ Timings are never asserted (they belong to the scripts' printed tables). What is
 is what a benchmark establishes that does not depend on the machine's speed:
 - token_count: the budget's token count equals the exact count on every request;
 - cold_start: `research-agent --help` loads none of the heavy libraries;
-- step_overhead: the graph and the hand-written loop both ran the scripted 5 tool calls.
+- step_overhead: the graph and the hand-written loop both ran the scripted 5 tool calls;
+- embed_server: ingest through a concurrent embedder stores every chunk once, whatever
+  the concurrency.
 The other benchmarks print only figures and run by hand (benchmarks/README.md).
 """
 
@@ -52,3 +54,16 @@ def test_help_loads_no_heavy_library() -> None:
 def test_step_overhead_runs_the_same_five_tool_calls() -> None:
     out = smoke("step_overhead.py")  # the script stops unless the graph made 5 tool calls
     assert "6 model turns + 5 tool calls per run" in out and "| hand loop |" in out
+
+
+def test_embed_server_stores_every_chunk_once_at_every_concurrency() -> None:
+    out = smoke("embed_server.py")  # the script stops if a concurrency stored other chunks
+    chunks = int(re.search(r"^# 40 documents, (\d+) chunks;", out, re.M)[1])  # type: ignore[index]
+    stored = re.search(r"^(\d+) distinct chunks \((\d+) \+ (\d+) of the warm-up", out, re.M)
+    assert stored is not None, out
+    assert int(stored[2]) == chunks and int(stored[1]) == chunks + int(stored[3])
+    assert "| ingest, concurrency 1 |" in out and "| ingest, concurrency 8 |" in out
+    ratio = re.search(
+        r"^\| ingest at the default concurrency / server capacity \| ([\d.]+)x", out, re.M
+    )
+    assert ratio is not None, out

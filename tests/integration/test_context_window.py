@@ -41,7 +41,9 @@ class FakeServer:
         self.seen: list[tuple[str, str, Any]] = []
         handler = self._handler()
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        ).start()
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:

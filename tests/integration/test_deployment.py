@@ -11,6 +11,8 @@ import subprocess
 import tomllib
 from pathlib import Path
 
+import pytest
+
 from agent.settings import Settings
 from tests.support.foundation import PROJECT_ROOT, VENV_BIN, clean_env
 
@@ -25,6 +27,7 @@ def requirement_names(specs: list[str]) -> set[str]:
     return {norm(re.split(r"[\[<>=!~ ;]", spec, maxsplit=1)[0]) for spec in specs}
 
 
+@pytest.mark.slow  # runs `langgraph dockerfile`
 def test_generated_dockerfile_installs_the_project_with_its_constraints(tmp_path: Path) -> None:
     out = tmp_path / "Dockerfile"
     res = subprocess.run(

@@ -23,6 +23,8 @@ from tests.support.foundation import (
 from tools.errors import StoreError
 from tools.store import close_stores, open_store
 
+pytestmark = pytest.mark.slow  # second processes and a milvus-lite server
+
 HOLDER = """
 import sys, time
 from agent.settings import Settings

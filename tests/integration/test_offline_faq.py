@@ -14,7 +14,7 @@ from tests.support.agent_e2e import file_lines
 from tests.support.foundation import lite_settings, shared_corpus
 from tools.store import close_stores
 
-pytestmark = [pytest.mark.shared, pytest.mark.timeout(90)]
+pytestmark = [pytest.mark.shared, pytest.mark.slow, pytest.mark.timeout(90)]
 HEADING = re.compile(r"^#{1,6}\s")
 
 

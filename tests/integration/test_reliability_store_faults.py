@@ -16,7 +16,7 @@ import pytest
 from tests.support.faults import TINY_DOCS
 from tests.support.foundation import clean_env, run_cli
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]  # each test runs the CLI
 
 
 def snapshot(folder: Path) -> dict[str, str]:

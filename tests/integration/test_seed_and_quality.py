@@ -16,7 +16,7 @@ from tools.schemas import SearchHit
 from tools.splitter import FENCE, heading_of
 from tools.store import close_stores
 
-pytestmark = pytest.mark.shared
+pytestmark = [pytest.mark.shared, pytest.mark.slow]
 LABELS = PROJECT_ROOT / "tests" / "fixtures" / "faq_labelled.jsonl"
 MODES = ("hybrid", "dense", "bm25")
 

@@ -178,6 +178,7 @@ def test_second_collection_in_the_same_lite_database(ingested: Ingested) -> None
         documents.search("anything", settings=settings)
 
 
+@pytest.mark.slow  # a child process
 def test_reopen_after_close_stores(tmp_path: Path) -> None:
     # In a child process: close_stores() would otherwise close this module's shared store.
     script = (

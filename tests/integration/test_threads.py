@@ -48,6 +48,7 @@ def test_lock_key_is_stable_and_distinct() -> None:
     assert -(2**63) <= lock_key("chat-1") < 2**63  # a PostgreSQL bigint
 
 
+@pytest.mark.slow  # a holder process
 def test_file_lock_is_exclusive_and_dies_with_its_holder(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path)
     holder = subprocess.Popen(
@@ -70,6 +71,7 @@ def test_file_lock_is_exclusive_and_dies_with_its_holder(tmp_path: Path) -> None
         pass
 
 
+@pytest.mark.slow  # the CLI in a subprocess
 def test_busy_thread_is_one_line_from_the_cli(tmp_path: Path) -> None:
     env = clean_env(RESEARCH_AGENT_DATA_DIR=str(tmp_path / "ra"), RESEARCH_AGENT_PROVIDER="offline")
     with thread_lock(Settings(data_dir=tmp_path / "ra"), "t1"):

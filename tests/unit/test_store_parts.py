@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 from tools.schemas import Chunk
 from tools.store.collection import rows
@@ -42,6 +43,7 @@ def test_rows_clip_varchar_fields_to_whole_characters_and_carry_the_vector() -> 
     assert row["text"] == "body\n" and row["id"] == "c"
 
 
+@pytest.mark.slow  # a fresh interpreter
 def test_importing_the_store_loads_neither_pymilvus_nor_milvus_lite() -> None:
     # tools.search imports tools.store at module level; the graph's import must stay light.
     code = (
