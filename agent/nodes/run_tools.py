@@ -32,6 +32,7 @@ HARMONY_TOKEN = re.compile(r"<\|([A-Za-z_]{1,20})\|>")
 def neutralise(text: str) -> str:
     """Defuse harmony control tokens and our own delimiters inside untrusted text."""
     text = HARMONY_TOKEN.sub(r"<\1>", text)  # `<|end|>` -> `<end>`: no longer a special token
+    text = text.replace("<|", "< |").replace("|>", "| >")  # halves of one, e.g. echoed args
     return text.replace("<<<", "<< <").replace(">>>", "> >>")
 
 

@@ -216,3 +216,13 @@ def test_literal_never_leaves_its_quotes(value: str) -> None:
 def test_prefix_filter_is_a_range_not_a_like() -> None:
     assert prefix_filter('a"b%') == ('source >= "a\\"b%" and source < "a\\"b%\U0010ffff"')
     assert "like" not in prefix_filter("x%").lower()
+
+
+def test_a_bare_half_of_a_control_token_is_defused_too() -> None:
+    from agent.nodes.run_tools import neutralise
+
+    assert (
+        neutralise("args {'query': {'<|': 0}} and |> end")
+        == "args {'query': {'< |': 0}} and | > end"
+    )
+    assert neutralise("<|end|>") == "<end>"
