@@ -9,7 +9,7 @@ import typer
 from typer._click.exceptions import UsageError
 from typer.exceptions import TyperException
 
-from agent.cli import documents, evaluate, research
+from agent.cli import collections, documents, evaluate, research
 from tools.errors import ConfigError, ResearchAgentError
 
 INTERRUPTED = (
@@ -42,6 +42,7 @@ def _root(
 documents.register(app)
 research.register(app)
 evaluate.register(app)
+collections.register(app)
 
 
 def _usage(exc: UsageError) -> None:
