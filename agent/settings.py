@@ -186,6 +186,13 @@ class Settings(BaseSettings, Context):
     embedding_api_key: SecretStr | None = Field(
         None, description="API key for the embeddings endpoint, if it needs one."
     )
+    embedding_concurrency: int = Field(
+        4,
+        ge=1,
+        le=64,
+        description="Embedding requests in flight at once (embedder=openai); 1 sends them "
+        "one at a time.",
+    )
     chunk_tokens: int = Field(
         200,
         ge=32,

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import math
 import threading
+import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
 from importlib import resources
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -109,20 +111,45 @@ class MiniLMEmbedder:
 
 
 class OpenAIEmbedder:
-    """Any OpenAI-compatible /v1/embeddings endpoint (Ollama, vLLM, LM Studio, OpenAI)."""
+    """Any OpenAI-compatible /v1/embeddings endpoint (Ollama, vLLM, TEI, LM Studio, OpenAI).
 
-    def __init__(self, base_url: str, model: str, api_key: str | None = None, batch_size: int = 64):
+    Batches go out `concurrency` at a time, so ingestion is bounded by the server rather
+    than by round trips; vectors come back in input order whatever order requests finish
+    in. A batch that fails with a connection error, 429 or 5xx is sent again alone (with
+    backoff), never the batches that succeeded. Nothing is kept between calls: a crashed
+    ingest resumes from what the store holds, as with the local embedder.
+    """
+
+    overlap_writes = True
+    """Ingestion embeds the next write batch while the store writes this one (remote work)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        model: str,
+        api_key: str | None = None,
+        batch_size: int = 64,
+        concurrency: int = 4,
+        retries: int = 3,
+        backoff: float = 0.5,
+    ):
         import httpx
 
         self.base_url = base_url.rstrip("/")
         self.model = model
         self.name = f"openai:{model}"
         self.batch_size = batch_size
+        self.concurrency = max(1, concurrency)
+        self.retries = retries
+        self.backoff = backoff
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        self._http = httpx.Client(timeout=60.0, headers=headers)
+        self._http = httpx.Client(timeout=60.0, headers=headers)  # shareable between threads
+        self._pool: ThreadPoolExecutor | None = None
+        # One attempt: a server that is down at start is reported at once, not after retries.
         self.dim = len(self._post(["dimension probe"])[0])
 
     def _post(self, texts: list[str]) -> list[list[float]]:
+        """One request; EmbedderError carries whether sending it again may succeed."""
         import httpx
 
         url = f"{self.base_url}/embeddings"
@@ -130,45 +157,105 @@ class OpenAIEmbedder:
             resp = self._http.post(url, json={"model": self.model, "input": texts})
             resp.raise_for_status()
             data: list[dict[str, Any]] = resp.json()["data"]
+            if len(data) != len(texts):
+                raise ValueError(f"{len(data)} vectors for {len(texts)} texts")
         except (httpx.HTTPError, KeyError, ValueError) as exc:
-            if isinstance(exc, httpx.HTTPStatusError):
-                reason = f"HTTP {exc.response.status_code}"
+            status = exc.response.status_code if isinstance(exc, httpx.HTTPStatusError) else None
+            if status is not None:
+                reason = f"HTTP {status}"
             else:  # httpx messages can span lines; the first one says what happened
                 reason = f"{exc.__class__.__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-            raise EmbedderError(
+            message = (
                 f"The embeddings endpoint {url} failed ({reason}). "
                 f"Check that it serves the model '{self.model}', "
                 "or set RESEARCH_AGENT_EMBEDDER=minilm."
-            ) from exc
+            )
+            if isinstance(exc, httpx.TransportError) or status in RETRY_STATUS:
+                raise TransientEmbedderError(message, _retry_after(exc)) from exc
+            raise EmbedderError(message) from exc
         return [row["embedding"] for row in sorted(data, key=lambda r: r.get("index", 0))]
+
+    def _post_with_retries(self, texts: list[str]) -> list[list[float]]:
+        for attempt in range(self.retries + 1):
+            try:
+                return self._post(texts)
+            except TransientEmbedderError as exc:
+                if attempt == self.retries:
+                    raise
+                wait = exc.retry_after
+                time.sleep(wait if wait is not None else self.backoff * 2**attempt)
+        raise AssertionError("unreachable")  # the last attempt returns or raises
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         """Approximate tokens (4 characters each): the remote tokenizer is unknown."""
         return [math.ceil(len(t) / 4) for t in texts]
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
-        """Embed texts in batches and normalise them."""
+        """Embed texts in concurrent batches, in input order, normalised."""
         import numpy as np
 
-        rows: list[list[float]] = []
-        for start in range(0, len(texts), self.batch_size):
-            rows.extend(self._post(list(texts[start : start + self.batch_size])))
+        batches = [
+            list(texts[i : i + self.batch_size]) for i in range(0, len(texts), self.batch_size)
+        ]
+        if self.concurrency == 1 or len(batches) <= 1:
+            results = [self._post_with_retries(b) for b in batches]
+        else:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self.concurrency, "embed")
+            futures = [self._pool.submit(self._post_with_retries, b) for b in batches]
+            try:
+                results = [f.result() for f in futures]  # in submission order: rows line up
+            except Exception:
+                for f in futures:
+                    f.cancel()
+                wait(futures)  # requests in flight end before the error surfaces, not after
+                raise
+        rows = [row for batch in results for row in batch]
         arr = np.asarray(rows, dtype=np.float32).reshape(len(texts), self.dim)
         return arr / np.maximum(np.linalg.norm(arr, axis=1, keepdims=True), 1e-12)
 
 
-_CACHE: dict[tuple[str, str, str], Embedder] = {}
+class TransientEmbedderError(EmbedderError):
+    """A failure that sending the same batch again may cure (connection, 429, 5xx)."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+RETRY_STATUS = {408, 429, 500, 502, 503, 504}
+"""HTTP statuses worth sending a batch again for (overload, timeouts, restarts)."""
+
+
+def _retry_after(exc: Exception) -> float | None:
+    """Seconds a 429/503 response asks to wait (capped), if it says."""
+    import httpx
+
+    if not isinstance(exc, httpx.HTTPStatusError):
+        return None
+    try:
+        return min(float(exc.response.headers.get("Retry-After", "")), 30.0)
+    except ValueError:
+        return None
+
+
+_CACHE: dict[tuple[str, ...], Embedder] = {}
 _LOADING = threading.Lock()
 
 
 def get_embedder(settings: Settings) -> Embedder:
     """The embedder the settings name, loaded once per process."""
-    key = (settings.embedder, settings.embedding_base_url, settings.embedding_model)
+    key = (
+        settings.embedder,
+        settings.embedding_base_url,
+        settings.embedding_model,
+        str(settings.embedding_concurrency),
+    )
     with _LOADING:  # concurrent runs load the model once, not once per thread
         return _CACHE[key] if key in _CACHE else _load(settings, key)
 
 
-def _load(settings: Settings, key: tuple[str, str, str]) -> Embedder:
+def _load(settings: Settings, key: tuple[str, ...]) -> Embedder:
     if key not in _CACHE:
         factory: Callable[[], Embedder]
         if settings.embedder == "openai":
@@ -177,6 +264,8 @@ def _load(settings: Settings, key: tuple[str, str, str]) -> Embedder:
                 settings.embedding_base_url,
                 settings.embedding_model,
                 api_key.get_secret_value() if api_key else None,
+                concurrency=settings.embedding_concurrency,
+                retries=settings.max_retries,
             )
         else:
             factory = MiniLMEmbedder

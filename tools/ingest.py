@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from agent.settings import Settings
 from tools.discover import Walker
@@ -23,6 +25,9 @@ from tools.schemas import Chunk, IngestReport
 from tools.sources import source_name
 from tools.splitter import CHUNKER_VERSION, Piece, split_document
 from tools.store import ChunkStore, DocState
+
+if TYPE_CHECKING:
+    import numpy as np
 
 Progress = Callable[[IngestProgress], None]
 """Called with a snapshot as files are read and chunk batches are embedded and written."""
@@ -142,17 +147,18 @@ def _write_plan(
     store: ChunkStore, embedder: Embedder, plan: _Plan, tracker: Tracker, batch_chunks: int
 ) -> None:
     """Embed and upsert the planned chunks batch by batch, then delete stale ones."""
-    pending: list[Chunk] = []
     stale: list[str] = []
     for chunks, old in plan.to_write:
         if old is not None:
             keep = {c.id for c in chunks}
             stale.extend(i for i in store.chunk_ids(old) if i not in keep)
-        pending.extend(chunks)
-        while len(pending) >= batch_chunks:
-            _write(store, embedder, pending[:batch_chunks], tracker)
-            pending = pending[batch_chunks:]
-    _write(store, embedder, pending, tracker)
+    flat = [c for chunks, _ in plan.to_write for c in chunks]
+    batches = [flat[i : i + batch_chunks] for i in range(0, len(flat), batch_chunks)]
+    for batch, vectors in _embedded(embedder, batches, tracker):
+        tracker.stage("writing")
+        store.upsert(batch, vectors, embedder.name)
+        store.flush()
+        tracker.chunks_written(len(batch))
     store.delete_ids(stale)
     store.flush()
     tracker.finish()
@@ -160,15 +166,34 @@ def _write_plan(
     plan.report.chunks_deleted = len(stale)
 
 
-def _write(store: ChunkStore, embedder: Embedder, chunks: list[Chunk], tracker: Tracker) -> None:
-    if not chunks:
+def _embedded(
+    embedder: Embedder, batches: list[list[Chunk]], tracker: Tracker
+) -> Iterator[tuple[list[Chunk], np.ndarray]]:
+    """Each batch with its vectors, in order; batches are still written one by one.
+
+    A remote embedder (`overlap_writes`) embeds the next batch while the store writes this
+    one, so the server never waits on Milvus; a crash loses at most that unwritten batch.
+    """
+
+    def embed(batch: list[Chunk]) -> np.ndarray:
+        return embedder.embed([embed_input(c) for c in batch])
+
+    if not getattr(embedder, "overlap_writes", False) or len(batches) < 2:
+        for batch in batches:
+            tracker.stage("embedding")
+            yield batch, embed(batch)
         return
-    tracker.stage("embedding")
-    vectors = embedder.embed([embed_input(c) for c in chunks])
-    tracker.stage("writing")
-    store.upsert(chunks, vectors, embedder.name)
-    store.flush()
-    tracker.chunks_written(len(chunks))
+    pool = ThreadPoolExecutor(1, "embed-ahead")
+    try:
+        tracker.stage("embedding")
+        ahead = pool.submit(embed, batches[0])
+        for i, batch in enumerate(batches):
+            vectors = ahead.result()
+            if i + 1 < len(batches):
+                ahead = pool.submit(embed, batches[i + 1])
+            yield batch, vectors
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
 
 
 def ingest_paths(
