@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
+import sys
 import tempfile
 import threading
 import time
@@ -24,44 +26,53 @@ from typing import Any
 import numpy as np
 
 DIM = 768
+ROOT = Path(__file__).resolve().parents[1]
 WORDS = "milvus index segment query vector sparse dense flush graph shard replica node".split()
 
 
+def serve(port: int, latency: float, slots: int) -> None:
+    """The server process: its own interpreter, so its work never holds the client's GIL."""
+    gate = threading.Semaphore(slots)
+    rng = np.random.default_rng(5)
+    # Pre-encoded vectors keep the server's own CPU cost negligible next to the latency.
+    pool = [json.dumps([round(float(x), 4) for x in rng.standard_normal(DIM)]) for _ in range(512)]
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+        def do_POST(self) -> None:
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            with gate:
+                time.sleep(latency)
+            rows = (pool[zlib.crc32(t.encode()) % len(pool)] for t in body["input"])
+            data = ",".join(f'{{"index":{i},"embedding":{r}}}' for i, r in enumerate(rows))
+            payload = f'{{"data":[{data}]}}'.encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+    ThreadingHTTPServer(("127.0.0.1", port), Handler).serve_forever()
+
+
 class Server:
-    """Fixed latency per request, at most `slots` requests served at once."""
+    """Fixed latency per request, at most `slots` requests served at once, in a child process."""
 
     def __init__(self, latency: float, slots: int) -> None:
-        gate = threading.Semaphore(slots)
+        sys.path.insert(0, str(ROOT))
+        from tests.support.foundation import free_port, wait_for_port
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                with gate:
-                    time.sleep(latency)
-                    rows = [vector(t) for t in body["input"]]
-                data = [{"index": i, "embedding": r} for i, r in enumerate(rows)]
-                payload = json.dumps({"data": data}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        port = free_port()
+        self.proc = multiprocessing.Process(target=serve, args=(port, latency, slots), daemon=True)
+        self.proc.start()
+        wait_for_port(port)
+        self.url = f"http://127.0.0.1:{port}/v1"
 
     def stop(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
-def vector(text: str) -> list[float]:
-    rng = np.random.default_rng(zlib.crc32(text.encode()))
-    return [round(float(x), 4) for x in rng.standard_normal(DIM)]
+        self.proc.terminate()
+        self.proc.join()
 
 
 def corpus(root: Path, docs: int) -> None:
