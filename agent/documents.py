@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from agent.settings import Settings
 from tools.errors import ResearchAgentError
@@ -12,6 +12,7 @@ from tools.schemas import DocWindow, IngestReport, SearchResult
 from tools.store import SearchMode
 
 if TYPE_CHECKING:
+    from tools.indexes import ReindexReport
     from tools.ingest import Progress
 
 
@@ -97,3 +98,27 @@ def fetch(
         return run_fetch(settings, CursorRegistry(), None, doc_id, start_line, num_lines)
     except ToolInputError as exc:
         raise ResearchAgentError(str(exc)) from exc
+
+
+def reindex(
+    collection: str | None = None,
+    settings: Settings | None = None,
+    index: Literal["HNSW", "FLAT"] | None = None,
+) -> ReindexReport:
+    """Give a collection's dense field the index new collections get (HNSW; FLAT without faiss).
+
+    In place (drop + create index): nothing is re-embedded; the collection cannot be
+    searched while the index builds. Re-running it is harmless.
+    """
+    from tools.indexes import dense_index_for
+    from tools.indexes import reindex as run
+    from tools.store import open_store
+
+    settings = settings or Settings()
+    if collection:
+        settings = settings.model_copy(update={"collection": collection})
+    store = open_store(settings)
+    try:
+        return run(store.client, settings.collection, index or dense_index_for(settings))
+    finally:
+        store.forget()  # the next search reads the new index type

@@ -80,25 +80,23 @@ def fill(store: Any, n: int, rng: np.random.Generator, vocab: list[str]) -> np.n
 
 
 def raw_calls(store: Any) -> dict[str, Callable[[str, np.ndarray], Any]]:
-    from pymilvus import AnnSearchRequest, Function, FunctionType
+    from pymilvus import AnnSearchRequest
 
-    from tools.store import OUTPUT_FIELDS
+    from tools import indexes
+    from tools.store import HYBRID_MIN_DEPTH, OUTPUT_FIELDS
 
     c, name = store.client, store.collection
-    rrf = Function(
-        name="rrf",
-        input_field_names=[],
-        function_type=FunctionType.RERANK,
-        params={"reranker": "rrf", "k": 60},
-    )
+    kind = indexes.dense_index_of(c, name)  # the same request the store sends
 
     def hybrid(q: str, v: np.ndarray) -> Any:
-        fetch = max(K * 2, 10)
+        fetch = max(K, HYBRID_MIN_DEPTH)
         reqs = [
-            AnnSearchRequest([list(v)], "dense", {"metric_type": "COSINE"}, fetch, expr=""),
-            AnnSearchRequest([q], "sparse", {"metric_type": "BM25"}, fetch, expr=""),
+            AnnSearchRequest([list(v)], "dense", indexes.dense_search(kind, fetch), fetch),
+            AnnSearchRequest([q], "sparse", indexes.sparse_search(), fetch),
         ]
-        return c.hybrid_search(name, reqs=reqs, ranker=rrf, limit=K, output_fields=OUTPUT_FIELDS)
+        return c.hybrid_search(
+            name, reqs=reqs, ranker=indexes.rrf_ranker(), limit=K, output_fields=OUTPUT_FIELDS
+        )
 
     def dense(q: str, v: np.ndarray) -> Any:
         return c.search(
@@ -107,7 +105,7 @@ def raw_calls(store: Any) -> dict[str, Callable[[str, np.ndarray], Any]]:
             anns_field="dense",
             limit=K,
             filter="",
-            search_params={"metric_type": "COSINE"},
+            search_params=indexes.dense_search(kind, K),
             output_fields=OUTPUT_FIELDS,
         )
 
@@ -118,7 +116,7 @@ def raw_calls(store: Any) -> dict[str, Callable[[str, np.ndarray], Any]]:
             anns_field="sparse",
             limit=K,
             filter="",
-            search_params={"metric_type": "BM25"},
+            search_params=indexes.sparse_search(),
             output_fields=OUTPUT_FIELDS,
         )
 

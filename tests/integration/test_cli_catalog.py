@@ -83,7 +83,7 @@ def test_collections_list_and_rm_asks_first(
     (info,) = json.loads(out)
     assert info["name"] == "research_agent" and info["chunks"] >= 2
     assert info["embedder"].startswith("all-MiniLM-L6-v2")
-    assert info["index"] == "dense:FLAT, sparse:SPARSE_INVERTED_INDEX"
+    assert info["index"] == "dense:HNSW, sparse:SPARSE_INVERTED_INDEX"
 
     code, out, err = cli(["collections", "rm", "research_agent"], monkeypatch, capsys, "n\n")
     assert code == 1 and "kept; nothing removed" in err

@@ -82,7 +82,7 @@ def test_first_write_creates_the_documented_layout(store: ChunkStore) -> None:
         for name in store.client.list_indexes(store.collection)
     }
     kinds = {i["field_name"]: (i["index_type"], i["metric_type"]) for i in indexes.values()}
-    assert kinds == {"dense": ("FLAT", "COSINE"), "sparse": ("SPARSE_INVERTED_INDEX", "BM25")}
+    assert kinds == {"dense": ("HNSW", "COSINE"), "sparse": ("SPARSE_INVERTED_INDEX", "BM25")}
     assert [h["id"] for h in store.search("line 1 about milvus", None, 1, mode="bm25")] == ["c1"]
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from agent.settings import Settings
+from tools import indexes
 from tools.errors import StoreError
 from tools.schemas import Chunk
 from tools.store import collection as layout
@@ -53,6 +54,7 @@ class ChunkStore:
         self.client = connect(settings)
         self._loaded = False
         self._embedder_ok: str | None = None  # the embedder name last found to match
+        self._dense_index: str | None = None  # the dense field's index type, read on load
 
     # -- collection ---------------------------------------------------------------------
     def exists(self) -> bool:
@@ -89,6 +91,14 @@ class ChunkStore:
                 f"No collection '{self.collection}' at {self.uri}. "
                 "Run `research-agent ingest PATH` first."
             )
+        # Collections built before HNSW keep their FLAT index: search params follow it.
+        self._dense_index = indexes.dense_index_of(self.client, self.collection)
+        if self._dense_index is None:
+            raise StoreError(
+                f"Collection '{self.collection}' has no index on its dense field (a reindex "
+                "was interrupted?). Run `research-agent collections reindex "
+                f"{self.collection}` to finish it."
+            )
         with quiet():
             self.client.load_collection(self.collection)
         self._loaded = True
@@ -97,6 +107,7 @@ class ChunkStore:
         """Drop what was cached about the collection (another process may have changed it)."""
         self._loaded = False
         self._embedder_ok = None
+        self._dense_index = None
 
     # -- writes -------------------------------------------------------------------------
     def upsert(self, chunks: Sequence[Chunk], vectors: np.ndarray, embedder: str) -> None:
@@ -104,7 +115,11 @@ class ChunkStore:
         if not chunks:
             return
         if not self.exists():
-            layout.create_collection(self.client, self.collection, vectors.shape[1], embedder)
+            dense = indexes.dense_index_for(self.settings)
+            layout.create_collection(
+                self.client, self.collection, vectors.shape[1], embedder, dense
+            )
+            self._dense_index = dense
             self._loaded = True
         self.client.upsert(self.collection, layout.rows(chunks, vectors))
 
@@ -208,7 +223,16 @@ class ChunkStore:
 
         self.require()
         try:
-            return search(self.client, self.collection, query, vector, k, source_prefix, mode)
+            return search(
+                self.client,
+                self.collection,
+                query,
+                vector,
+                k,
+                source_prefix,
+                mode,
+                self._dense_index,
+            )
         except MilvusException as exc:
             # The collection may have been dropped or rebuilt by another process since it
             # was loaded: look again, so a missing collection gets its usual message.

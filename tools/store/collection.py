@@ -10,11 +10,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from tools import indexes
 from tools.schemas import Chunk
 
 if TYPE_CHECKING:
     import numpy as np
     from pymilvus import MilvusClient
+
+    from tools.indexes import DenseIndex
 
 PROP_EMBEDDER = "research_agent.embedder"
 PROP_DIM = "research_agent.dim"
@@ -43,7 +46,9 @@ INTEGERS = ("chunk_index", "n_chunks", "start_line", "end_line")
 SEARCH_TEXT_BYTES = 65535
 
 
-def create_collection(client: MilvusClient, name: str, dim: int, embedder: str) -> None:
+def create_collection(
+    client: MilvusClient, name: str, dim: int, embedder: str, dense: DenseIndex = "HNSW"
+) -> None:
     """Create the collection (dense + BM25 sparse vectors, indexes, embedder name), loaded."""
     from pymilvus import DataType, Function, FunctionType
 
@@ -68,8 +73,8 @@ def create_collection(client: MilvusClient, name: str, dim: int, embedder: str) 
         )
     )
     index = client.prepare_index_params()
-    index.add_index("dense", index_type="FLAT", metric_type="COSINE")
-    index.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25")
+    index.add_index(indexes.DENSE_FIELD, index_name="dense", **indexes.dense_index(dense))
+    index.add_index(indexes.SPARSE_FIELD, index_name="sparse", **indexes.SPARSE_INDEX)
     client.create_collection(
         name,
         schema=schema,

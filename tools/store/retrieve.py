@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
+from tools import indexes
 from tools.store.collection import OUTPUT_FIELDS
 from tools.store.filters import search_filter
 
@@ -27,9 +28,13 @@ def search(
     k: int,
     source_prefix: str | Sequence[str] | None,
     mode: SearchMode,
+    dense_index: str | None = "HNSW",
 ) -> list[dict[str, Any]]:
-    """Hits as rows of OUTPUT_FIELDS plus a score (higher is better); BM25 without a vector."""
-    from pymilvus import AnnSearchRequest, Function, FunctionType
+    """Hits as rows of OUTPUT_FIELDS plus a score (higher is better); BM25 without a vector.
+
+    dense_index: the collection's dense index type (FLAT collections get no `ef`).
+    """
+    from pymilvus import AnnSearchRequest
 
     expr = search_filter(source_prefix)
     if mode == "bm25" or vector is None:
@@ -39,7 +44,7 @@ def search(
             anns_field="sparse",
             limit=k,
             filter=expr,
-            search_params={"metric_type": "BM25"},
+            search_params=indexes.sparse_search(),
             output_fields=OUTPUT_FIELDS,
         )
     elif mode == "dense":
@@ -49,7 +54,7 @@ def search(
             anns_field="dense",
             limit=k,
             filter=expr,
-            search_params={"metric_type": "COSINE"},
+            search_params=indexes.dense_search(dense_index, k),
             output_fields=OUTPUT_FIELDS,
         )
     else:
@@ -57,18 +62,17 @@ def search(
         # sides rank low outvote one that dense ranks first, so the top hits changed with
         # k; measured on tests/fixtures/faq_labelled.jsonl (see README, Performance).
         fetch = max(k, HYBRID_MIN_DEPTH)
+        dense = indexes.dense_search(dense_index, fetch)
         reqs = [
-            AnnSearchRequest([list(vector)], "dense", {"metric_type": "COSINE"}, fetch, expr=expr),
-            AnnSearchRequest([query], "sparse", {"metric_type": "BM25"}, fetch, expr=expr),
+            AnnSearchRequest([list(vector)], "dense", dense, fetch, expr=expr),
+            AnnSearchRequest([query], "sparse", indexes.sparse_search(), fetch, expr=expr),
         ]
-        rrf = Function(
-            name="rrf",
-            input_field_names=[],
-            function_type=FunctionType.RERANK,
-            params={"reranker": "rrf", "k": 60},
-        )
         res = client.hybrid_search(
-            collection, reqs=reqs, ranker=rrf, limit=k, output_fields=OUTPUT_FIELDS
+            collection,
+            reqs=reqs,
+            ranker=indexes.rrf_ranker(),
+            limit=k,
+            output_fields=OUTPUT_FIELDS,
         )
     hits = []
     for rank, hit in enumerate(res[0]):

@@ -1,0 +1,131 @@
+"""Index and search parameters of the chunk collection, and the reindex migration.
+
+Every index type, metric and search parameter the store sends comes from here, so one test
+(tests/integration/test_index_compat.py) can hold them against what Milvus documents:
+Milvus Lite accepts any index name, so a wrong value would only fail on a real server.
+
+- dense: HNSW (M=16, efConstruction=200) with `ef` sent on every dense request; FLAT only
+  in a Milvus Lite file whose process lacks faiss (Lite builds HNSW through faiss-cpu).
+- sparse: SPARSE_INVERTED_INDEX with the BM25 metric (Milvus's built-in BM25 function).
+- fusion: `RRFRanker(60)`, the ranker form that Milvus 2.5 documents (pymilvus 2.5
+  `hybrid_search(ranker=...)`) and 2.6 still documents in its hybrid search guide; the
+  `Function(reranker="rrf")` form exists only from 2.6 on.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+from tools.errors import StoreError
+
+if TYPE_CHECKING:
+    from pymilvus import MilvusClient, RRFRanker
+
+    from agent.settings import Settings
+
+DenseIndex = Literal["HNSW", "FLAT"]
+DENSE_FIELD = "dense"
+SPARSE_FIELD = "sparse"
+DENSE_METRIC = "COSINE"
+SPARSE_METRIC = "BM25"
+HNSW_M = 16
+HNSW_EF_CONSTRUCTION = 200
+HNSW_EF = 64
+"""Search-time breadth; raised to the request's depth when deeper (Milvus needs ef >= limit)."""
+RRF_K = 60
+SPARSE_INDEX: dict[str, Any] = {
+    "index_type": "SPARSE_INVERTED_INDEX",
+    "metric_type": SPARSE_METRIC,
+    "params": {},
+}
+
+
+def faiss_available() -> bool:
+    """Whether this process can import faiss (Milvus Lite's HNSW backend)."""
+    return importlib.util.find_spec("faiss") is not None
+
+
+def dense_index_for(settings: Settings) -> DenseIndex:
+    """The dense index a new collection gets: HNSW, or FLAT in a Lite file without faiss."""
+    if settings.is_lite() and not faiss_available():
+        return "FLAT"
+    return "HNSW"
+
+
+def dense_index(index_type: DenseIndex) -> dict[str, Any]:
+    """Index parameters of the dense field (the shape pymilvus's add_index takes)."""
+    params = {"M": HNSW_M, "efConstruction": HNSW_EF_CONSTRUCTION} if index_type == "HNSW" else {}
+    return {"index_type": index_type, "metric_type": DENSE_METRIC, "params": params}
+
+
+def dense_search(index_type: str | None, depth: int) -> dict[str, Any]:
+    """Search parameters of one dense request returning `depth` candidates."""
+    if index_type == "HNSW":
+        return {"metric_type": DENSE_METRIC, "params": {"ef": max(HNSW_EF, depth)}}
+    return {"metric_type": DENSE_METRIC}
+
+
+def sparse_search() -> dict[str, Any]:
+    """Search parameters of one BM25 request."""
+    return {"metric_type": SPARSE_METRIC}
+
+
+def rrf_ranker() -> RRFRanker:
+    """Reciprocal rank fusion in the form both Milvus 2.5 and 2.6 servers accept."""
+    from pymilvus import RRFRanker
+
+    return RRFRanker(RRF_K)
+
+
+def dense_index_of(client: MilvusClient, collection: str) -> str | None:
+    """The dense field's index type in an existing collection (None when it has none)."""
+    names = client.list_indexes(collection, field_name=DENSE_FIELD)
+    if not names:
+        return None
+    return str(client.describe_index(collection, names[0]).get("index_type", "")) or None
+
+
+@dataclass(frozen=True)
+class ReindexReport:
+    """What `reindex` did to one collection."""
+
+    collection: str
+    before: str | None
+    after: str
+    rows: int
+    seconds: float
+
+    @property
+    def changed(self) -> bool:
+        """Whether an index was rebuilt (False: it already had the target index)."""
+        return self.before != self.after
+
+
+def reindex(client: MilvusClient, collection: str, target: DenseIndex) -> ReindexReport:
+    """Give a collection's dense field the target index, in place.
+
+    Drop + create index, not a rebuild of the collection: the rows, their vectors and the
+    BM25 index stay as they are, so nothing is re-embedded or copied, and the collection
+    needs no extra space. The collection is released meanwhile (searches fail for that
+    time). A run cut short between the drop and the create leaves the field without an
+    index; running it again finishes the job.
+    """
+    if not client.has_collection(collection):
+        raise StoreError(f"No collection '{collection}'. `research-agent ingest` creates it.")
+    t0 = time.perf_counter()
+    before = dense_index_of(client, collection)
+    if before != target:
+        client.release_collection(collection)
+        for name in client.list_indexes(collection, field_name=DENSE_FIELD):
+            client.drop_index(collection, name)
+        params = client.prepare_index_params()
+        params.add_index(field_name=DENSE_FIELD, index_name=DENSE_FIELD, **dense_index(target))
+        client.create_index(collection, params)
+    client.load_collection(collection)
+    rows = client.query(collection, filter="", output_fields=["count(*)"])
+    return ReindexReport(
+        collection, before, target, int(rows[0]["count(*)"]), round(time.perf_counter() - t0, 3)
+    )
