@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from agent.cli.errors import Interrupted
 from agent.cli.options import AsJson, Collection, K, Uri, settings_with
 from tools.errors import ConfigError
 
@@ -69,8 +70,7 @@ def ingest(
 
             report = run(paths, settings, prune, listen, include or (), exclude or ())
     except KeyboardInterrupt:
-        typer.echo(_interrupted(last[0] if last else None), err=True)
-        raise typer.Exit(130) from None
+        raise Interrupted(_interrupted(last[0] if last else None)) from None
     _print_left_out(report.skipped, report.excluded, verbose)
     if as_json:
         keys = (
@@ -114,10 +114,7 @@ def _interrupted(p: IngestProgress | None) -> str:
             f" ({p.chunks_done} of {p.chunks_total} chunks written, "
             f"{p.files_done} of {p.files_total} files read)"
         )
-    return (
-        f"interrupted: everything already written is kept{done}; "
-        "run the same command again to finish."
-    )
+    return f"everything already written is kept{done}; run the same command again to finish."
 
 
 def _print_left_out(skipped: list[str], excluded: list[str], verbose: bool) -> None:
