@@ -139,12 +139,6 @@ def test_documents_rebuilt_from_the_store_equal_the_files(ingested: Ingested) ->
     assert "Adds full text search." in html and "var x" not in html and "p{}" not in html
 
 
-def test_read_lines_matches_the_file(ingested: Ingested) -> None:
-    lines = MD.splitlines()
-    got = ingested.store.read_lines(doc_id_for("docs/guide.md"), 4, 8)
-    assert got == lines[3:8]
-
-
 def test_embedder_mismatch_is_refused_with_one_line(ingested: Ingested) -> None:
     store = ingested.store
     assert store.recorded_embedder() == (get_embedder(ingested.settings).name, 384)

@@ -193,11 +193,6 @@ class ChunkStore:
         )
         return str(rows[0]["doc_id"]) if rows else None
 
-    def read_lines(self, doc_id: str, start_line: int, end_line: int) -> list[str]:
-        """Lines start..end (1-based, inclusive) of a document, rebuilt from its chunks."""
-        lines = "".join(c.text for c in self.get_chunks(doc_id)).splitlines()
-        return lines[max(start_line, 1) - 1 : max(end_line, 0)]
-
     def count(self) -> int:
         """Number of chunks stored."""
         if not self.exists():
