@@ -34,6 +34,11 @@ SKIP: list[tuple[str, str]] = [
         "a server that runs until stopped (tests/integration/test_lock_and_server.py)",
     ),
     (r"^export RESEARCH_AGENT_MILVUS_URI=http", "points at the Milvus server skipped above"),
+    (
+        r"\.ci/postgres\.sh",
+        "starts or stops the PostgreSQL that .ci/run gives this very suite (stopping it here "
+        "took the thread tests' database away)",
+    ),
 ]
 
 
