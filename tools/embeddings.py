@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import math
 import threading
-import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from importlib import resources
 from typing import TYPE_CHECKING, Any, Protocol
 
+import httpx
+
 from agent.settings import Settings
+from tools import retry
 from tools.errors import EmbedderError
 
 if TYPE_CHECKING:
@@ -132,14 +134,13 @@ class OpenAIEmbedder:
         concurrency: int = 8,
         max_retries: int = 3,
     ) -> None:
-        import httpx
-
         self.base_url = base_url.rstrip("/")
         self.model = model
         self.name = f"openai:{model}"
         self.batch_size = batch_size
         self.concurrency = concurrency
         self.max_retries = max_retries
+        self._policy = retry.RetryPolicy(retries=max_retries)
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
         self._http = httpx.Client(timeout=60.0, headers=headers, limits=limits)
@@ -153,21 +154,21 @@ class OpenAIEmbedder:
 
     def _post(self, texts: list[str]) -> list[list[float]]:
         """One request, retried alone on transient failures; EmbedderError when it gives up."""
-        import httpx
-
         url = f"{self.base_url}/embeddings"
-        for attempt in range(self.max_retries + 1):
-            try:
-                resp = self._http.post(url, json={"model": self.model, "input": texts})
-                resp.raise_for_status()
-                data: list[dict[str, Any]] = resp.json()["data"]
-                return [row["embedding"] for row in sorted(data, key=lambda r: r.get("index", 0))]
-            except (httpx.HTTPError, KeyError, ValueError) as exc:
-                wait = _retry_wait(exc, attempt)
-                if wait is None or attempt == self.max_retries:
-                    raise _endpoint_error(url, self.model, exc) from exc
-                time.sleep(wait)
-        raise AssertionError("unreachable")  # the loop returns or raises
+
+        def attempt() -> list[list[float]]:
+            resp = self._http.post(url, json={"model": self.model, "input": texts})
+            resp.raise_for_status()
+            data: list[dict[str, Any]] = resp.json()["data"]
+            return [row["embedding"] for row in sorted(data, key=lambda r: r.get("index", 0))]
+
+        def on_error(exc: BaseException, failed: int) -> float:
+            wait = self._policy.wait(exc, failed) if _transient(exc) else None
+            if wait is None:
+                raise _endpoint_error(url, self.model, exc) from exc
+            return wait
+
+        return retry.call(attempt, on_error, (httpx.HTTPError, KeyError, ValueError))
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         """Approximate tokens (4 characters each): the remote tokenizer is unknown."""
@@ -194,29 +195,16 @@ class OpenAIEmbedder:
 
 
 RETRY_STATUSES = {408, 409, 429, 500, 502, 503, 504}
-MAX_RETRY_WAIT = 30.0
 
 
-def _retry_wait(exc: Exception, attempt: int) -> float | None:
-    """Seconds to wait before retrying a failed request, or None when retrying cannot help."""
-    import httpx
-
-    backoff = min(0.5 * 2**attempt, MAX_RETRY_WAIT)
+def _transient(exc: BaseException) -> bool:
+    """Whether the same request may succeed later (400, 401, 404... fail the same way again)."""
     if isinstance(exc, httpx.HTTPStatusError):
-        if exc.response.status_code not in RETRY_STATUSES:
-            return None  # 400, 401, 404...: the same request fails the same way
-        try:
-            return min(float(exc.response.headers.get("retry-after", backoff)), MAX_RETRY_WAIT)
-        except ValueError:  # an HTTP date: the backoff is close enough
-            return backoff
-    if isinstance(exc, httpx.TransportError):  # refused, reset, timed out
-        return backoff
-    return None  # a body that is not the embeddings shape
+        return exc.response.status_code in RETRY_STATUSES
+    return isinstance(exc, httpx.TransportError)  # refused, reset, timed out
 
 
-def _endpoint_error(url: str, model: str, exc: Exception) -> EmbedderError:
-    import httpx
-
+def _endpoint_error(url: str, model: str, exc: BaseException) -> EmbedderError:
     if isinstance(exc, httpx.HTTPStatusError):
         reason = f"HTTP {exc.response.status_code}"
     else:  # httpx messages can span lines; the first one says what happened

@@ -10,10 +10,9 @@ when they stream underneath); raw `stream()` chunks only carry the captured reas
 
 from __future__ import annotations
 
-import asyncio
 import json
-import time
 from collections.abc import AsyncIterator, Iterator
+from functools import partial
 from typing import Any, Literal
 
 import httpx
@@ -38,10 +37,10 @@ from agent.llm.wire import (
     failure_message,
     force_reasoning,
     reasoning_of,
-    retry_after,
     verdict,
 )
 from agent.settings import Settings
+from tools import retry
 from tools.errors import ModelServerError
 
 # What a request can fail with on the wire; anything else is a bug and propagates.
@@ -113,13 +112,8 @@ class GptOssChat(ChatOpenAI):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        attempt = 0
-        while True:
-            try:
-                return super()._generate(messages, stop=stop, run_manager=run_manager, **kwargs)
-            except _WIRE_ERRORS as exc:
-                time.sleep(self._wait_or_raise(exc, attempt))
-            attempt += 1
+        parent = partial(super()._generate, messages, stop=stop, run_manager=run_manager, **kwargs)
+        return retry.call(parent, self._wait_or_raise, _WIRE_ERRORS)
 
     async def _agenerate(
         self,
@@ -128,15 +122,8 @@ class GptOssChat(ChatOpenAI):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        attempt = 0
-        while True:
-            try:
-                return await super()._agenerate(
-                    messages, stop=stop, run_manager=run_manager, **kwargs
-                )
-            except _WIRE_ERRORS as exc:
-                await asyncio.sleep(self._wait_or_raise(exc, attempt))
-            attempt += 1
+        parent = partial(super()._agenerate, messages, stop=stop, run_manager=run_manager, **kwargs)
+        return await retry.acall(parent, self._wait_or_raise, _WIRE_ERRORS)
 
     def _stream(
         self,
@@ -148,21 +135,22 @@ class GptOssChat(ChatOpenAI):
         # Chunks go out repaired (TurnStream): answer text once it can no longer change,
         # reasoning as it comes, tool calls in the last chunk. A failure before any answer
         # text went out (Groq's in-stream tool_use_failed) is retried.
-        attempt = 0
-        while True:
-            turn = TurnStream(_schemas(kwargs))
-            try:
-                for chunk in super()._stream(messages, stop, None, **kwargs):
-                    out = turn.chunk(chunk)
-                    if run_manager:
-                        run_manager.on_llm_new_token(out.text, chunk=out)
-                    yield out
-                yield turn.finish()
-                return
-            except _WIRE_ERRORS as exc:
-                wait = self._stream_wait_or_raise(exc, attempt, turn.shown)
-            time.sleep(wait)
-            attempt += 1
+        parent = super()._stream
+        turns: list[TurnStream] = []
+
+        def attempt() -> Iterator[ChatGenerationChunk]:
+            turns.append(turn := TurnStream(_schemas(kwargs)))
+            for chunk in parent(messages, stop, None, **kwargs):
+                out = turn.chunk(chunk)
+                if run_manager:
+                    run_manager.on_llm_new_token(out.text, chunk=out)
+                yield out
+            yield turn.finish()
+
+        def on_error(exc: BaseException, attempt: int) -> float:
+            return self._stream_wait_or_raise(exc, attempt, turns[-1].shown)
+
+        yield from retry.each(attempt, on_error, _WIRE_ERRORS)
 
     async def _astream(
         self,
@@ -171,21 +159,23 @@ class GptOssChat(ChatOpenAI):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
-        attempt = 0
-        while True:
-            turn = TurnStream(_schemas(kwargs))
-            try:
-                async for chunk in super()._astream(messages, stop, None, **kwargs):
-                    out = turn.chunk(chunk)
-                    if run_manager:
-                        await run_manager.on_llm_new_token(out.text, chunk=out)
-                    yield out
-                yield turn.finish()
-                return
-            except _WIRE_ERRORS as exc:
-                wait = self._stream_wait_or_raise(exc, attempt, turn.shown)
-            await asyncio.sleep(wait)
-            attempt += 1
+        parent = super()._astream
+        turns: list[TurnStream] = []
+
+        async def attempt() -> AsyncIterator[ChatGenerationChunk]:
+            turns.append(turn := TurnStream(_schemas(kwargs)))
+            async for chunk in parent(messages, stop, None, **kwargs):
+                out = turn.chunk(chunk)
+                if run_manager:
+                    await run_manager.on_llm_new_token(out.text, chunk=out)
+                yield out
+            yield turn.finish()
+
+        def on_error(exc: BaseException, attempt: int) -> float:
+            return self._stream_wait_or_raise(exc, attempt, turns[-1].shown)
+
+        async for chunk in retry.aeach(attempt, on_error, _WIRE_ERRORS):
+            yield chunk
 
     def _generate_with_cache(
         self,
@@ -236,10 +226,10 @@ class GptOssChat(ChatOpenAI):
         if kind == "reasoning_mandatory" and not self._reasoning_forced:
             self._reasoning_forced = True  # remembered: this upstream always wants it
             return 0.0
-        if kind in ("retry", "tool_use_failed") and attempt < self.retries:
-            asked = retry_after(exc)
-            wait = self.retry_backoff * 2**attempt if asked is None else asked
-            return min(wait, self.retry_wait_cap)
+        policy = retry.RetryPolicy(self.retries, self.retry_backoff, self.retry_wait_cap)
+        wait = policy.wait(exc, attempt) if kind in ("retry", "tool_use_failed") else None
+        if wait is not None:
+            return wait
         raise ModelServerError(failure_message(exc, self.server_label, self._url, attempt + 1))
 
     def _stream_wait_or_raise(self, exc: BaseException, attempt: int, shown: bool) -> float:

@@ -1,14 +1,12 @@
 """What agent/llm/chat.py puts on the wire and makes of failures (pure helpers, no client).
 
-Kept apart from the ChatOpenAI subclass so the request shaping, the retry decisions
+Kept apart from the ChatOpenAI subclass so the request shaping, the retry verdicts
 and the user-facing error texts can be tested without langchain-openai internals.
 """
 
 from __future__ import annotations
 
-import email.utils
 import json
-import time
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
@@ -95,27 +93,6 @@ def verdict(exc: BaseException) -> Verdict:
     if isinstance(exc, openai.APIError) and "tool_use_failed" in json.dumps(exc.body, default=str):
         return "tool_use_failed"  # Groq reports it as an in-stream `event: error` frame
     return "fatal"
-
-
-def retry_after(exc: BaseException, now: float | None = None) -> float | None:
-    """Seconds the server asked us to wait (Retry-After / retry-after-ms), if any."""
-    response = getattr(exc, "response", None)
-    headers = getattr(response, "headers", None) or {}
-    if (ms := headers.get("retry-after-ms")) is not None:
-        try:
-            return max(float(ms) / 1000, 0.0)
-        except ValueError:
-            pass
-    value = headers.get("retry-after")
-    if value is None:
-        return None
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        when = email.utils.parsedate_to_datetime(value) if value else None
-        if when is None:
-            return None
-        return max(when.timestamp() - (time.time() if now is None else now), 0.0)
 
 
 def failure_message(exc: BaseException, server: str, url: str, attempts: int) -> str:

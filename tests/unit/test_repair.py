@@ -19,7 +19,7 @@ from agent.llm.repair import (
     repair_message,
     split_harmony,
 )
-from agent.llm.wire import attach_reasoning, retry_after
+from agent.llm.wire import attach_reasoning
 from tests.support import wire_path
 
 TOOLS = ["milvus_search", "fetch_doc"]
@@ -281,16 +281,3 @@ def test_attach_reasoning_only_after_the_last_final_answer() -> None:
         {"role": "assistant"},
         {"role": "assistant", "reasoning": "new"},
     ]
-
-
-def test_retry_after_forms() -> None:
-    class Exc(Exception):
-        def __init__(self, headers: dict[str, str]) -> None:
-            self.response = type("R", (), {"headers": headers})()
-
-    assert retry_after(Exc({"retry-after": "2"})) == 2.0
-    assert retry_after(Exc({"retry-after-ms": "250"})) == 0.25
-    assert (
-        retry_after(Exc({"retry-after": "Wed, 21 Oct 2015 07:28:10 GMT"}), now=1445412480.0) == 10.0
-    )
-    assert retry_after(Exc({})) is None
