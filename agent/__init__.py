@@ -16,10 +16,12 @@ __all__ = ["Answer", "aask", "ask", "astream", "resume", "stream"]
 
 def __getattr__(name: str) -> Any:
     if name == "Answer":
+        # lazy: `import agent` stays cheap (the CLI's `--help` imports this package)
         from agent.schemas import Answer
 
         return Answer
     if name in ("ask", "aask", "stream", "astream", "resume"):
+        # lazy: `import agent` stays cheap (the CLI's `--help` imports this package)
         from agent import api
 
         return getattr(api, name)

@@ -23,12 +23,18 @@ from agent.nodes.evidence import summarize
 from agent.nodes.run_tools import NOT_RUN
 from agent.schemas import Answer, StepEvent
 from agent.settings import Context, Settings, resolve
-from agent.threads import aopen_checkpointer, open_checkpointer, thread_lock, where
+from agent.threads import (
+    aopen_checkpointer,
+    checkpoint_serde,
+    open_checkpointer,
+    thread_lock,
+    where,
+)
+from graphs.research import build_graph, graph
 from tools.errors import ConfigError, ResearchAgentError
 
 Event = StepEvent | Answer
 CONTEXT_FIELDS = frozenset(Context.model_fields)
-SCHEMA_TYPES = [("agent.schemas", n) for n in ("Answer", "Citation", "Steps", "StepRecord")]
 EXTRA_OPTIONS = frozenset({"thread_id", "data_dir", "wait"})
 
 
@@ -83,38 +89,28 @@ def _config(thread_id: str | None) -> RunnableConfig:
     return {"configurable": {"thread_id": thread_id}} if thread_id else {}
 
 
-def _serde() -> Any:
-    from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
-
-    return JsonPlusSerializer(allowed_msgpack_modules=SCHEMA_TYPES)
-
-
 @contextmanager
 def _graph(run: Run) -> Iterator[Any]:
     """The graph for this run; on a thread, with its checkpointer and the thread held."""
-    from graphs.research import build_graph, graph
-
     if not run.thread_id:
         yield graph
         return
     with (
         thread_lock(run.settings, run.thread_id, wait=run.wait),
-        open_checkpointer(run.settings, _serde()) as saver,
+        open_checkpointer(run.settings, checkpoint_serde()) as saver,
     ):
         yield build_graph(checkpointer=saver)
 
 
 @asynccontextmanager
 async def _agraph(run: Run) -> AsyncIterator[Any]:
-    from graphs.research import build_graph, graph
-
     if not run.thread_id:
         yield graph
         return
     lock = thread_lock(run.settings, run.thread_id, wait=run.wait)
     await asyncio.to_thread(lock.__enter__)  # waiting for another run must not block the loop
     try:
-        async with aopen_checkpointer(run.settings, _serde()) as saver:
+        async with aopen_checkpointer(run.settings, checkpoint_serde()) as saver:
             yield build_graph(checkpointer=saver)
     finally:
         await asyncio.to_thread(lock.__exit__, None, None, None)
@@ -323,10 +319,8 @@ def thread_state(thread_id: str, **options: Any) -> Any:
     Reads the last checkpoint without taking the thread; `next` is non-empty while a run
     is interrupted (finish it with `resume`).
     """
-    from graphs.research import build_graph
-
     run = _run({**options, "thread_id": thread_id})
-    with open_checkpointer(run.settings, _serde()) as saver:
+    with open_checkpointer(run.settings, checkpoint_serde()) as saver:
         return build_graph(checkpointer=saver).get_state(_config(thread_id))
 
 

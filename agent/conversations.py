@@ -10,9 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from langchain_core.messages import HumanMessage
+
 from agent.schemas import Answer
 from agent.settings import Settings
-from agent.threads import is_postgres, open_checkpointer
+from agent.threads import checkpoint_serde, is_postgres, open_checkpointer
 
 
 @dataclass(frozen=True)
@@ -37,8 +39,6 @@ def _ids(settings: Settings, saver: Any) -> list[str]:
 
 
 def _info(saver: Any, thread_id: str) -> ThreadInfo | None:
-    from langchain_core.messages import HumanMessage
-
     tup = saver.get_tuple({"configurable": {"thread_id": thread_id}})
     if tup is None:
         return None
@@ -61,32 +61,26 @@ def _no_threads_yet(settings: Settings) -> bool:
 
 def list_threads(settings: Settings) -> list[ThreadInfo]:
     """Every thread, most recently active first."""
-    from agent.api import _serde
-
     if _no_threads_yet(settings):
         return []
-    with open_checkpointer(settings, _serde()) as saver:
+    with open_checkpointer(settings, checkpoint_serde()) as saver:
         infos = [info for t in _ids(settings, saver) if (info := _info(saver, t)) is not None]
     return sorted(infos, key=lambda i: i.last_activity, reverse=True)
 
 
 def get_thread(settings: Settings, thread_id: str) -> ThreadInfo | None:
     """One thread, or None when there is no such thread."""
-    from agent.api import _serde
-
     if _no_threads_yet(settings):
         return None
-    with open_checkpointer(settings, _serde()) as saver:
+    with open_checkpointer(settings, checkpoint_serde()) as saver:
         return _info(saver, thread_id)
 
 
 def delete_thread(settings: Settings, thread_id: str) -> bool:
     """Remove a thread's checkpoints; False when there was no such thread."""
-    from agent.api import _serde
-
     if _no_threads_yet(settings):
         return False
-    with open_checkpointer(settings, _serde()) as saver:
+    with open_checkpointer(settings, checkpoint_serde()) as saver:
         if saver.get_tuple({"configurable": {"thread_id": thread_id}}) is None:
             return False
         saver.delete_thread(thread_id)

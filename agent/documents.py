@@ -7,9 +7,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from agent.settings import Settings
-from tools.errors import ResearchAgentError
+from tools.catalog import after_ingest, before_ingest
+from tools.cursors import CursorRegistry
+from tools.discover import Walker
+from tools.embeddings import get_embedder
+from tools.errors import ResearchAgentError, ToolInputError
+from tools.fetch import find_document, run_fetch
+from tools.indexes import dense_index_for
+from tools.indexes import reindex as run
+from tools.ingest import ingest_paths
 from tools.schemas import DocWindow, IngestReport, SearchResult
-from tools.store import SearchMode
+from tools.search import run_search
+from tools.store import SearchMode, open_store
 
 if TYPE_CHECKING:
     from tools.indexes import ReindexReport
@@ -31,15 +40,9 @@ def ingest(
     ("*.md", "drafts/") matched below each folder (and against a named file's name). Every
     file looked at and not indexed is in the report's `skipped` with its reason.
     """
-    from tools.discover import Walker
-    from tools.embeddings import get_embedder
-    from tools.ingest import ingest_paths
-    from tools.store import open_store
-
     settings = settings or Settings()
     if not paths:
         raise ResearchAgentError("Give at least one file or folder to ingest.")
-    from tools.catalog import after_ingest, before_ingest
 
     store = open_store(settings)
     embedder = get_embedder(settings)
@@ -61,10 +64,6 @@ def search(
     mode: SearchMode = "hybrid",
 ) -> SearchResult:
     """Search the collection exactly as the model's milvus_search does (fresh cursors)."""
-    from tools.cursors import CursorRegistry
-    from tools.errors import ToolInputError
-    from tools.search import run_search
-
     try:
         return run_search(settings or Settings(), query, k, source, CursorRegistry(), mode)
     except ToolInputError as exc:
@@ -82,11 +81,6 @@ def fetch(
     `doc` is a doc_id or the document's path as stored, as typed relative to the working
     folder (`./docs/x.md`) or absolute.
     """
-    from tools.cursors import CursorRegistry
-    from tools.errors import ToolInputError
-    from tools.fetch import find_document, run_fetch
-    from tools.store import open_store
-
     settings = settings or Settings()
     doc_id = find_document(open_store(settings), doc)
     if doc_id is None:
@@ -110,10 +104,6 @@ def reindex(
     In place (drop + create index): nothing is re-embedded; the collection cannot be
     searched while the index builds. Re-running it is harmless.
     """
-    from tools.indexes import dense_index_for
-    from tools.indexes import reindex as run
-    from tools.store import open_store
-
     settings = settings or Settings()
     if collection:
         settings = settings.model_copy(update={"collection": collection})

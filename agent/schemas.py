@@ -6,6 +6,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+REASONING_KEY = "reasoning_content"
+"""Where reasoning is kept on AIMessage.additional_kwargs, whatever the server calls it."""
+
 Status = Literal["answered", "insufficient_evidence", "budget_exhausted", "cut_off"]
 """cut_off: the server stopped the answer at the output cap (max_output_tokens); the text
 is kept as far as it went."""

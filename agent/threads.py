@@ -22,9 +22,16 @@ from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
+import aiosqlite
+from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+from langgraph.checkpoint.sqlite import SqliteSaver
+from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
 from agent.settings import Settings, resolve
 from tools.errors import ResearchAgentError
 
+SCHEMA_TYPES = [("agent.schemas", n) for n in ("Answer", "Citation", "Steps", "StepRecord")]
+"""Our types that checkpoints may hold (LANGGRAPH_STRICT_MSGPACK allows only these)."""
 POSTGRES_EXTRA = "pip install 'research-agent[postgres]'"
 # A fixed advisory-lock key that serializes the checkpointer's table migrations.
 SETUP_KEY = int.from_bytes(
@@ -39,6 +46,11 @@ class ThreadBusyError(ResearchAgentError):
 
 class CheckpointStoreError(ResearchAgentError):
     """The checkpoint database cannot be used as configured."""
+
+
+def checkpoint_serde() -> JsonPlusSerializer:
+    """The checkpoint serializer: plain data plus our schema types (strict msgpack too)."""
+    return JsonPlusSerializer(allowed_msgpack_modules=SCHEMA_TYPES)
 
 
 def is_postgres(settings: Settings) -> bool:
@@ -62,6 +74,7 @@ def lock_key(thread_id: str) -> int:
 
 def _psycopg() -> Any:
     try:
+        # lazy: psycopg is the optional [postgres] extra, needed only for a postgresql:// URI
         import psycopg
     except ImportError:
         raise CheckpointStoreError(
@@ -151,9 +164,11 @@ def open_checkpointer(settings: Settings | None = None, serde: Any = None) -> It
     settings = settings or resolve()
     if is_postgres(settings):
         _psycopg()
+        # lazy: the optional [postgres] extra (_psycopg() just checked that it is installed)
         from psycopg.rows import dict_row
 
         try:
+            # lazy: part of the optional [postgres] extra
             from langgraph.checkpoint.postgres import PostgresSaver
         except ImportError:
             raise CheckpointStoreError(
@@ -164,7 +179,6 @@ def open_checkpointer(settings: Settings | None = None, serde: Any = None) -> It
             _setup_postgres(settings, saver)
             yield saver
         return
-    from langgraph.checkpoint.sqlite import SqliteSaver
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(settings.data_dir / "checkpoints.sqlite", check_same_thread=False)
@@ -182,9 +196,11 @@ async def aopen_checkpointer(
     settings = settings or resolve()
     if is_postgres(settings):
         psycopg = _psycopg()
+        # lazy: the optional [postgres] extra (_psycopg() just checked that it is installed)
         from psycopg.rows import dict_row
 
         try:
+            # lazy: part of the optional [postgres] extra
             from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
         except ImportError:
             raise CheckpointStoreError(
@@ -210,8 +226,6 @@ async def aopen_checkpointer(
                 _SET_UP.add(settings.checkpoint_uri)
             yield saver
         return
-    import aiosqlite
-    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     async with aiosqlite.connect(Path(settings.data_dir) / "checkpoints.sqlite") as conn:
@@ -225,7 +239,5 @@ async def server_checkpointer() -> AsyncIterator[Any]:
     Opt-in: add `"checkpointer": {"path": "./agent/threads.py:server_checkpointer"}` to
     langgraph.json so that Studio's threads live where the CLI's do (docs/deployment.md).
     """
-    from agent.api import _serde
-
-    async with aopen_checkpointer(resolve(), _serde()) as saver:
+    async with aopen_checkpointer(resolve(), checkpoint_serde()) as saver:
         yield saver

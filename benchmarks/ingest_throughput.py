@@ -25,7 +25,7 @@ def peak_mib() -> float:
 
 def pick_files(root: Path, limit: int | None) -> list[Path]:
     """Every n-th file, so a subset still spans all folders and lengths."""
-    from tools.loaders import find_files
+    from tools.discover import find_files
 
     files = find_files([root])
     if limit is None or limit >= len(files):

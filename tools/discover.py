@@ -18,10 +18,12 @@ import stat
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-
-from pathspec import GitIgnoreSpec
+from typing import TYPE_CHECKING
 
 from tools.loaders import SUPPORTED
+
+if TYPE_CHECKING:
+    from pathspec import GitIgnoreSpec
 
 NOISE_DIRS = frozenset(
     {
@@ -80,7 +82,14 @@ class Found:
 
 
 def _patterns(lines: Sequence[str]) -> GitIgnoreSpec | None:
-    return GitIgnoreSpec.from_lines(lines) if lines else None
+    return _spec(lines) if lines else None
+
+
+def _spec(lines: Sequence[str]) -> GitIgnoreSpec:
+    # lazy: pathspec costs +0.02 s and `search` imports this module (benchmarks/cold_start.py)
+    from pathspec import GitIgnoreSpec
+
+    return GitIgnoreSpec.from_lines(lines)
 
 
 def _gitignore(folder: Path) -> GitIgnoreSpec | None:
@@ -88,7 +97,7 @@ def _gitignore(folder: Path) -> GitIgnoreSpec | None:
         text = (folder / ".gitignore").read_text(encoding="utf-8", errors="replace")
     except OSError:
         return None
-    return GitIgnoreSpec.from_lines(text.splitlines())
+    return _spec(text.splitlines())
 
 
 def _ignored(specs: list[tuple[Path, GitIgnoreSpec]], path: Path, is_dir: bool) -> bool:
@@ -256,3 +265,8 @@ class Walker:
                 else:
                     yield child, rel
             stack.extend(reversed(subfolders))
+
+
+def find_files(paths: list[Path]) -> list[Path]:
+    """Files an ingest of these paths would read, sorted."""
+    return Walker().walk(paths).files

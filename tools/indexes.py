@@ -19,6 +19,8 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
+from pymilvus import RRFRanker
+
 from tools.errors import StoreError
 
 if TYPE_CHECKING:
@@ -75,8 +77,6 @@ def sparse_search() -> dict[str, Any]:
 
 def rrf_ranker() -> RRFRanker:
     """Reciprocal rank fusion in the form both Milvus 2.5 and 2.6 servers accept."""
-    from pymilvus import RRFRanker
-
     return RRFRanker(RRF_K)
 
 

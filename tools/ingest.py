@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from agent.settings import Settings
 from tools.discover import Walker
 from tools.embeddings import Embedder
+from tools.errors import ResearchAgentError
 from tools.loaders import SourceDoc, UnreadableFile, load_file
 from tools.progress import IngestProgress, Tracker
 from tools.schemas import Chunk, IngestReport
@@ -234,8 +235,6 @@ def ingest_paths(
     t0 = time.perf_counter()
     missing = [str(p) for p in paths if not p.exists() and not p.is_symlink()]
     if missing:
-        from tools.errors import ResearchAgentError
-
         raise ResearchAgentError(f"No such file or folder: {', '.join(missing)}. Check the path.")
     tracker = Tracker(progress)
     tracker.stage("scanning")

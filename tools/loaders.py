@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,13 +31,6 @@ class SourceDoc:
     text: str
 
 
-def find_files(paths: list[Path]) -> list[Path]:
-    """Files an ingest of these paths would read, sorted (see tools.discover for the rules)."""
-    from tools.discover import Walker
-
-    return Walker().walk(paths).files
-
-
 def title_of(text: str, fallback: str) -> str:
     """Front-matter title, else the first Markdown heading, else the fallback."""
     head = text[:4000]
@@ -61,6 +55,7 @@ def _read_text(path: Path) -> str:
 
 
 def _read_html(path: Path) -> tuple[str, str | None]:
+    # lazy: bs4 and pypdf cost +0.09 s, and `search` imports this module (cold_start.py)
     from bs4 import BeautifulSoup
 
     soup = BeautifulSoup(_read_text(path), "html.parser")
@@ -78,8 +73,7 @@ def _read_pdf(path: Path) -> str:
     The page of any line is then 1 + the form feeds before it, computed from the stored text
     alone (tools.pages). Empty pages keep their place, so page numbers stay the real ones.
     """
-    import logging
-
+    # lazy: bs4 and pypdf cost +0.09 s, and `search` imports this module (cold_start.py)
     from pypdf import PdfReader
     from pypdf.errors import PyPdfError
 
@@ -109,4 +103,4 @@ def load_file(path: Path, source: str) -> SourceDoc:
     return SourceDoc(source, title_of(text, path.stem), text)
 
 
-__all__ = ["SourceDoc", "UnreadableFile", "find_files", "load_file", "source_name"]
+__all__ = ["SourceDoc", "UnreadableFile", "load_file", "source_name"]

@@ -9,13 +9,15 @@ from langgraph.prebuilt import InjectedState
 from pydantic import BaseModel, Field
 
 from agent.settings import MAX_K, Settings
+from tools.context import settings_from_runtime
 from tools.cursors import CursorRegistry
+from tools.embeddings import get_embedder
 from tools.errors import ToolInputError
 from tools.pages import PAGE_BREAK, is_paged
 from tools.render import render_search
 from tools.schemas import SearchHit, SearchResult
 from tools.sources import prefix_forms
-from tools.store import SearchMode
+from tools.store import SearchMode, open_store
 
 if TYPE_CHECKING:
     from tools.store import ChunkStore
@@ -51,9 +53,6 @@ def run_search(
     mode: SearchMode = "hybrid",
 ) -> SearchResult:
     """Search the collection and number the hits with cursors from the registry."""
-    from tools.embeddings import get_embedder
-    from tools.store import open_store
-
     query = query.strip()
     if not query:
         raise ToolInputError(
@@ -130,8 +129,6 @@ def milvus_search(
     Use fetch_doc with a result's cursor to read more of that document. Cite what you use as
     【cursor†Lstart-Lend】 with line numbers you have seen.
     """  # noqa: E501
-    from tools.context import settings_from_runtime
-
     settings = settings_from_runtime()
     registry = CursorRegistry.from_messages((state or {}).get("messages", []))
     result = run_search(settings, query, settings.k if k is None else k, source, registry)

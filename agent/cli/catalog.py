@@ -19,6 +19,7 @@ def docs_list(
     collection: Collection = None, milvus_uri: Uri = None, as_json: AsJson = False
 ) -> None:
     """List the documents of a collection: source, title, chunks, when ingested."""
+    # lazy: tools.catalog loads pymilvus (+0.4 s), kept out of `--help` (benchmarks/cold_start.py)
     from tools.catalog import list_docs
 
     docs = list_docs(settings_with(collection=collection, milvus_uri=milvus_uri))
@@ -40,6 +41,7 @@ def docs_rm(
     as_json: AsJson = False,
 ) -> None:
     """Remove documents' chunks from the collection (the files are not touched)."""
+    # lazy: tools.catalog loads pymilvus (+0.4 s), kept out of `--help` (benchmarks/cold_start.py)
     from tools.catalog import remove_docs
 
     removed = remove_docs(settings_with(collection=collection, milvus_uri=milvus_uri), sources)
@@ -55,6 +57,7 @@ def collections(ctx: typer.Context, milvus_uri: Uri = None, as_json: AsJson = Fa
     """List the collections: name, chunks, embedder, indexes."""
     if ctx.invoked_subcommand is not None:
         return
+    # lazy: tools.catalog loads pymilvus (+0.4 s), kept out of `--help` (benchmarks/cold_start.py)
     from tools.catalog import list_collections
 
     infos = list_collections(settings_with(milvus_uri=milvus_uri))
@@ -74,6 +77,7 @@ def collections_rm(
     milvus_uri: Uri = None,
 ) -> None:
     """Remove a whole collection and all its chunks (asks first unless --yes)."""
+    # lazy: tools.catalog loads pymilvus (+0.4 s), kept out of `--help` (benchmarks/cold_start.py)
     from tools.catalog import drop_collection
 
     settings = settings_with(milvus_uri=milvus_uri)

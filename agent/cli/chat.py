@@ -23,6 +23,7 @@ from agent.cli.options import (
     Uri,
     settings_with,
 )
+from agent.cli.render import print_answer
 from agent.cli.research import NoStream, NoWait, Reasoning, run_options, run_question
 from agent.settings import Settings
 from tools.errors import ResearchAgentError
@@ -36,6 +37,7 @@ def _when(ts: str) -> str:
 
 
 def _list(settings: Settings, as_json: bool) -> None:
+    # lazy: the checkpointers load langgraph (+0.09 s), kept out of `--help` (cold_start.py)
     from agent.conversations import list_threads
     from agent.threads import where
 
@@ -61,6 +63,7 @@ def _list(settings: Settings, as_json: bool) -> None:
 
 
 def _delete(settings: Settings, thread_id: str) -> None:
+    # lazy: the checkpointers load langgraph (+0.09 s), kept out of `--help` (cold_start.py)
     from agent.conversations import delete_thread
     from agent.threads import where
 
@@ -74,7 +77,7 @@ def _delete(settings: Settings, thread_id: str) -> None:
 
 def _show_last(settings: Settings, thread_id: str) -> None:
     """Print the last exchange of a resumed thread, so the user knows where it stands."""
-    from agent.cli.render import print_answer
+    # lazy: the checkpointers load langgraph (+0.09 s), kept out of `--help` (cold_start.py)
     from agent.conversations import get_thread
 
     info = get_thread(settings, thread_id)

@@ -21,6 +21,7 @@ def reindex(
     as_json: AsJson = False,
 ) -> None:
     """Rebuild a collection's dense index in place (FLAT -> HNSW); nothing is re-embedded."""
+    # lazy: pymilvus, onnxruntime and langgraph (+1.1 s), kept out of `--help` (cold_start.py)
     from agent.documents import reindex as run
 
     target = index.upper() if index else None

@@ -4,10 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import httpx
+
+from agent.llm.chat import build_chat_model
 from agent.llm.context_window import discover
-from agent.llm.providers import ServerConfig
+from agent.llm.providers import ServerConfig, resolve_server
 from agent.settings import Settings
+from tools.embeddings import MINILM_NAME, get_embedder
 from tools.errors import ResearchAgentError
+from tools.fetch import fetch_doc
+from tools.search import milvus_search
+from tools.store import open_store
 
 
 @dataclass(frozen=True)
@@ -25,10 +32,6 @@ class Check:
 
 def check_model(settings: Settings, timeout: float = 5.0) -> list[Check]:
     """Is the gpt-oss server reachable, is the model there, does it return tool calls?"""
-    import httpx
-
-    from agent.llm.providers import resolve_server
-
     try:
         server = resolve_server(settings)
     except ResearchAgentError as exc:
@@ -100,10 +103,6 @@ def check_context_window(settings: Settings, server: ServerConfig) -> Check:
 
 
 def _check_tool_calls(settings: Settings, server: object) -> Check:
-    from agent.llm.chat import build_chat_model
-    from tools.fetch import fetch_doc
-    from tools.search import milvus_search
-
     try:
         model = build_chat_model(settings, server)  # type: ignore[arg-type]
         reply = model.bind_tools([milvus_search, fetch_doc]).invoke(
@@ -124,9 +123,6 @@ def _check_tool_calls(settings: Settings, server: object) -> Check:
 
 def check_milvus(settings: Settings) -> list[Check]:
     """Does Milvus open, is the collection there, how many chunks, does the embedder match?"""
-    from tools.embeddings import MINILM_NAME
-    from tools.store import open_store
-
     uri = settings.resolved_milvus_uri()
     try:
         store = open_store(settings)
@@ -158,8 +154,6 @@ def check_milvus(settings: Settings) -> list[Check]:
 
 def check_embedder(settings: Settings) -> list[Check]:
     """Does the embedder load (offline for MiniLM) and produce vectors?"""
-    from tools.embeddings import get_embedder
-
     try:
         embedder = get_embedder(settings)
         vec = embedder.embed(["doctor check"])

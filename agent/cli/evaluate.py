@@ -7,6 +7,9 @@ from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
 
+from agent.settings import Settings
+from tools.errors import ResearchAgentError
+
 if TYPE_CHECKING:
     from agent.eval.harness import Aggregate, Baseline, EvalReport
     from tools.store import SearchMode
@@ -87,12 +90,12 @@ def eval_command(
     ] = None,
 ) -> None:
     """Measure the agent on a QA dataset: evidence recall, citations, EM/F1, cost."""
+    # lazy: rich's console/progress/markdown cost +0.06 s, kept out of `--help` (cold_start.py)
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
+    # lazy: the harness loads the graph and pymilvus (+1.1 s), kept out of `--help` (cold_start.py)
     from agent.eval.harness import build_report, iter_results, prepare
-    from agent.settings import Settings
-    from tools.errors import ResearchAgentError
 
     if mode not in ("hybrid", "dense", "bm25"):
         raise ResearchAgentError(f"--mode must be dense, bm25 or hybrid, not '{mode}'.")

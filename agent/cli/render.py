@@ -38,6 +38,7 @@ def print_answer(answer: Answer, quiet: bool = False, streamed: bool = False) ->
     if not streamed:
         typer.echo("")
         if is_terminal():
+            # lazy: rich's console and markdown (+0.04 s), kept out of `--help` (cold_start.py)
             from rich.console import Console
             from rich.markdown import Markdown
 

@@ -145,6 +145,7 @@ def run_question(
     quiet: bool = False,
 ) -> Answer:
     """Run one question and print it as `show` does (tokens as they come unless quiet/JSON)."""
+    # lazy: the graph, langgraph and pymilvus (+1.3 s), kept out of `--help` (cold_start.py)
     from agent.api import stream
 
     events = stream(question, tokens=tokens and not as_json and not quiet, **options)
@@ -240,6 +241,7 @@ def resume(
 
     Tool calls that finished before the interruption are not run again.
     """
+    # lazy: the graph, langgraph and pymilvus (+1.3 s), kept out of `--help` (cold_start.py)
     from agent.api import NothingToResumeError, resume_stream
 
     options, banner = run_options(

@@ -13,8 +13,11 @@ from pathlib import Path
 from pydantic import BaseModel, Field, ValidationError
 
 from agent.settings import Settings
+from tools.embeddings import get_embedder
 from tools.errors import ResearchAgentError
+from tools.ingest import ingest_documents
 from tools.loaders import SourceDoc
+from tools.store import open_store
 
 Progress = Callable[[str, int, int], None]
 """Called with (phase, done, total): phase "index" counts chunks, "questions" questions."""
@@ -88,10 +91,6 @@ def index_corpus(
     docs: Sequence[SourceDoc], settings: Settings, progress: Progress | None = None
 ) -> float:
     """Ingest the corpus (unchanged documents are skipped); returns the seconds it took."""
-    from tools.embeddings import get_embedder
-    from tools.ingest import ingest_documents
-    from tools.store import open_store
-
     t0 = time.perf_counter()
     report = ingest_documents(
         open_store(settings),

@@ -26,8 +26,13 @@ from agent.eval.data import (
     load_dataset,
 )
 from agent.eval.systems import SingleShot, search_tool
+from agent.llm.choose import select_chat_model
+from agent.nodes.evidence import artifacts
 from agent.settings import Context, Settings
+from graphs.research import build_graph
 from tools.errors import ResearchAgentError
+from tools.fetch import fetch_doc
+from tools.schemas import SearchResult
 from tools.store import SearchMode
 
 Baseline = Literal["single-shot"]
@@ -56,14 +61,10 @@ class RunMetrics(BaseModel):
 
 def make_graphs(context: Context, k: int, mode: SearchMode, baseline: bool) -> tuple[Any, Any]:
     """The agent's graph and, when asked, the single-shot baseline's, over the eval tools."""
-    from graphs.research import build_graph
-    from tools.fetch import fetch_doc
-
     tools = [search_tool(k, mode), fetch_doc]
     agent = build_graph(tools=tools)
     if not baseline:
         return agent, None
-    from agent.llm.choose import select_chat_model
 
     return agent, build_graph(SingleShot(inner=select_chat_model(context)[0]), tools=tools)
 
@@ -72,9 +73,6 @@ def run_question(
     graph: Any, context: Context, question: str, golds: list[str], gold_titles: list[str]
 ) -> RunMetrics:
     """Run one question through a graph and score it."""
-    from agent.nodes.evidence import artifacts
-    from tools.schemas import SearchResult
-
     t0 = time.perf_counter()
     state = graph.invoke({"question": question}, context=context)
     seconds = time.perf_counter() - t0

@@ -9,19 +9,17 @@ from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
-from langchain_core.tools import BaseTool
+from langchain_core.tools import BaseTool, StructuredTool
 
+from tools.context import settings_from_runtime
+from tools.cursors import CursorRegistry
+from tools.render import render_search
+from tools.search import SearchArgs, milvus_search, run_search
 from tools.store import SearchMode
 
 
 def search_tool(hits: int, mode: SearchMode) -> BaseTool:
     """milvus_search as the product has it, but every call returns `hits` hits in `mode`."""
-    from langchain_core.tools import StructuredTool
-
-    from tools.context import settings_from_runtime
-    from tools.cursors import CursorRegistry
-    from tools.render import render_search
-    from tools.search import SearchArgs, milvus_search, run_search
 
     def run(query: str, k: int = hits, source: str | None = None, state: Any = None) -> Any:
         # the model's k is ignored, so that the agent and the baseline compare at one k

@@ -29,7 +29,6 @@ from agent.llm.repair import CUT_KEY, is_empty, repair_message
 from agent.llm.stream_turn import TurnStream, merge_invalid
 from agent.llm.transport import AsyncShapeTransport, ShapeTransport
 from agent.llm.wire import (
-    REASONING_KEY,
     apply_effort,
     attach_reasoning,
     broken_stream_message,
@@ -39,6 +38,7 @@ from agent.llm.wire import (
     reasoning_of,
     verdict,
 )
+from agent.schemas import REASONING_KEY
 from agent.settings import Settings
 from tools import retry
 from tools.errors import ModelServerError

@@ -9,6 +9,7 @@ from urllib.parse import urlparse
 
 from langchain_core.language_models import BaseChatModel
 
+from agent.llm.providers import probe, resolve_server
 from agent.offline.policy import MODEL_NAME, PROVIDER, OfflinePolicy
 from agent.settings import Context
 from tools.errors import ModelServerError
@@ -42,8 +43,9 @@ def select_chat_model(context: Context) -> tuple[BaseChatModel, str, str]:
     settings = context.settings()
     if settings.provider == "offline":
         return OfflinePolicy(), MODEL_NAME, PROVIDER
+    # Lazy: offline runs never load langchain-openai and openai (about 0.4 s of a cold
+    # `ask --provider offline`, benchmarks/cold_start.py).
     from agent.llm.chat import build_chat_model
-    from agent.llm.providers import probe, resolve_server
 
     server = resolve_server(settings)  # probes local presets when nothing is configured
     if server is None:

@@ -20,7 +20,7 @@ from typing import Any
 import quicktok
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 
-from agent.llm.wire import REASONING_KEY
+from agent.schemas import REASONING_KEY
 
 Segment = tuple[str, bool]
 """A piece of the rendered prompt: (text, is a special token)."""

@@ -18,7 +18,7 @@ from langchain_core.outputs import ChatGenerationChunk
 
 from agent.llm.repair import repair_message
 from agent.llm.repair_stream import ContentStream
-from agent.llm.wire import REASONING_KEY
+from agent.schemas import REASONING_KEY
 
 REASONING_FINAL_KEY = "turn_reasoning"
 """additional_kwargs key: the reasoning of the attempt that succeeded (a retried attempt's

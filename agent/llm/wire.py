@@ -14,9 +14,9 @@ import httpx
 import openai
 from langchain_core.messages import AIMessage, BaseMessage
 
+from agent.schemas import REASONING_KEY
+
 Verdict = Literal["retry", "tool_use_failed", "reasoning_mandatory", "fatal"]
-REASONING_KEY = "reasoning_content"
-"""Where reasoning is kept on AIMessage.additional_kwargs, whatever the server calls it."""
 
 
 def reasoning_of(message: Mapping[str, Any]) -> str | None:

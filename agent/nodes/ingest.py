@@ -11,6 +11,7 @@ from typing import Any
 from langgraph.runtime import Runtime
 from typing_extensions import TypedDict  # typing.TypedDict hides the schema on 3.11
 
+from agent.documents import ingest
 from agent.settings import Context
 from tools.schemas import IngestReport
 
@@ -32,8 +33,6 @@ class IngestState(TypedDict, total=False):
 
 def run_ingest(state: IngestState, *, runtime: Runtime[Context]) -> dict[str, Any]:
     """Index the given paths into the context's collection."""
-    from agent.documents import ingest
-
     context = runtime.context or Context()
     report = ingest(
         state.get("paths") or [],

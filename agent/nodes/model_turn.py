@@ -12,6 +12,7 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 from langgraph.runtime import Runtime
 
 from agent import prompts
+from agent.llm.choose import describe_model, select_chat_model
 from agent.llm.context_window import context_budget
 from agent.nodes.budget import count_message_tokens, spent_budget
 from agent.nodes.respond import respond
@@ -81,14 +82,11 @@ def make_call_model(
 
     def choose(context: Context) -> tuple[BaseChatModel, str, str]:
         if model is not None:
-            from agent.llm.choose import describe_model
-
             return (model, *describe_model(model))
         settings = context.settings()
         key = (settings.provider, settings.model, settings.base_url, settings.effort)
         if key in chosen:  # probing servers once per configuration, not once per turn
             return chosen[key]
-        from agent.llm.choose import select_chat_model
 
         choice = (select or select_chat_model)(context)
         # An automatic fallback to the offline policy is not remembered: a long-running

@@ -6,15 +6,15 @@ from collections.abc import Callable, Sequence
 
 from langchain_core.tools import BaseTool
 
+from tools.fetch import fetch_doc
+from tools.search import milvus_search
+
 Tools = Sequence[BaseTool] | Callable[[], Sequence[BaseTool]]
 """The tools, or a function returning them on first use (keeps pymilvus off import time)."""
 
 
 def default_tools() -> list[BaseTool]:
     """The product's tools: milvus_search and fetch_doc."""
-    from tools.fetch import fetch_doc
-    from tools.search import milvus_search
-
     return [milvus_search, fetch_doc]
 
 

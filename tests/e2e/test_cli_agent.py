@@ -157,7 +157,7 @@ def checkpoint_state(data_dir: Path, thread: str) -> dict[str, object]:
     from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
     from langgraph.checkpoint.sqlite import SqliteSaver
 
-    from agent.api import SCHEMA_TYPES
+    from agent.threads import SCHEMA_TYPES
     from graphs.research import build_graph
 
     path = data_dir / "checkpoints.sqlite"

@@ -72,7 +72,7 @@ sys.path.insert(0, sys.argv[2])
 from langchain_core.messages import AIMessage
 from langgraph.checkpoint.sqlite import SqliteSaver
 import sqlite3
-from agent.api import _serde
+from agent.threads import checkpoint_serde
 from graphs.research import build_graph
 from tests.support.corpus import DOCS
 from tests.support.fake_chat import FakeToolCallingModel, call
@@ -87,7 +87,7 @@ class Hangs(FakeToolCallingModel):
 
 search = AIMessage("", tool_calls=[call("milvus_search", "s1", query="Zephyr drone maker")])
 conn = sqlite3.connect(sys.argv[1], check_same_thread=False)
-graph = build_graph(Hangs(script=[search]), SqliteSaver(conn, serde=_serde()),
+graph = build_graph(Hangs(script=[search]), SqliteSaver(conn, serde=checkpoint_serde()),
                     tools=FakeCorpus(dict(DOCS)).tools())
 graph.invoke({"question": "Who makes the Zephyr drone?"},
              {"configurable": {"thread_id": "killed"}}, durability="sync")
@@ -98,7 +98,7 @@ def test_a_run_killed_mid_way_resumes_without_redoing_its_tool_calls(tmp_path: P
     from langchain_core.messages import AIMessage, ToolMessage
     from langgraph.checkpoint.sqlite import SqliteSaver
 
-    from agent.api import _serde
+    from agent.threads import checkpoint_serde
     from graphs.research import build_graph
     from tests.support.corpus import DOCS
     from tests.support.fake_chat import FakeToolCallingModel
@@ -125,7 +125,9 @@ def test_a_run_killed_mid_way_resumes_without_redoing_its_tool_calls(tmp_path: P
     )
     config = {"configurable": {"thread_id": "killed"}}
     with sqlite3.connect(db, check_same_thread=False) as conn:
-        graph = build_graph(model, SqliteSaver(conn, serde=_serde()), tools=corpus.tools())
+        graph = build_graph(
+            model, SqliteSaver(conn, serde=checkpoint_serde()), tools=corpus.tools()
+        )
         saved = graph.get_state(config)
         assert saved.next == ("call_model",)
         kept = [m for m in saved.values["messages"] if isinstance(m, ToolMessage)]

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.foundation import RESEARCH_AGENT, clean_env, shared_corpus
-from tools.loaders import find_files
+from tools.discover import find_files
 from tools.store import close_stores, open_store
 
 pytestmark = [pytest.mark.shared, pytest.mark.slow]

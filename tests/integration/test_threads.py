@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from agent.api import _serde
 from agent.settings import Settings
 from agent.threads import (
     CheckpointStoreError,
     ThreadBusyError,
+    checkpoint_serde,
     lock_key,
     open_checkpointer,
     thread_lock,
@@ -102,7 +102,7 @@ def test_killed_run_resumes_from_the_cli_without_redoing_tool_calls(tmp_path: Pa
     victim.wait(timeout=10)
     settings = Settings(data_dir=tmp_path / "ra")
     config = {"configurable": {"thread_id": "t1"}}
-    with open_checkpointer(settings, _serde()) as saver:
+    with open_checkpointer(settings, checkpoint_serde()) as saver:
         before = build_graph(checkpointer=saver).get_state(config)
     assert before.next == ("respond",)
     tool_results = [m.id for m in before.values["messages"] if m.type == "tool"]
@@ -114,7 +114,7 @@ def test_killed_run_resumes_from_the_cli_without_redoing_tool_calls(tmp_path: Pa
     assert answer["status"] == "answered"
     assert "Acme Robotics" in answer["answer"]
     assert "milvus_search" not in res.stderr  # no tool was called again
-    with open_checkpointer(settings, _serde()) as saver:
+    with open_checkpointer(settings, checkpoint_serde()) as saver:
         after = build_graph(checkpointer=saver).get_state(config)
         checkpoints = list(saver.list(config))
     assert not after.next

@@ -17,9 +17,8 @@ from pathlib import Path
 import pytest
 
 from agent import documents
-from agent.api import _serde
 from agent.settings import Settings
-from agent.threads import open_checkpointer, thread_lock
+from agent.threads import checkpoint_serde, open_checkpointer, thread_lock
 from graphs.research import build_graph
 from tests.support.faults import TINY_DOCS
 from tests.support.foundation import (
@@ -87,7 +86,7 @@ def history(thread: str) -> tuple[list[object], list[object]]:
     """The thread's checkpoints (newest first) and its current messages, read from PostgreSQL."""
     settings = Settings(checkpoint_uri=PG_URI)
     config = {"configurable": {"thread_id": thread}}
-    with open_checkpointer(settings, _serde()) as saver:
+    with open_checkpointer(settings, checkpoint_serde()) as saver:
         checkpoints = [
             c for c in saver.list(config) if c.config["configurable"]["checkpoint_ns"] == ""
         ]

@@ -20,7 +20,7 @@ import openai_harmony as h
 import quicktok
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 
-from agent.llm.wire import REASONING_KEY
+from agent.schemas import REASONING_KEY
 
 O200K_SHA256 = "446a9538cb6c348e3516120d7c08b09f57c36495e2acfffe59a5bf8b0cfb1a2d"
 """SHA-256 of the published o200k_base.tiktoken (the hash openai-harmony and tiktoken pin)."""

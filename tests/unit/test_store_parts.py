@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import numpy as np
-import pytest
 
 from tools.schemas import Chunk
 from tools.store.collection import rows
@@ -41,17 +37,3 @@ def test_rows_clip_varchar_fields_to_whole_characters_and_carry_the_vector() -> 
     assert row["search_text"] == f"{'é' * 2000}\nh\nbody\n"
     assert row["dense"] == [0.5, 0.25]
     assert row["text"] == "body\n" and row["id"] == "c"
-
-
-@pytest.mark.slow  # a fresh interpreter
-def test_importing_the_store_loads_neither_pymilvus_nor_milvus_lite() -> None:
-    # tools.search imports tools.store at module level; the graph's import must stay light.
-    code = (
-        "import sys, tools.store\n"
-        "print(sorted(m for m in ('pymilvus', 'milvus_lite', 'langchain_milvus') "
-        "if m in sys.modules))"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    ).stdout
-    assert out.strip() == "[]"

@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from pymilvus import MilvusException
+
 from agent.settings import Settings
 from tools import indexes
 from tools.errors import StoreError
@@ -214,8 +216,6 @@ class ChunkStore:
         source_prefix: one source prefix or several (any of them matches). Empty files'
         marker chunks are never returned.
         """
-        from pymilvus import MilvusException  # imported already by connect(): free here
-
         self.require()
         try:
             return search(

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from pymilvus import DataType, Function, FunctionType
+
 from tools import indexes
 from tools.schemas import Chunk
 
@@ -50,8 +52,6 @@ def create_collection(
     client: MilvusClient, name: str, dim: int, embedder: str, dense: DenseIndex = "HNSW"
 ) -> None:
     """Create the collection (dense + BM25 sparse vectors, indexes, embedder name), loaded."""
-    from pymilvus import DataType, Function, FunctionType
-
     schema = client.create_schema(auto_id=False, enable_dynamic_field=False)
     schema.add_field("id", DataType.VARCHAR, is_primary=True, max_length=65535)
     # BM25's input: title, heading and text, tokenized by Milvus's standard analyzer.

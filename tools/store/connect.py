@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pymilvus import MilvusClient, MilvusException
+
 from agent.settings import Settings
 from tools.errors import StoreError
 from tools.store.lite import lite_locked, lock_message
@@ -44,8 +46,6 @@ def quiet() -> Iterator[None]:
 
 def connect(settings: Settings) -> MilvusClient:
     """A client for the settings' Milvus (Lite file, server or Zilliz Cloud)."""
-    from pymilvus import MilvusClient, MilvusException
-
     # pymilvus sets its own logger level on import and then warns on every query_iterator
     # against Lite ("failed to get mvccTs"); users need none of it.
     logging.getLogger("pymilvus").setLevel(logging.ERROR)

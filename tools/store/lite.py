@@ -14,12 +14,12 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
+from milvus_lite.server_manager import server_manager_instance
+
 
 def _served_here(path: Path) -> bool:
     """Whether this process already runs the embedded Lite server for the database."""
     # milvus_lite keeps its servers in a private dict; there is no public way to ask.
-    from milvus_lite.server_manager import server_manager_instance
-
     return os.path.abspath(path) in getattr(server_manager_instance, "_servers", {})
 
 
@@ -50,7 +50,5 @@ def lock_message(path: Path) -> str:
 
 def release(uris: Iterable[str]) -> None:
     """Stop this process's embedded Lite servers for these files, so their LOCKs are free."""
-    from milvus_lite.server_manager import server_manager_instance
-
     for uri in uris:
         server_manager_instance.release_server(uri)

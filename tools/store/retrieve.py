@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
+from pymilvus import AnnSearchRequest
+
 from tools import indexes
 from tools.store.collection import OUTPUT_FIELDS
 from tools.store.filters import search_filter
@@ -34,8 +36,6 @@ def search(
 
     dense_index: the collection's dense index type (FLAT collections get no `ef`).
     """
-    from pymilvus import AnnSearchRequest
-
     expr = search_filter(source_prefix)
     if mode == "bm25" or vector is None:
         res = client.search(

@@ -1,0 +1,145 @@
+"""The layout rules of docs/architecture.md, read from the source: import direction, no
+import cycles, and a stated reason beside every import that is not at a module's top."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+from tests.support.foundation import PROJECT_ROOT
+
+PACKAGES = ("agent", "tools", "graphs")
+LEAVES = {"agent.settings", "agent.schemas", "agent.prompts", "tools.schemas", "tools.errors"}
+GRAPH_USERS = ("agent.api", "agent.eval.")
+
+
+def _modules() -> dict[str, ast.Module]:
+    found: dict[str, ast.Module] = {}
+    for package in PACKAGES:
+        for path in sorted((PROJECT_ROOT / package).rglob("*.py")):
+            parts = path.relative_to(PROJECT_ROOT).with_suffix("").parts
+            name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+            found[name] = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    return found
+
+
+def _is_type_checking(node: ast.If) -> bool:
+    test = node.test
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+def _top_level_imports(tree: ast.Module) -> Iterator[ast.Import | ast.ImportFrom]:
+    """Imports run when the module is imported (not under TYPE_CHECKING, not in functions)."""
+    stack: list[ast.AST] = list(tree.body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            yield node
+        elif isinstance(node, ast.If) and not _is_type_checking(node):
+            stack.extend([*node.body, *node.orelse])
+        elif isinstance(node, ast.Try):
+            stack.extend([*node.body, *node.orelse, *node.finalbody])
+            stack.extend(s for h in node.handlers for s in h.body)
+        elif isinstance(node, ast.ClassDef):
+            stack.extend(node.body)
+
+
+def _targets(node: ast.Import | ast.ImportFrom, modules: dict[str, ast.Module]) -> set[str]:
+    """The project modules an import statement loads."""
+    if isinstance(node, ast.Import):
+        names = [alias.name for alias in node.names]
+    else:
+        base = node.module or ""
+        # `from tools import retry` imports the module tools.retry
+        names = [f"{base}.{a.name}" if f"{base}.{a.name}" in modules else base for a in node.names]
+    return {n for n in names if n in modules}
+
+
+def _graph() -> dict[str, set[str]]:
+    modules = _modules()
+    return {
+        name: {t for node in _top_level_imports(tree) for t in _targets(node, modules)} - {name}
+        for name, tree in modules.items()
+    }
+
+
+def test_no_import_cycles() -> None:
+    graph = _graph()
+    done: set[str] = set()
+    cycles: list[list[str]] = []
+
+    def visit(name: str, path: list[str]) -> None:
+        if name in path:
+            cycles.append([*path[path.index(name) :], name])
+            return
+        if name in done:
+            return
+        for target in sorted(graph[name]):
+            visit(target, [*path, name])
+        done.add(name)
+
+    for name in sorted(graph):
+        visit(name, [])
+    assert not cycles, "import cycles: " + "; ".join(" -> ".join(c) for c in cycles)
+
+
+def test_import_direction() -> None:
+    graph = _graph()
+    wrong = []
+    for name, targets in graph.items():
+        for target in targets:
+            parent = target.rsplit(".", 1)[0]
+            if name in LEAVES and target not in LEAVES:
+                wrong.append(f"leaf {name} imports {target}")
+            elif name.startswith("tools") and target.startswith("agent") and target not in LEAVES:
+                wrong.append(f"{name} imports {target} (tools import only the leaves)")
+            elif target.startswith("graphs") and not name.startswith(("graphs", *GRAPH_USERS)):
+                wrong.append(f"{name} imports {target} (only agent.api and the eval harness may)")
+            elif parent == name:  # a package importing its own submodule at import time
+                continue
+    assert not wrong, "\n".join(sorted(wrong))
+
+
+def _local_imports(tree: ast.Module) -> Iterator[ast.Import | ast.ImportFrom]:
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            for inner in ast.walk(node):
+                if isinstance(inner, ast.Import | ast.ImportFrom):
+                    yield inner
+
+
+def test_every_import_inside_a_function_says_why() -> None:
+    """Function-local imports are kept only with a `# lazy: <reason>` comment above them."""
+    silent = []
+    for package in PACKAGES:
+        for path in sorted((PROJECT_ROOT / package).rglob("*.py")):
+            lines = path.read_text(encoding="utf-8").splitlines()
+            tree = ast.parse("\n".join(lines))
+            for node in set(_local_imports(tree)):
+                above = node.lineno - 2  # skip the import group this one belongs to
+                while above >= 0 and lines[above].strip().startswith(("from ", "import ")):
+                    above -= 1
+                while above >= 0 and lines[above].strip() == "try:":
+                    above -= 1
+                comment: list[str] = []
+                while above >= 0 and lines[above].strip().startswith("#"):
+                    comment.insert(0, lines[above].strip())
+                    above -= 1
+                if not any(c.lower().startswith("# lazy:") for c in comment):
+                    rel = path.relative_to(PROJECT_ROOT)
+                    silent.append(f"{rel}:{node.lineno}: {lines[node.lineno - 1].strip()}")
+    assert not silent, "imports inside functions without a `# lazy:` reason:\n" + "\n".join(
+        sorted(silent)
+    )
+
+
+def test_the_rules_see_the_project() -> None:
+    # The checks above pass vacuously if the scan finds nothing; it must find the layers.
+    graph = _graph()
+    assert {"agent.api", "graphs.research", "tools.store", "tools.retry"} <= set(graph)
+    assert "graphs.research" in graph["agent.api"]
+    assert "tools.retry" in graph["tools.embeddings"]
+    assert Path(PROJECT_ROOT / "docs" / "architecture.md").is_file()
