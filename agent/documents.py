@@ -4,25 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from agent.settings import Settings
+from tools import indexes
 from tools.catalog import after_ingest, before_ingest
 from tools.cursors import CursorRegistry
 from tools.discover import Walker
 from tools.embeddings import get_embedder
 from tools.errors import ResearchAgentError, ToolInputError
 from tools.fetch import find_document, run_fetch
-from tools.indexes import dense_index_for
-from tools.indexes import reindex as run
-from tools.ingest import ingest_paths
+from tools.indexes import ReindexReport
+from tools.ingest import Progress, ingest_paths
 from tools.schemas import DocWindow, IngestReport, SearchResult
 from tools.search import run_search
 from tools.store import SearchMode, open_store
-
-if TYPE_CHECKING:
-    from tools.indexes import ReindexReport
-    from tools.ingest import Progress
 
 
 def ingest(
@@ -109,6 +105,8 @@ def reindex(
         settings = settings.model_copy(update={"collection": collection})
     store = open_store(settings)
     try:
-        return run(store.client, settings.collection, index or dense_index_for(settings))
+        return indexes.reindex(
+            store.client, settings.collection, index or indexes.dense_index_for(settings)
+        )
     finally:
         store.forget()  # the next search reads the new index type

@@ -243,10 +243,6 @@ class Settings(BaseSettings, Context):
         uri = self.resolved_milvus_uri()
         return not uri.startswith(("http://", "https://", "tcp://", "grpc://"))
 
-    def run_context(self) -> Context:
-        """These settings as a run's Context, every field given (nothing left to resolve)."""
-        return Context(**{name: getattr(self, name) for name in Context.model_fields})
-
 
 _CACHE: dict[tuple[object, ...], Settings] = {}
 

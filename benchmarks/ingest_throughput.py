@@ -25,9 +25,9 @@ def peak_mib() -> float:
 
 def pick_files(root: Path, limit: int | None) -> list[Path]:
     """Every n-th file, so a subset still spans all folders and lengths."""
-    from tools.discover import find_files
+    from tools.discover import Walker
 
-    files = find_files([root])
+    files = Walker().walk([root]).files
     if limit is None or limit >= len(files):
         return files
     step = len(files) / limit

@@ -265,8 +265,3 @@ class Walker:
                 else:
                     yield child, rel
             stack.extend(reversed(subfolders))
-
-
-def find_files(paths: list[Path]) -> list[Path]:
-    """Files an ingest of these paths would read, sorted."""
-    return Walker().walk(paths).files

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 from langchain_core.tools import tool
 from langgraph.prebuilt import InjectedState
@@ -16,10 +16,7 @@ from tools.pages import is_paged, line_pages
 from tools.render import LINE_CHARS, render_window
 from tools.schemas import DocWindow
 from tools.sources import stored_forms
-from tools.store import open_store
-
-if TYPE_CHECKING:
-    from tools.store import ChunkStore
+from tools.store import ChunkStore, open_store
 
 MAX_LINES = 200
 WINDOW_CHARS = 8000  # about 2k tokens: one window never floods the context

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 from langchain_core.tools import tool
 from langgraph.prebuilt import InjectedState
@@ -17,10 +17,7 @@ from tools.pages import PAGE_BREAK, is_paged
 from tools.render import render_search
 from tools.schemas import SearchHit, SearchResult
 from tools.sources import prefix_forms
-from tools.store import SearchMode, open_store
-
-if TYPE_CHECKING:
-    from tools.store import ChunkStore
+from tools.store import ChunkStore, SearchMode, open_store
 
 MAX_QUERY_CHARS = 1000
 

@@ -8,19 +8,15 @@ import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
 from agent.cli.errors import Interrupted
 from agent.cli.options import AsJson, Collection, K, Uri, settings_with
 from tools.errors import ConfigError
-from tools.progress import STAGE_TEXT, PlainLines, describe
+from tools.progress import STAGE_TEXT, IngestProgress, PlainLines, describe
 from tools.render import render_search, render_window
-
-if TYPE_CHECKING:
-    from tools.progress import IngestProgress
-
 
 SHOW_SKIPPED = 20
 

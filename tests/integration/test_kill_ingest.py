@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.foundation import RESEARCH_AGENT, clean_env, shared_corpus
-from tools.discover import find_files
+from tools.discover import Walker
 from tools.store import close_stores, open_store
 
 pytestmark = [pytest.mark.shared, pytest.mark.slow]
@@ -23,7 +23,7 @@ SEED = 20240611
 
 def copy_subset(root: Path, dest: Path, n: int) -> None:
     """Every len/n-th supported file of the corpus (sorted), same relative paths."""
-    files = find_files([root])
+    files = Walker().walk([root]).files
     step = len(files) / n
     for i in range(n):
         f = files[int(i * step)]
