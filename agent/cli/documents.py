@@ -8,15 +8,16 @@ import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from agent.cli.errors import Interrupted
 from agent.cli.options import AsJson, Collection, K, Uri, settings_with
 from tools.errors import ConfigError
-from tools.progress import STAGE_TEXT, IngestProgress, PlainLines, describe
-from tools.render import render_search, render_window
+
+if TYPE_CHECKING:
+    from tools.progress import IngestProgress
 
 SHOW_SKIPPED = 20
 
@@ -139,9 +140,12 @@ def _print_left_out(skipped: list[str], excluded: list[str], verbose: bool) -> N
 @contextlib.contextmanager
 def _progress_display() -> Iterator[Callable[[IngestProgress], None]]:
     """A live bar on a terminal; plain lines now and then when stderr is a pipe or a log."""
-    # lazy: rich's console/progress/markdown cost +0.06 s, kept out of `--help` (cold_start.py)
+    # lazy: rich's console and progress bar, and tools.progress (with tools.render in search
+    # and fetch, +0.01 s), kept out of `--help` (benchmarks/cold_start.py)
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from tools.progress import STAGE_TEXT, PlainLines, describe
 
     err = Console(stderr=True)
     if not err.is_terminal:
@@ -190,6 +194,7 @@ def search(
     """Search exactly as the model does and print the hits as the model sees them."""
     # lazy: pymilvus, onnxruntime and langgraph (+1.1 s), kept out of `--help` (cold_start.py)
     from agent.documents import search as run
+    from tools.render import render_search
 
     if mode not in ("hybrid", "dense", "bm25"):
         raise ConfigError(f"--mode must be hybrid, dense or bm25, not '{mode}'.")
@@ -214,6 +219,7 @@ def fetch(
     """Print a document as numbered lines, exactly as the model sees it."""
     # lazy: pymilvus, onnxruntime and langgraph (+1.1 s), kept out of `--help` (cold_start.py)
     from agent.documents import fetch as run
+    from tools.render import render_window
 
     window = run(
         doc, start_line, num_lines, settings_with(collection=collection, milvus_uri=milvus_uri)

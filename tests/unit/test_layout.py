@@ -120,7 +120,10 @@ def test_every_import_inside_a_function_says_why() -> None:
             tree = ast.parse("\n".join(lines))
             for node in set(_local_imports(tree)):
                 above = node.lineno - 2  # skip the import group this one belongs to
-                while above >= 0 and lines[above].strip().startswith(("from ", "import ")):
+                while above >= 0 and (  # the group, isort sections split by blank lines
+                    lines[above].strip().startswith(("from ", "import "))
+                    or not lines[above].strip()
+                ):
                     above -= 1
                 while above >= 0 and lines[above].strip() == "try:":
                     above -= 1
