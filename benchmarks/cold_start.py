@@ -3,6 +3,9 @@
 Each command runs in a new process, several times; the median is reported beside the
 interpreter's own start (`python -c pass`, the floor). A tiny corpus is ingested into a
 temporary data folder first, so `search` and `ask` have something to find.
+
+`--compare DIR` times another checkout (its `DIR/.venv`) in the same run, alternating one
+process of each, so that the machine's drift hits both alike, and prints the ratio.
 """
 
 from __future__ import annotations
@@ -37,6 +40,11 @@ DOCS = {
     "acme.md": "# Acme Robotics\n\nAcme Robotics was founded by Jane Doe in 2011 in Oslo.\n",
 }
 QUESTION = "Who founded the company that makes the Zephyr drone?"
+ARGV = {
+    "research-agent --help": ["--help"],
+    "research-agent search": ["search", "Zephyr drone"],
+    "research-agent ask --provider offline": ["ask", "--provider", "offline", QUESTION],
+}
 
 
 def timed(cmd: list[str], env: dict[str, str], cwd: Path) -> tuple[float, str]:
@@ -55,29 +63,57 @@ def heavy_loaded(args: list[str], env: dict[str, str], cwd: Path) -> str:
     return line.removeprefix("HEAVY=") or "none"
 
 
+def corpus(root: Path) -> dict[str, str]:
+    """Write the tiny corpus under root; the environment that keeps data in root/data."""
+    (root / "docs").mkdir(exist_ok=True)
+    for name, text in DOCS.items():
+        (root / "docs" / name).write_text(text, encoding="utf-8")
+    env = {**os.environ, "RESEARCH_AGENT_DATA_DIR": str(root / "data")}
+    env.pop("RESEARCH_AGENT_MILVUS_URI", None)
+    return env
+
+
+def compare(exe: str, other: Path, runs: int) -> None:
+    """Median seconds of this checkout and another one, one process of each in turn."""
+    if not other.is_file():
+        raise SystemExit(f"{other} not found: run `make setup` in that checkout first")
+    with (
+        tempfile.TemporaryDirectory(prefix="ra-cold-") as a,
+        tempfile.TemporaryDirectory(prefix="ra-cold-") as b,
+    ):
+        sides = [(exe, Path(a)), (str(other), Path(b))]
+        envs = [corpus(root) for _, root in sides]
+        for (program, root), env in zip(sides, envs, strict=True):
+            timed([program, "ingest", "docs"], env, root)
+        print(f"# {runs} alternating runs per command; other checkout: {other.parents[2]}")
+        print("\n| command | this median s | other median s | this / other |\n|---|---:|---:|---:|")
+        for label, argv in ARGV.items():
+            times: list[list[float]] = [[], []]
+            for _ in range(runs):
+                for side, ((program, root), env) in enumerate(zip(sides, envs, strict=True)):
+                    times[side].append(timed([program, *argv], env, root)[0])
+            this, that = (statistics.median(t) for t in times)
+            print(f"| {label} | {this:.3f} | {that:.3f} | {this / that:.2f}x |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--smoke", action="store_true", help="2 runs per command (CI)")
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--compare", type=Path, help="another checkout with its own .venv")
     args = parser.parse_args()
     runs = 2 if args.smoke else args.runs
     exe = str(Path(sys.executable).with_name("research-agent"))
+    if args.compare:
+        compare(exe, args.compare.resolve() / ".venv" / "bin" / "research-agent", runs)
+        return
     with tempfile.TemporaryDirectory(prefix="ra-cold-") as tmp:
         root = Path(tmp)
-        for name, text in DOCS.items():
-            (root / "docs").mkdir(exist_ok=True)
-            (root / "docs" / name).write_text(text, encoding="utf-8")
-        env = {**os.environ, "RESEARCH_AGENT_DATA_DIR": str(root / "data")}
-        env.pop("RESEARCH_AGENT_MILVUS_URI", None)
+        env = corpus(root)
         ingest_s, _ = timed([exe, "ingest", "docs"], env, root)
         commands = {
             "python -c pass (floor)": ([sys.executable, "-c", "pass"], None),
-            "research-agent --help": ([exe, "--help"], ["--help"]),
-            "research-agent search": ([exe, "search", "Zephyr drone"], ["search", "Zephyr drone"]),
-            "research-agent ask --provider offline": (
-                [exe, "ask", "--provider", "offline", QUESTION],
-                ["ask", "--provider", "offline", QUESTION],
-            ),
+            **{label: ([exe, *argv], argv) for label, argv in ARGV.items()},
         }
         print(f"# {runs} runs per command; first ingest of {len(DOCS)} files took {ingest_s:.2f} s")
         print("\n| command | median s | min s | heavy modules loaded |\n|---|---:|---:|---|")

@@ -3,7 +3,8 @@
 Timings are never asserted (they belong to the scripts' printed tables). What is asserted
 is what a benchmark establishes that does not depend on the machine's speed:
 - token_count: the budget's token count equals the exact count on every request;
-- cold_start: `research-agent --help` loads none of the heavy libraries;
+- cold_start: `research-agent --help` loads none of the heavy libraries; `--compare`
+  times both checkouts on every command;
 - step_overhead: the graph and the hand-written loop both ran the scripted 5 tool calls;
 - embed_server: ingest through a concurrent embedder stores every chunk once, whatever
   the concurrency.
@@ -23,9 +24,9 @@ ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
 
-def smoke(script: str) -> str:
+def smoke(script: str, *args: str) -> str:
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / script), "--smoke"],
+        [sys.executable, str(ROOT / "benchmarks" / script), "--smoke", *args],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -49,6 +50,24 @@ def test_help_loads_no_heavy_library() -> None:
     out = smoke("cold_start.py")
     row = next(line for line in out.splitlines() if line.startswith("| research-agent --help |"))
     assert row.rstrip(" |").endswith("| none"), row
+
+
+def test_cold_start_compares_two_checkouts_command_by_command() -> None:
+    venv_checkout = Path(sys.prefix).parent  # the checkout owning the running .venv
+    if not (venv_checkout / ".venv" / "bin" / "research-agent").is_file():
+        pytest.skip("the tests do not run from a checkout's .venv (make test sets one up)")
+    out = smoke("cold_start.py", "--compare", str(venv_checkout))
+    rows = re.findall(
+        r"^\| (research-agent [^|]+) \| ([\d.]+) \| ([\d.]+) \| ([\d.]+)x \|$", out, re.M
+    )
+    assert [r[0] for r in rows] == [
+        "research-agent --help",
+        "research-agent search",
+        "research-agent ask --provider offline",
+    ], out
+    for _, this, other, ratio in rows:  # each side really ran: no zero times, ratio agrees
+        assert float(this) > 0 and float(other) > 0
+        assert abs(float(ratio) - float(this) / float(other)) < 0.01
 
 
 def test_step_overhead_runs_the_same_five_tool_calls() -> None:
