@@ -2,24 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
+from langchain_core.tools import BaseTool
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
 from agent.nodes.model_turn import make_call_model, prepare, respond, route_after_model
 from agent.nodes.run_tools import make_run_tools
-from agent.nodes.toolset import Tools, default_tools
 from agent.settings import Context
 from agent.state import InputState, State
+from tools.fetch import fetch_doc
+from tools.search import milvus_search
+
+DEFAULT_TOOLS: tuple[BaseTool, ...] = (milvus_search, fetch_doc)
+"""The product's tools."""
 
 
 def build_graph(
     model: BaseChatModel | None = None,
     checkpointer: Any = None,
     *,
-    tools: Tools | None = None,
+    tools: Sequence[BaseTool] | None = None,
 ) -> CompiledStateGraph[State, Context, InputState, State]:
     """Wire the research graph.
 
@@ -27,13 +33,12 @@ def build_graph(
         model: The chat model for every run; None chooses one per run from the context
             (a configured gpt-oss server, a local one, or the offline policy).
         checkpointer: A LangGraph checkpointer for persistent threads, or None.
-        tools: The tools (or a loader of them); None means milvus_search and fetch_doc,
-            imported on first use.
+        tools: The tools the model may call; None means milvus_search and fetch_doc.
 
     Returns:
         The compiled graph, named "research".
     """
-    toolset = tools if tools is not None else default_tools
+    toolset = DEFAULT_TOOLS if tools is None else tools
     builder = StateGraph(State, input_schema=InputState, context_schema=Context)
     builder.add_node("prepare", prepare)
     builder.add_node("call_model", make_call_model(model, toolset))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Literal, Protocol
 
 from langchain_core.language_models import BaseChatModel
@@ -16,7 +16,6 @@ from agent.llm.choose import describe_model, select_chat_model
 from agent.llm.context_window import context_budget
 from agent.nodes.budget import count_message_tokens, spent_budget
 from agent.nodes.respond import respond
-from agent.nodes.toolset import Tools, resolve_tools
 from agent.offline.policy import LAST_TURN_ID
 from agent.settings import Context
 from agent.state import State
@@ -64,21 +63,21 @@ class ModelNode(Protocol):
 
 def make_call_model(
     model: BaseChatModel | None,
-    tools: Tools,
+    tools: Sequence[BaseTool],
     select: Callable[[Context], tuple[BaseChatModel, str, str]] | None = None,
 ) -> ModelNode:
     """Build the `call_model` node.
 
     Args:
         model: A chat model to use for every run, or None to choose one per run's context.
-        tools: The tools to bind (or a loader of them).
+        tools: The tools to bind.
         select: How to choose a model from a context (default: agent.llm.choose.select_chat_model).
 
     Returns:
         The node function.
     """
     chosen: dict[tuple[str | None, ...], tuple[BaseChatModel, str, str]] = {}
-    bound: list[tuple[list[BaseTool], list[dict[str, Any]]]] = []
+    specs = [convert_to_openai_tool(t) for t in tools]  # as the request will carry them
 
     def choose(context: Context) -> tuple[BaseChatModel, str, str]:
         if model is not None:
@@ -99,11 +98,8 @@ def make_call_model(
         context = runtime.context or Context()
         settings = context.settings()
         chat, name, provider = choose(context)
-        if not bound:
-            resolved = resolve_tools(tools)
-            bound.append((resolved, [convert_to_openai_tool(t) for t in resolved]))
         request: list[BaseMessage] = [SystemMessage(prompts.SYSTEM_PROMPT), *state["messages"]]
-        tokens = count_message_tokens(request, bound[0][1], settings.effort)
+        tokens = count_message_tokens(request, specs, settings.effort)
         spent = spent_budget(
             context=settings,
             tool_calls=state.get("tool_calls", 0),
@@ -116,7 +112,7 @@ def make_call_model(
             last_turn = prompts.LAST_TURN_PROMPT.format(reason=spent)
             response = chat.invoke([*request, HumanMessage(last_turn, id=LAST_TURN_ID)])
         else:
-            response = chat.bind_tools(bound[0][0]).invoke(request)
+            response = chat.bind_tools(list(tools)).invoke(request)
         usage = getattr(response, "usage_metadata", None) or {}
         return {
             "messages": [response],

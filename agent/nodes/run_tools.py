@@ -21,7 +21,6 @@ from pydantic import BaseModel, ValidationError
 
 from agent import prompts
 from agent.nodes.evidence import run_start
-from agent.nodes.toolset import Tools, resolve_tools
 from agent.settings import Context
 from agent.state import State
 from tools.errors import ToolInputError
@@ -126,26 +125,19 @@ class ToolsNode(Protocol):
         ...
 
 
-def make_run_tools(tools: Tools) -> ToolsNode:
+def make_run_tools(tools: Sequence[BaseTool]) -> ToolsNode:
     """Build the `tools` node.
 
     Args:
-        tools: The tools, or a function returning them on first use (keeps imports lazy).
+        tools: The tools the model may call.
 
     Returns:
         The node function.
     """
-    cache: dict[str, Any] = {}
-
-    def resolve() -> tuple[dict[str, BaseTool], ToolNode]:
-        if "node" not in cache:
-            listed = resolve_tools(tools)
-            cache["by_name"] = {t.name: t for t in listed}
-            cache["node"] = ToolNode(listed, handle_tool_errors=_tool_error)
-        return cache["by_name"], cache["node"]
+    by_name = {t.name: t for t in tools}
+    node = ToolNode(list(tools), handle_tool_errors=_tool_error)
 
     def run_tools(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
-        by_name, node = resolve()
         messages = state["messages"]
         last = messages[-1]
         assert isinstance(last, AIMessage), "the tools node runs after a model turn"
