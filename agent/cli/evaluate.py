@@ -90,7 +90,7 @@ def eval_command(
     ] = None,
 ) -> None:
     """Measure the agent on a QA dataset: evidence recall, citations, EM/F1, cost."""
-    # lazy: rich's console/progress/markdown cost +0.06 s, kept out of `--help` (cold_start.py)
+    # lazy: rich's console and progress bar (+0.03 s), kept out of `--help` (cold_start.py)
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 

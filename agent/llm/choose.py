@@ -43,8 +43,8 @@ def select_chat_model(context: Context) -> tuple[BaseChatModel, str, str]:
     settings = context.settings()
     if settings.provider == "offline":
         return OfflinePolicy(), MODEL_NAME, PROVIDER
-    # Lazy: offline runs never load langchain-openai and openai (about 0.4 s of a cold
-    # `ask --provider offline`, benchmarks/cold_start.py).
+    # lazy: offline runs never load langchain-openai and openai (about 0.2 s of a cold
+    # `ask --provider offline`, benchmarks/cold_start.py --compare)
     from agent.llm.chat import build_chat_model
 
     server = resolve_server(settings)  # probes local presets when nothing is configured
