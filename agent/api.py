@@ -4,12 +4,18 @@ Options mirror the CLI: provider, model, base_url, effort, k, max_tool_calls, ma
 max_context_tokens, collection, milvus_uri (fields of agent.settings.Context), plus
 thread_id (a persistent thread, kept where RESEARCH_AGENT_CHECKPOINT_URI says: empty for
 <data_dir>/checkpoints.sqlite, or PostgreSQL), wait (False: raise ThreadBusyError instead
-of waiting while another run, in any process, holds the thread) and data_dir.
+of waiting, up to `thread_wait` seconds, while another run, in any process, holds the
+thread) and data_dir.
+
+On a thread, a run stopped part-way stays resumable: Ctrl-C raises
+agent.interruptions.RunInterrupted (a KeyboardInterrupt naming `resume`), a cancelled
+task stays cancelled with the same note, and `resume` / `resume_stream` finish the run
+without redoing its finished steps. A new question on such a thread is refused
+(UnfinishedRunError) until the stopped run is finished.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
@@ -18,18 +24,20 @@ from typing import Any, Literal
 from langchain_core.messages import AIMessage, AIMessageChunk, ToolMessage
 from langchain_core.runnables import RunnableConfig
 
+from agent.interruptions import (
+    acheck_finished,
+    athread_guard,
+    check_finished,
+    resumable,
+    thread_guard,
+)
 from agent.llm.repair import REPAIRS_KEY
 from agent.nodes.evidence import summarize
 from agent.nodes.run_tools import NOT_RUN
 from agent.schemas import Answer, StepEvent
 from agent.settings import Context, Settings, resolve
-from agent.threads import (
-    aopen_checkpointer,
-    checkpoint_serde,
-    open_checkpointer,
-    thread_lock,
-    where,
-)
+from agent.thread_locks import athread_lock, thread_lock
+from agent.threads import aopen_checkpointer, checkpoint_serde, open_checkpointer, where
 from graphs.research import build_graph, graph
 from tools.errors import ConfigError, ResearchAgentError
 
@@ -90,16 +98,25 @@ def _config(thread_id: str | None) -> RunnableConfig:
 
 
 @contextmanager
-def _graph(run: Run) -> Iterator[Any]:
-    """The graph for this run; on a thread, with its checkpointer and the thread held."""
+def _graph(run: Run, *, fresh: bool = False) -> Iterator[Any]:
+    """The graph for this run; on a thread, with its checkpointer and the thread held.
+
+    With `fresh` (a new question), a thread whose last run stopped part-way is refused:
+    the new run would leave the stopped one behind unanswered.
+    """
     if not run.thread_id:
         yield graph
         return
+    # The checkpointer (whose tables are set up on first use) is opened before the thread is
+    # locked: a run never holds the thread while it waits for the setup lock.
     with (
-        thread_lock(run.settings, run.thread_id, wait=run.wait),
         open_checkpointer(run.settings, checkpoint_serde()) as saver,
+        thread_lock(run.settings, run.thread_id, wait=run.wait),
     ):
-        yield build_graph(checkpointer=saver)
+        compiled = build_graph(checkpointer=saver)
+        if fresh:
+            check_finished(compiled, _config(run.thread_id), run.thread_id)
+        yield compiled
 
 
 @asynccontextmanager
@@ -107,13 +124,13 @@ async def _agraph(run: Run) -> AsyncIterator[Any]:
     if not run.thread_id:
         yield graph
         return
-    lock = thread_lock(run.settings, run.thread_id, wait=run.wait)
-    await asyncio.to_thread(lock.__enter__)  # waiting for another run must not block the loop
-    try:
-        async with aopen_checkpointer(run.settings, checkpoint_serde()) as saver:
-            yield build_graph(checkpointer=saver)
-    finally:
-        await asyncio.to_thread(lock.__exit__, None, None, None)
+    async with (
+        aopen_checkpointer(run.settings, checkpoint_serde()) as saver,
+        athread_lock(run.settings, run.thread_id, wait=run.wait),
+    ):
+        compiled = build_graph(checkpointer=saver)
+        await acheck_finished(compiled, _config(run.thread_id), run.thread_id)
+        yield compiled
 
 
 def _events(
@@ -201,7 +218,7 @@ def stream(question: str, *, tokens: bool = True, **options: Any) -> Iterator[Ev
     run = _run(options)
     calls: dict[str, tuple[str, dict[str, Any], str]] = {}
     modes = ["updates", "messages"] if tokens else "updates"
-    with _graph(run) as graph:
+    with _graph(run, fresh=True) as graph, thread_guard(run.settings, run.thread_id):
         for item in graph.stream(
             {"question": question},
             _config(run.thread_id),
@@ -221,7 +238,7 @@ async def astream(question: str, *, tokens: bool = True, **options: Any) -> Asyn
     run = _run(options)
     calls: dict[str, tuple[str, dict[str, Any], str]] = {}
     modes = ["updates", "messages"] if tokens else "updates"
-    async with _agraph(run) as graph:
+    async with _agraph(run) as graph, athread_guard(run.settings, run.thread_id):
         async for item in graph.astream(
             {"question": question},
             _config(run.thread_id),
@@ -251,7 +268,7 @@ def ask(question: str, **options: Any) -> Answer:
         agent.threads.ThreadBusyError: wait=False and another run holds the thread.
     """
     run = _run(options)
-    with _graph(run) as graph:
+    with _graph(run, fresh=True) as graph, thread_guard(run.settings, run.thread_id):
         state = graph.invoke(
             {"question": question},
             _config(run.thread_id),
@@ -264,7 +281,7 @@ def ask(question: str, **options: Any) -> Answer:
 async def aask(question: str, **options: Any) -> Answer:
     """Async form of `ask`."""
     run = _run(options)
-    async with _agraph(run) as graph:
+    async with _agraph(run) as graph, athread_guard(run.settings, run.thread_id):
         state = await graph.ainvoke(
             {"question": question},
             _config(run.thread_id),
@@ -292,17 +309,18 @@ def resume_stream(thread_id: str, **options: Any) -> Iterator[Event]:
     calls: dict[str, tuple[str, dict[str, Any], str]] = {}
     with _graph(run) as graph:
         snapshot = graph.get_state(config)
-        if not snapshot.next:
+        if not resumable(snapshot):
             known = bool(snapshot.values)
             raise NothingToResumeError(_nothing(thread_id, known, run.settings), finished=known)
-        for update in graph.stream(
-            None,
-            config,
-            context=run.context,
-            stream_mode="updates",
-            durability=_durability(run.thread_id),
-        ):
-            yield from _events(update, calls)
+        with thread_guard(run.settings, thread_id):
+            for update in graph.stream(
+                None,
+                config,
+                context=run.context,
+                stream_mode="updates",
+                durability=_durability(run.thread_id),
+            ):
+                yield from _events(update, calls)
 
 
 def resume(thread_id: str, **options: Any) -> Answer:

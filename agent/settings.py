@@ -168,6 +168,13 @@ class Settings(BaseSettings, Context):
         description="Where chat threads are kept: empty for <data_dir>/checkpoints.sqlite, or "
         "postgresql://user:pass@host:5432/db (needs `pip install research-agent[postgres]`).",
     )
+    thread_wait: float = Field(
+        600.0,
+        ge=0,
+        le=86_400,
+        description="Seconds a run waits for another run on the same thread to end before "
+        "it gives up with one line (0: fail at once, like --no-wait).",
+    )
     milvus_token: SecretStr | None = Field(
         None, description="Token for a Milvus server or Zilliz Cloud (user:password or API key)."
     )

@@ -1,22 +1,25 @@
-"""Persistent threads: the checkpointer chosen by `checkpoint_uri`, and one run per thread.
+"""Persistent threads: the checkpointer chosen by `checkpoint_uri`, set up once, safely.
 
 Empty `checkpoint_uri` keeps threads in `<data_dir>/checkpoints.sqlite`; a postgresql://
 URI keeps them in PostgreSQL (langgraph-checkpoint-postgres, the `postgres` extra), where
-any process on any machine can continue them.
+any process on any machine can continue them. One run per thread is agent.thread_locks.
 
-Two uncoordinated runs on one thread would both start from the same checkpoint and fork
-the thread (one answer drops out of its current state). `thread_lock` makes them take
-turns: a PostgreSQL advisory lock on a hash of the thread id, or a file lock beside the
-SQLite file. Both are released by the operating system or the database when the holder
-dies, so a killed run never leaves a thread locked.
+The checkpointer's tables are created or migrated before any thread is locked, by one
+process at a time, under a lock of their own. PostgreSQL's `CREATE INDEX CONCURRENTLY`
+waits for every open statement, including one blocked in `pg_advisory_lock`; so nobody
+waits for a lock inside the database: waiters poll `pg_try_advisory_lock`, which returns
+at once, and the migration never waits on a waiter.
 """
 
 from __future__ import annotations
 
+import asyncio
 import fcntl
 import hashlib
 import os
+import random
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
@@ -38,10 +41,13 @@ SETUP_KEY = int.from_bytes(
     hashlib.blake2b(b"research-agent:setup", digest_size=8).digest(), "big", signed=True
 )
 _SET_UP: set[str] = set()
+"""Databases (URI or file) whose tables this process has already set up."""
+SQLITE_BUSY_SECONDS = 60.0
+"""How long a SQLite write waits for another process's write to end."""
 
 
 class ThreadBusyError(ResearchAgentError):
-    """Another run holds the thread and the caller asked not to wait."""
+    """Another run holds the thread: the caller asked not to wait, or waited its limit."""
 
 
 class CheckpointStoreError(ResearchAgentError):
@@ -66,12 +72,6 @@ def where(settings: Settings) -> str:
     return str(settings.data_dir / "checkpoints.sqlite")
 
 
-def lock_key(thread_id: str) -> int:
-    """The thread's 64-bit advisory-lock key (stable across processes and machines)."""
-    digest = hashlib.blake2b(f"research-agent:thread:{thread_id}".encode(), digest_size=8)
-    return int.from_bytes(digest.digest(), "big", signed=True)
-
-
 def _psycopg() -> Any:
     try:
         # lazy: psycopg is the optional [postgres] extra, needed only for a postgresql:// URI
@@ -84,104 +84,121 @@ def _psycopg() -> Any:
     return psycopg
 
 
-def _pg_connect(settings: Settings, **kwargs: Any) -> Any:
+def pg_connect(settings: Settings, **kwargs: Any) -> Any:
+    """An autocommit connection to the checkpoint database.
+
+    Raises:
+        CheckpointStoreError: The database cannot be reached (one line, no password).
+    """
     psycopg = _psycopg()
     try:
         return psycopg.connect(settings.checkpoint_uri, autocommit=True, **kwargs)
     except psycopg.OperationalError as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise CheckpointStoreError(
-            f"Cannot reach the checkpoint database {where(settings)} ({first}); start it or "
-            "fix RESEARCH_AGENT_CHECKPOINT_URI."
-        ) from None
+        raise CheckpointStoreError(unreachable(settings, exc)) from None
 
 
-def _busy(thread_id: str) -> ThreadBusyError:
-    return ThreadBusyError(
-        f"Thread {thread_id} is busy: another run is using it; try again when it ends, "
-        "or leave out --no-wait to wait for it."
+def unreachable(settings: Settings, exc: BaseException) -> str:
+    """The one line for a checkpoint database that cannot be reached or written."""
+    text = str(exc).strip()
+    first = text.splitlines()[0] if text else type(exc).__name__
+    return (
+        f"Cannot reach the checkpoint database {where(settings)} ({first}); start it or "
+        "fix RESEARCH_AGENT_CHECKPOINT_URI."
     )
 
 
-@contextmanager
-def thread_lock(settings: Settings, thread_id: str, *, wait: bool = True) -> Iterator[None]:
-    """Hold the thread for one run, across processes and machines.
+def pause() -> float:
+    """Seconds between two tries of a busy lock (jittered, so waiters do not march in step)."""
+    return random.uniform(0.05, 0.2)
 
-    Args:
-        settings: Where threads are kept.
-        thread_id: The thread.
-        wait: Wait for another run on the thread to end; False raises ThreadBusyError.
 
-    Raises:
-        ThreadBusyError: wait is False and another run holds the thread.
+def _setup_postgres(settings: Settings) -> None:
+    """Create or migrate the checkpoint tables: once per process, one process at a time.
+
+    Runs before the caller locks any thread. The setup lock is taken by polling, so a
+    process waiting for it has no statement open that the holder's `CREATE INDEX
+    CONCURRENTLY` would wait for.
     """
-    if is_postgres(settings):
-        key = lock_key(thread_id)
-        with _pg_connect(settings) as conn:
-            if wait:
-                conn.execute("SELECT pg_advisory_lock(%s)", (key,))
-            elif not conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()[0]:
-                raise _busy(thread_id)
-            try:
-                yield
-            finally:
-                conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
-        return
-    folder = settings.data_dir / "thread-locks"
-    folder.mkdir(parents=True, exist_ok=True)
-    name = hashlib.sha256(thread_id.encode()).hexdigest()[:32]
-    fd = os.open(folder / f"{name}.lock", os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
-        except BlockingIOError:
-            raise _busy(thread_id) from None
-        yield
-    finally:
-        os.close(fd)  # closing the descriptor releases the lock
-
-
-def _setup_postgres(settings: Settings, saver: Any) -> None:
-    """Create or migrate the checkpoint tables once per process, one process at a time."""
     if settings.checkpoint_uri in _SET_UP:
         return
-    with _pg_connect(settings) as conn:
-        conn.execute("SELECT pg_advisory_lock(%s)", (SETUP_KEY,))
+    _psycopg()
+    try:
+        # lazy: part of the optional [postgres] extra
+        from langgraph.checkpoint.postgres import PostgresSaver
+    except ImportError:
+        raise CheckpointStoreError(
+            f"PostgreSQL threads need langgraph-checkpoint-postgres; run `{POSTGRES_EXTRA}`."
+        ) from None
+    # lazy: the optional [postgres] extra (pg_connect() checks that it is installed)
+    from psycopg.rows import dict_row
+
+    with pg_connect(settings, prepare_threshold=0, row_factory=dict_row) as conn:
+        while not conn.execute("SELECT pg_try_advisory_lock(%s) AS ok", (SETUP_KEY,)).fetchone()[
+            "ok"
+        ]:
+            time.sleep(pause())
         try:
-            saver.setup()
+            PostgresSaver(conn).setup()
         finally:
             conn.execute("SELECT pg_advisory_unlock(%s)", (SETUP_KEY,))
     _SET_UP.add(settings.checkpoint_uri)
 
 
+def _sqlite_path(settings: Settings) -> Path:
+    return Path(settings.data_dir) / "checkpoints.sqlite"
+
+
+def _setup_sqlite(settings: Settings) -> None:
+    """Create the SQLite file's tables (and WAL mode) once, one process at a time."""
+    path = _sqlite_path(settings)
+    if str(path.resolve()) in _SET_UP:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path.parent / "checkpoints.setup.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # the holder waits for nothing: no cycle possible
+        conn = sqlite3.connect(path, timeout=SQLITE_BUSY_SECONDS)
+        try:
+            SqliteSaver(conn).setup()
+        finally:
+            conn.close()
+    finally:
+        os.close(fd)
+    _SET_UP.add(str(path.resolve()))
+
+
+def ensure_schema(settings: Settings) -> None:
+    """Create or migrate the checkpoint tables if this process has not yet done so.
+
+    Raises:
+        CheckpointStoreError: The database is unreachable or its driver is not installed.
+    """
+    if is_postgres(settings):
+        _setup_postgres(settings)
+    else:
+        _setup_sqlite(settings)
+
+
 @contextmanager
 def open_checkpointer(settings: Settings | None = None, serde: Any = None) -> Iterator[Any]:
-    """The checkpointer `checkpoint_uri` names, open for the duration of the block.
+    """The checkpointer `checkpoint_uri` names, set up and open for the duration of the block.
 
     Raises:
         CheckpointStoreError: The database is unreachable or its driver is not installed.
     """
     settings = settings or resolve()
+    ensure_schema(settings)
     if is_postgres(settings):
-        _psycopg()
-        # lazy: the optional [postgres] extra (_psycopg() just checked that it is installed)
+        # lazy: the optional [postgres] extra (ensure_schema() checked that it is installed)
+        from langgraph.checkpoint.postgres import PostgresSaver
         from psycopg.rows import dict_row
 
-        try:
-            # lazy: part of the optional [postgres] extra
-            from langgraph.checkpoint.postgres import PostgresSaver
-        except ImportError:
-            raise CheckpointStoreError(
-                f"PostgreSQL threads need langgraph-checkpoint-postgres; run `{POSTGRES_EXTRA}`."
-            ) from None
-        with _pg_connect(settings, prepare_threshold=0, row_factory=dict_row) as conn:
-            saver = PostgresSaver(conn, serde=serde)
-            _setup_postgres(settings, saver)
-            yield saver
+        with pg_connect(settings, prepare_threshold=0, row_factory=dict_row) as conn:
+            yield PostgresSaver(conn, serde=serde)
         return
-
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(settings.data_dir / "checkpoints.sqlite", check_same_thread=False)
+    conn = sqlite3.connect(
+        _sqlite_path(settings), check_same_thread=False, timeout=SQLITE_BUSY_SECONDS
+    )
     try:
         yield SqliteSaver(conn, serde=serde)
     finally:
@@ -194,41 +211,23 @@ async def aopen_checkpointer(
 ) -> AsyncIterator[Any]:
     """Async form of `open_checkpointer`."""
     settings = settings or resolve()
+    await asyncio.to_thread(ensure_schema, settings)
     if is_postgres(settings):
         psycopg = _psycopg()
-        # lazy: the optional [postgres] extra (_psycopg() just checked that it is installed)
+        # lazy: the optional [postgres] extra (ensure_schema() checked that it is installed)
+        from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
         from psycopg.rows import dict_row
 
-        try:
-            # lazy: part of the optional [postgres] extra
-            from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
-        except ImportError:
-            raise CheckpointStoreError(
-                f"PostgreSQL threads need langgraph-checkpoint-postgres; run `{POSTGRES_EXTRA}`."
-            ) from None
         try:
             conn = await psycopg.AsyncConnection.connect(
                 settings.checkpoint_uri, autocommit=True, prepare_threshold=0, row_factory=dict_row
             )
         except psycopg.OperationalError as exc:
-            raise CheckpointStoreError(
-                f"Cannot reach the checkpoint database {where(settings)} ({exc}); start it or "
-                "fix RESEARCH_AGENT_CHECKPOINT_URI."
-            ) from None
+            raise CheckpointStoreError(unreachable(settings, exc)) from None
         async with conn:
-            saver = AsyncPostgresSaver(conn, serde=serde)
-            if settings.checkpoint_uri not in _SET_UP:
-                await conn.execute("SELECT pg_advisory_lock(%s)", (SETUP_KEY,))
-                try:
-                    await saver.setup()
-                finally:
-                    await conn.execute("SELECT pg_advisory_unlock(%s)", (SETUP_KEY,))
-                _SET_UP.add(settings.checkpoint_uri)
-            yield saver
+            yield AsyncPostgresSaver(conn, serde=serde)
         return
-
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    async with aiosqlite.connect(Path(settings.data_dir) / "checkpoints.sqlite") as conn:
+    async with aiosqlite.connect(_sqlite_path(settings), timeout=SQLITE_BUSY_SECONDS) as conn:
         yield AsyncSqliteSaver(conn, serde=serde)
 
 

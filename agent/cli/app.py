@@ -9,7 +9,7 @@ import typer
 from typer._click.exceptions import UsageError
 from typer.exceptions import TyperException
 
-from agent.cli import catalog, chat, collections, documents, evaluate, research
+from agent.cli import catalog, chat, collections, documents, evaluate, research, stopping
 from agent.cli.errors import Interrupted
 from tools.errors import ConfigError, ResearchAgentError
 
@@ -69,14 +69,24 @@ def _path_message(exc: OSError) -> str:
 
 def main() -> None:
     """Entry point: user errors become one line on stderr and a non-zero exit."""
+    previous = stopping.install(INTERRUPTED)  # SIGTERM as Ctrl-C, a bounded wind-down
+    try:
+        _main()
+    finally:
+        stopping.restore(previous)
+
+
+def _main() -> None:
     try:
         # Without standalone mode click returns (not raises) the code of a typer.Exit.
         code = app(prog_name="research-agent", standalone_mode=False)
         if code == 130:  # typer turns Ctrl-C inside a command into Exit(130)
+            stopping.said()
             typer.echo(INTERRUPTED, err=True)
         if isinstance(code, int) and code:
             sys.exit(code)
     except Interrupted as exc:
+        stopping.said()
         typer.echo(f"interrupted: {exc}", err=True)
         sys.exit(130)
     except ConfigError as exc:  # a flag, variable or .env line with a value not allowed
@@ -86,6 +96,7 @@ def main() -> None:
         typer.echo(f"error: {exc}", err=True)
         sys.exit(1)
     except KeyboardInterrupt:
+        stopping.said()
         typer.echo(INTERRUPTED, err=True)
         sys.exit(130)
     except OSError as exc:
@@ -96,6 +107,7 @@ def main() -> None:
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except typer.Abort:
+        stopping.said()
         typer.echo(INTERRUPTED, err=True)
         sys.exit(130)
     except UsageError as exc:  # typer's own copy of click: missing or unknown arguments

@@ -176,7 +176,8 @@ def chat(
     except KeyboardInterrupt:
         typer.echo("", err=True)  # leave the prompt's line
         raise Interrupted(
-            f"thread {thread_id} is kept up to its last answer; resume it with "
+            f"thread {thread_id} is kept up to its last answer; a question cut off is finished "
+            f"by `research-agent resume --thread {thread_id}`; go on with "
             f"`research-agent chat --thread {thread_id}`."
         ) from None
 

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any
 
 import typer
 
+from agent.cli import stopping
+from agent.cli.errors import Interrupted
 from agent.cli.options import (
     AsJson,
     BaseUrl,
@@ -135,6 +138,23 @@ class _Printer:
         return bool(self.answer.strip()) and self.answer.strip() == final.strip()
 
 
+@contextmanager
+def stopped_run(thread: str | None) -> Iterator[None]:
+    """Ctrl-C or SIGTERM during a run on a thread: one line naming `resume` (exit 130)."""
+    if not thread:
+        yield
+        return
+    # lazy: agent.interruptions loads the checkpointers (langgraph), kept out of `--help`
+    from agent.interruptions import interrupted
+
+    line = interrupted(thread)
+    stopping.set_line(f"interrupted: {line}")
+    try:
+        yield
+    except KeyboardInterrupt:
+        raise Interrupted(line) from None
+
+
 def run_question(
     question: str,
     options: dict[str, Any],
@@ -218,7 +238,8 @@ def ask(
     )
     if no_wait:
         options["wait"] = False
-    run_question(question, options, banner, show_reasoning, as_json, not no_stream, quiet)
+    with stopped_run(thread):
+        run_question(question, options, banner, show_reasoning, as_json, not no_stream, quiet)
 
 
 def resume(
@@ -258,17 +279,18 @@ def resume(
     )
     if no_wait:
         options["wait"] = False
-    events = resume_stream(thread, **options)
-    try:
-        first = next(events)
-    except NothingToResumeError as exc:
-        if not exc.finished:
-            raise
-        typer.echo(str(exc))  # not an error: the thread is complete
-        return
-    except StopIteration:
-        first = None
-    show(_chain(first, events), banner, show_reasoning, as_json)
+    with stopped_run(thread):
+        events = resume_stream(thread, **options)
+        try:
+            first = next(events)
+        except NothingToResumeError as exc:
+            if not exc.finished:
+                raise
+            typer.echo(str(exc))  # not an error: the thread is complete
+            return
+        except StopIteration:
+            first = None
+        show(_chain(first, events), banner, show_reasoning, as_json)
 
 
 def _chain(

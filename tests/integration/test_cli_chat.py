@@ -76,8 +76,8 @@ def test_ctrl_c_at_the_prompt_says_the_thread_is_kept(
     assert stop.value.code == 130
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1] == (
-        "interrupted: thread t9 is kept up to its last answer; "
-        "resume it with `research-agent chat --thread t9`."
+        "interrupted: thread t9 is kept up to its last answer; a question cut off is finished "
+        "by `research-agent resume --thread t9`; go on with `research-agent chat --thread t9`."
     )
 
 

@@ -11,14 +11,8 @@ from pathlib import Path
 import pytest
 
 from agent.settings import Settings
-from agent.threads import (
-    CheckpointStoreError,
-    ThreadBusyError,
-    checkpoint_serde,
-    lock_key,
-    open_checkpointer,
-    thread_lock,
-)
+from agent.thread_locks import lock_key, thread_lock
+from agent.threads import CheckpointStoreError, ThreadBusyError, checkpoint_serde, open_checkpointer
 from graphs.research import build_graph
 from tests.support.faults import TINY_DOCS
 from tests.support.foundation import PROJECT_ROOT, clean_env, run_cli
@@ -28,7 +22,7 @@ from tools.errors import ConfigError
 HOLD = """
 import sys, time
 from agent.settings import Settings
-from agent.threads import thread_lock
+from agent.thread_locks import thread_lock
 with thread_lock(Settings(data_dir=sys.argv[1], checkpoint_uri=sys.argv[2]), "t1"):
     print("holding", flush=True)
     time.sleep(600)

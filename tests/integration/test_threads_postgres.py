@@ -18,7 +18,8 @@ import pytest
 
 from agent import documents
 from agent.settings import Settings
-from agent.threads import checkpoint_serde, open_checkpointer, thread_lock
+from agent.thread_locks import thread_lock
+from agent.threads import checkpoint_serde, open_checkpointer
 from graphs.research import build_graph
 from tests.support.faults import TINY_DOCS
 from tests.support.foundation import (
