@@ -5,13 +5,28 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 
-from tests.support.foundation import PROJECT_ROOT
+from agent import documents
+from agent.settings import Settings
+from agent.threads import checkpoint_serde, open_checkpointer
+from graphs.research import build_graph
+from tests.support.faults import TINY_DOCS
+from tests.support.foundation import (
+    MILVUS_LITE,
+    PROJECT_ROOT,
+    clean_env,
+    free_port,
+    stop_process,
+    wait_for_port,
+)
+from tools.store import close_stores
 
 # Runs (thread, question) pairs in order through the Python API, one JSON line per answer.
 # With STALL=N the N-th run stops inside `respond` (after its tool calls are checkpointed),
@@ -88,3 +103,65 @@ def answered_once(messages: Sequence[Any]) -> list[str]:
     results = [m.tool_call_id for m in messages if isinstance(m, ToolMessage)]
     assert sorted(results) == sorted(calls), "a tool call ran twice or never"
     return questions
+
+
+@contextmanager
+def lite_server(folder: Path) -> Iterator[str]:
+    """A `milvus-lite server` holding the tiny corpus, shared by every process of a test."""
+    port = free_port()
+    argv = ["server", "--data-dir", str(folder / "lite"), "--host", "127.0.0.1"]
+    proc = subprocess.Popen(
+        [str(MILVUS_LITE), *argv, "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=clean_env(),
+    )
+    try:
+        wait_for_port(port, proc)
+        uri = f"http://127.0.0.1:{port}"
+        docs = folder / "docs"
+        for source, text in TINY_DOCS.items():
+            (docs / source).parent.mkdir(parents=True, exist_ok=True)
+            (docs / source).write_text(text, encoding="utf-8")
+        report = documents.ingest([docs], Settings(milvus_uri=uri, data_dir=folder / "ra"))
+        assert report.new == len(TINY_DOCS)
+        yield uri
+    finally:
+        close_stores()
+        stop_process(proc)
+
+
+def stall_run(
+    mode: str, args: Sequence[str], env: dict[str, str], cwd: Path
+) -> subprocess.Popen[str]:
+    """tests/support/stall_run.py in a process of its own (see its docstring)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.support.stall_run", mode, *args],
+        env={**env, "PYTHONPATH": str(PROJECT_ROOT)},
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def wait_for_file(path: Path, proc: subprocess.Popen[str], timeout: float = 60.0) -> None:
+    """Block until path exists; fail early with the process's output if it ended first."""
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        if proc.poll() is not None:
+            out, err = proc.communicate()
+            raise AssertionError(f"ended before {path.name} (code {proc.returncode}): {out}{err}")
+        assert time.monotonic() < deadline, f"no {path.name} after {timeout} s"
+        time.sleep(0.02)
+
+
+def thread_history(settings: Settings, thread: str) -> tuple[list[Any], Any]:
+    """The thread's root-namespace checkpoints (newest first) and its live state."""
+    config: Any = {"configurable": {"thread_id": thread}}
+    with open_checkpointer(settings, checkpoint_serde()) as saver:
+        checkpoints = [
+            c for c in saver.list(config) if c.config["configurable"]["checkpoint_ns"] == ""
+        ]
+        state = build_graph(checkpointer=saver).get_state(config)
+    return checkpoints, state
