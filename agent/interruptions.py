@@ -16,7 +16,7 @@ from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 from agent.settings import Settings
-from agent.threads import CheckpointStoreError, is_postgres, unreachable, where
+from agent.threads import CheckpointStoreError, is_postgres, unreachable, unwritable
 from tools.errors import ConfigError, ResearchAgentError
 
 
@@ -84,10 +84,7 @@ async def acheck_finished(graph: Any, config: Any, thread_id: str) -> None:
 def _store_failure(settings: Settings, exc: BaseException) -> str | None:
     """The line for a checkpoint database that failed mid-run, or None if it is not one."""
     if isinstance(exc, sqlite3.Error):
-        return (
-            f"Cannot write the thread to {where(settings)} ({exc}); free disk space or make "
-            "the data folder writable"
-        )
+        return unwritable(settings, str(exc))
     if is_postgres(settings) and type(exc).__module__.startswith("psycopg"):
         return unreachable(settings, exc).removesuffix(".")
     return None

@@ -24,7 +24,14 @@ from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 from agent.settings import Settings
-from agent.threads import ThreadBusyError, is_postgres, pause, pg_connect
+from agent.threads import (
+    CheckpointStoreError,
+    ThreadBusyError,
+    is_postgres,
+    pause,
+    pg_connect,
+    unwritable,
+)
 
 
 def lock_key(thread_id: str) -> int:
@@ -45,9 +52,14 @@ class _Claim:
             self.conn = pg_connect(settings)
             return
         folder = settings.data_dir / "thread-locks"
-        folder.mkdir(parents=True, exist_ok=True)
         name = hashlib.sha256(thread_id.encode()).hexdigest()[:32]
-        self.fd = os.open(folder / f"{name}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            self.fd = os.open(folder / f"{name}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise CheckpointStoreError(
+                f"{unwritable(settings, exc.strerror or str(exc))}."
+            ) from None
 
     def try_take(self) -> bool:
         """Take the lock if it is free; never waits."""

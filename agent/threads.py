@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import hashlib
+import logging
 import os
 import random
 import sqlite3
@@ -81,6 +82,9 @@ def _psycopg() -> Any:
             f"RESEARCH_AGENT_CHECKPOINT_URI is a PostgreSQL URI but the driver is missing; "
             f"run `{POSTGRES_EXTRA}`."
         ) from None
+    # A connection lost mid-run also logs "error ignored terminating <Pipeline>": the error
+    # itself is raised, and said in one line.
+    logging.getLogger("psycopg").setLevel(logging.ERROR)
     return psycopg
 
 
@@ -104,6 +108,14 @@ def unreachable(settings: Settings, exc: BaseException) -> str:
     return (
         f"Cannot reach the checkpoint database {where(settings)} ({first}); start it or "
         "fix RESEARCH_AGENT_CHECKPOINT_URI."
+    )
+
+
+def unwritable(settings: Settings, reason: str) -> str:
+    """The line for a thread file that cannot be written (disk full, read-only folder)."""
+    return (
+        f"Cannot write the thread to {where(settings)} ({reason}); free disk space or make "
+        "the data folder writable"
     )
 
 
@@ -153,13 +165,18 @@ def _setup_sqlite(settings: Settings) -> None:
     path = _sqlite_path(settings)
     if str(path.resolve()) in _SET_UP:
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path.parent / "checkpoints.setup.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path.parent / "checkpoints.setup.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise CheckpointStoreError(f"{unwritable(settings, exc.strerror or str(exc))}.") from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)  # the holder waits for nothing: no cycle possible
         conn = sqlite3.connect(path, timeout=SQLITE_BUSY_SECONDS)
         try:
             SqliteSaver(conn).setup()
+        except sqlite3.Error as exc:
+            raise CheckpointStoreError(f"{unwritable(settings, str(exc))}.") from None
         finally:
             conn.close()
     finally:

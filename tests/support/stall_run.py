@@ -68,6 +68,20 @@ def _patch_between() -> None:
 
     SqliteSaver.put = put  # type: ignore[method-assign]
     AsyncSqliteSaver.aput = aput  # type: ignore[method-assign]
+    try:
+        # lazy: the optional [postgres] extra, patched when it is installed
+        from langgraph.checkpoint.postgres import PostgresSaver
+    except ImportError:
+        return
+    real_pg_put = PostgresSaver.put
+
+    def pg_put(self: Any, config: Any, checkpoint: Any, metadata: Any, versions: Any) -> Any:
+        saved = real_pg_put(self, config, checkpoint, metadata, versions)
+        if metadata.get("step") == PAUSE_STEP:
+            _mark_and_wait()
+        return saved
+
+    PostgresSaver.put = pg_put  # type: ignore[method-assign]
 
 
 def _patch_tool() -> None:

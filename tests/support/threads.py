@@ -105,10 +105,8 @@ def answered_once(messages: Sequence[Any]) -> list[str]:
     return questions
 
 
-@contextmanager
-def lite_server(folder: Path) -> Iterator[str]:
-    """A `milvus-lite server` holding the tiny corpus, shared by every process of a test."""
-    port = free_port()
+def start_lite(folder: Path, port: int) -> subprocess.Popen[bytes]:
+    """A `milvus-lite server` on port with its data in folder/lite (again: the same data)."""
     argv = ["server", "--data-dir", str(folder / "lite"), "--host", "127.0.0.1"]
     proc = subprocess.Popen(
         [str(MILVUS_LITE), *argv, "--port", str(port)],
@@ -116,8 +114,16 @@ def lite_server(folder: Path) -> Iterator[str]:
         stderr=subprocess.DEVNULL,
         env=clean_env(),
     )
+    wait_for_port(port, proc)
+    return proc
+
+
+@contextmanager
+def lite_server(folder: Path, port: int = 0) -> Iterator[str]:
+    """A `milvus-lite server` holding the tiny corpus, shared by every process of a test."""
+    port = port or free_port()
+    proc = start_lite(folder, port)
     try:
-        wait_for_port(port, proc)
         uri = f"http://127.0.0.1:{port}"
         docs = folder / "docs"
         for source, text in TINY_DOCS.items():

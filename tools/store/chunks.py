@@ -21,7 +21,7 @@ from tools import indexes
 from tools.errors import StoreError
 from tools.schemas import Chunk
 from tools.store import collection as layout
-from tools.store.connect import connect, quiet
+from tools.store.connect import answering, connect, quiet
 from tools.store.filters import ids_filters, milvus_literal
 from tools.store.retrieve import SearchMode, search
 
@@ -88,7 +88,9 @@ class ChunkStore:
         """Raise a clear error when there is nothing to search yet; load it otherwise."""
         if self._loaded:
             return
-        if not self.exists():
+        with answering(self.uri):
+            exists = self.exists()
+        if not exists:
             raise StoreError(
                 f"No collection '{self.collection}' at {self.uri}. "
                 "Run `research-agent ingest PATH` first."
@@ -138,15 +140,16 @@ class ChunkStore:
     # -- reads --------------------------------------------------------------------------
     def _query(self, filter_: str, fields: list[str]) -> list[dict[str, Any]]:
         self.require()
-        it = self.client.query_iterator(
-            self.collection, batch_size=2000, filter=filter_, output_fields=fields
-        )
         rows: list[dict[str, Any]] = []
-        try:
-            while batch := it.next():
-                rows.extend(batch)
-        finally:
-            it.close()
+        with answering(self.uri):
+            it = self.client.query_iterator(
+                self.collection, batch_size=2000, filter=filter_, output_fields=fields
+            )
+            try:
+                while batch := it.next():
+                    rows.extend(batch)
+            finally:
+                it.close()
         return rows
 
     def doc_states(self) -> dict[str, DocState]:

@@ -44,6 +44,23 @@ def quiet() -> Iterator[None]:
             lg.setLevel(level)
 
 
+@contextlib.contextmanager
+def answering(uri: str) -> Iterator[None]:
+    """A read on a Milvus that stops answering mid-run: one StoreError, quietly.
+
+    pymilvus retries a lost server for seconds, logging a traceback each time, then
+    raises; the user gets one line naming the server instead.
+    """
+    try:
+        with quiet():
+            yield
+    except MilvusException as exc:
+        raise StoreError(
+            f"Milvus at {uri} failed ({exc.message}). Check that the server is running and "
+            "answering (`research-agent doctor`)."
+        ) from exc
+
+
 def connect(settings: Settings) -> MilvusClient:
     """A client for the settings' Milvus (Lite file, server or Zilliz Cloud)."""
     # pymilvus sets its own logger level on import and then warns on every query_iterator
