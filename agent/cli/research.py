@@ -148,7 +148,7 @@ def stopped_run(thread: str | None) -> Iterator[None]:
     from agent.interruptions import interrupted
 
     line = interrupted(thread)
-    stopping.set_line(f"interrupted: {line}")
+    stopping.arm(f"interrupted: {line}")
     try:
         yield
     except KeyboardInterrupt:

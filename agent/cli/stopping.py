@@ -3,10 +3,11 @@
 SIGTERM (what `docker stop` and systemd send) raises KeyboardInterrupt like Ctrl-C, so
 every command's own Ctrl-C handling covers it. While a node runs in LangGraph's worker
 thread (a streamed model turn, a tool call), the main thread, once interrupted, still waits
-for that node to end, and a model server that stalls can make that wait long. So the first
-signal also starts a timer: if the process is still alive `GRACE_SECONDS` later, it prints
-the command's interrupted line and ends at once. Everything a run writes is a committed
-database transaction, so ending then is as safe as a kill, which a thread resumes from.
+for that node to end, and a model server that stalls can make that wait long. So during a
+run on a thread (`arm`), the first signal also starts a timer: if the process is still
+alive `GRACE_SECONDS` later, it prints the run's interrupted line and ends at once. Every
+step a run writes is a committed database transaction, so ending then is as safe as a
+kill, which the thread resumes from.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ GRACE_SECONDS = 3.0
 """How long an interrupted command may take to wind down before it is ended."""
 EXIT_CODE = 130
 
-_state: dict[str, object] = {"line": "", "timer": None, "said": False}
+_state: dict[str, object] = {"line": "", "timer": None, "said": False, "armed": False}
 
 
 def install(default_line: str) -> tuple[Any, Any]:
@@ -31,7 +32,7 @@ def install(default_line: str) -> tuple[Any, Any]:
     Returns:
         The handlers it replaced, for `restore` (the CLI can run inside another program).
     """
-    _state.update(line=default_line, timer=None, said=False)
+    _state.update(line=default_line, timer=None, said=False, armed=False)
     if threading.current_thread() is not threading.main_thread():
         return (None, None)  # only the main thread may set handlers
     return (
@@ -51,9 +52,9 @@ def restore(previous: tuple[Any, Any]) -> None:
             signal.signal(signum, handler)
 
 
-def set_line(line: str) -> None:
-    """The line to print if the command has to be ended (what was kept, how to go on)."""
-    _state["line"] = line
+def arm(line: str) -> None:
+    """From now on a signal ends the process `GRACE_SECONDS` later at the latest, with line."""
+    _state.update(line=line, armed=True)
 
 
 def said() -> None:
@@ -62,7 +63,7 @@ def said() -> None:
 
 
 def _on_signal(signum: int, frame: FrameType | None) -> None:
-    if _state["timer"] is None:
+    if _state["armed"] and _state["timer"] is None:
         timer = threading.Timer(GRACE_SECONDS, _hard_stop)
         timer.daemon = True
         timer.start()
