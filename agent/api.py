@@ -265,7 +265,11 @@ def ask(question: str, **options: Any) -> Answer:
     Raises:
         tools.errors.ResearchAgentError: The store, the embedder or the model server cannot
             be used as configured; the message says what to do.
-        agent.threads.ThreadBusyError: wait=False and another run holds the thread.
+        agent.threads.ThreadBusyError: Another run holds the thread (wait=False), or held it
+            for longer than `thread_wait` seconds.
+        agent.interruptions.UnfinishedRunError: The thread's last run stopped part-way;
+            finish it with `resume` first.
+        agent.interruptions.RunInterrupted: Ctrl-C on a thread (finish the run with `resume`).
     """
     run = _run(options)
     with _graph(run, fresh=True) as graph, thread_guard(run.settings, run.thread_id):
