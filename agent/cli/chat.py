@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
+from agent.cli import stopping
 from agent.cli.errors import Interrupted
 from agent.cli.options import (
     BaseUrl,
@@ -171,15 +172,17 @@ def chat(
         run_question(question, options, said[0], show_reasoning, tokens=not no_stream)
         said[0] = None  # the banner is said once per conversation
 
+    line = (
+        f"thread {thread_id} is kept up to its last answer; a question cut off is finished "
+        f"by `research-agent resume --thread {thread_id}`; go on with "
+        f"`research-agent chat --thread {thread_id}`."
+    )
+    stopping.arm(f"interrupted: {line}")  # a stalled model server cannot hold Ctrl-C
     try:
         repl(ask_one)
     except KeyboardInterrupt:
         typer.echo("", err=True)  # leave the prompt's line
-        raise Interrupted(
-            f"thread {thread_id} is kept up to its last answer; a question cut off is finished "
-            f"by `research-agent resume --thread {thread_id}`; go on with "
-            f"`research-agent chat --thread {thread_id}`."
-        ) from None
+        raise Interrupted(line) from None
 
 
 def register(app: typer.Typer) -> None:
