@@ -140,8 +140,12 @@ class _Printer:
 
 @contextmanager
 def stopped_run(thread: str | None) -> Iterator[None]:
-    """Ctrl-C or SIGTERM during a run on a thread: one line naming `resume` (exit 130)."""
+    """Ctrl-C or SIGTERM during a run: on a thread, one line naming `resume` (exit 130).
+
+    Either way the process ends within `stopping.GRACE_SECONDS` of the signal.
+    """
     if not thread:
+        stopping.arm()  # nothing is kept without a thread: the usual line
         yield
         return
     # lazy: agent.interruptions loads the checkpointers (langgraph), kept out of `--help`

@@ -4,7 +4,7 @@ SIGTERM (what `docker stop` and systemd send) raises KeyboardInterrupt like Ctrl
 every command's own Ctrl-C handling covers it. While a node runs in LangGraph's worker
 thread (a streamed model turn, a tool call), the main thread, once interrupted, still waits
 for that node to end, and a model server that stalls can make that wait long. So during a
-run on a thread (`arm`), the first signal also starts a timer: if the process is still
+run of the agent (`arm`), the first signal also starts a timer: if the process is still
 alive `GRACE_SECONDS` later, it prints the run's interrupted line and ends at once. Every
 step a run writes is a committed database transaction, so ending then is as safe as a
 kill, which the thread resumes from.
@@ -52,9 +52,15 @@ def restore(previous: tuple[Any, Any]) -> None:
             signal.signal(signum, handler)
 
 
-def arm(line: str) -> None:
-    """From now on a signal ends the process `GRACE_SECONDS` later at the latest, with line."""
-    _state.update(line=line, armed=True)
+def arm(line: str | None = None) -> None:
+    """From now on a signal ends the process `GRACE_SECONDS` later at the latest.
+
+    Args:
+        line: What to print then; None keeps the line given to `install`.
+    """
+    _state["armed"] = True
+    if line is not None:
+        _state["line"] = line
 
 
 def said() -> None:
