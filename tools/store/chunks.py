@@ -10,6 +10,7 @@ returns False instead of raising when Milvus fails.
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -40,10 +41,13 @@ class DocState:
     rows: int
     rows_current: int
 
+    marked: bool = False
+    """Listed as being written (an ingest of it started and has not finished)."""
+
     @property
     def complete(self) -> bool:
-        """All chunks of the latest version are present and nothing else."""
-        return self.rows == self.rows_current == self.n_chunks
+        """All chunks of the latest version are present, nothing else, and no write is open."""
+        return self.rows == self.rows_current == self.n_chunks and not self.marked
 
 
 class ChunkStore:
@@ -125,10 +129,35 @@ class ChunkStore:
             self._loaded = True
         self.client.upsert(self.collection, layout.rows(chunks, vectors))
 
+    def incomplete(self) -> set[str]:
+        """doc_ids of documents being written, or left half-written by an interrupted ingest."""
+        if not self.exists():
+            return set()
+        props = self.client.describe_collection(self.collection).get("properties", {})
+        try:
+            value = json.loads(props.get(layout.PROP_INCOMPLETE, "[]"))
+        except ValueError:
+            return set()
+        return {str(v) for v in value} if isinstance(value, list) else set()
+
+    def mark_incomplete(self, doc_ids: set[str]) -> None:
+        """Record the documents whose chunks are being written (replaces the list)."""
+        if self.exists():
+            self.client.alter_collection_properties(
+                self.collection, properties={layout.PROP_INCOMPLETE: json.dumps(sorted(doc_ids))}
+            )
+
     def delete_ids(self, ids: Sequence[str]) -> None:
         """Delete chunks by id."""
         for expr in ids_filters(list(ids)):
             self.client.delete(self.collection, filter=expr)
+
+    def delete_other_versions(self, doc_id: str, doc_hash: str) -> int:
+        """Delete a document's chunks of any version but `doc_hash`; returns how many."""
+        expr = f"doc_id == {milvus_literal(doc_id)} and doc_hash != {milvus_literal(doc_hash)}"
+        ids = [r["id"] for r in self._query(expr, ["id"])]
+        self.delete_ids(ids)
+        return len(ids)
 
     def flush(self) -> None:
         """Persist what was written (small Lite ingests never flush on their own)."""
@@ -161,6 +190,7 @@ class ChunkStore:
             d["hashes"][r["doc_hash"]] = d["hashes"].get(r["doc_hash"], 0) + 1
             d["n"][r["doc_hash"]] = r["n_chunks"]
         out = {}
+        marked = self.incomplete()
         for doc_id, d in acc.items():
             best = max(d["hashes"], key=d["hashes"].get)
             out[doc_id] = DocState(
@@ -170,12 +200,16 @@ class ChunkStore:
                 d["n"][best],
                 sum(d["hashes"].values()),
                 d["hashes"][best],
+                doc_id in marked,
             )
         return out
 
-    def chunk_ids(self, doc_id: str) -> list[str]:
-        """Ids of a document's chunks."""
-        return [r["id"] for r in self._query(f"doc_id == {milvus_literal(doc_id)}", ["id"])]
+    def chunk_ids(self, doc_id: str, doc_hash: str | None = None) -> list[str]:
+        """Ids of a document's chunks (of the version `doc_hash` only, when given)."""
+        expr = f"doc_id == {milvus_literal(doc_id)}"
+        if doc_hash is not None:
+            expr += f" and doc_hash == {milvus_literal(doc_hash)}"
+        return [r["id"] for r in self._query(expr, ["id"])]
 
     def get_chunks(self, doc_id: str) -> list[Chunk]:
         """A document's chunks in order (empty when unknown)."""
