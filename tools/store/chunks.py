@@ -248,7 +248,8 @@ class ChunkStore:
         """Top-k chunks: dense, BM25, or both fused by RRF inside Milvus.
 
         source_prefix: one source prefix or several (any of them matches). Empty files'
-        marker chunks are never returned.
+        marker chunks, and chunks of documents being written (or left half-written by an
+        interrupted ingest), are never returned.
         """
         self.require()
         try:
@@ -261,6 +262,7 @@ class ChunkStore:
                 source_prefix,
                 mode,
                 self._dense_index,
+                sorted(self.incomplete()),
             )
         except MilvusException as exc:
             # The collection may have been dropped or rebuilt by another process since it
