@@ -13,9 +13,9 @@ import pytest
 from agent import documents
 from agent.settings import Settings
 from tests.support.foundation import clean_env, lite_settings, minimal_pdf
+from tools.docplan import file_doc_id
 from tools.embeddings import get_embedder
 from tools.errors import StoreError
-from tools.docplan import file_doc_id
 from tools.loaders import load_file
 from tools.schemas import IngestReport
 from tools.store import ChunkStore, close_stores, open_store
