@@ -116,3 +116,5 @@ class Writer:
         finally:
             if self._pool is not None:  # on an error, do not wait for a batch nobody writes
                 self._pool.shutdown(wait=exc_type is None, cancel_futures=True)
+                if exc_type is not None and (cancel := getattr(self.embedder, "cancel", None)):
+                    cancel()  # Ctrl-C: the process exits without sending the rest

@@ -10,7 +10,7 @@ from typer._click.exceptions import UsageError
 from typer.exceptions import TyperException
 
 from agent.cli import catalog, chat, collections, documents, evaluate, research
-from agent.cli.errors import Interrupted
+from agent.cli.errors import IngestInterrupted, Interrupted, exit_now
 from tools.errors import ConfigError, ResearchAgentError
 
 INTERRUPTED = (
@@ -78,6 +78,8 @@ def main() -> None:
             sys.exit(code)
     except Interrupted as exc:
         typer.echo(f"interrupted: {exc}", err=True)
+        if isinstance(exc, IngestInterrupted):
+            exit_now(130)
         sys.exit(130)
     except ConfigError as exc:  # a flag, variable or .env line with a value not allowed
         typer.echo(f"error: {exc}", err=True)

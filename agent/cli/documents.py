@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from agent.cli.errors import Interrupted
+from agent.cli.errors import IngestInterrupted
 from agent.cli.options import AsJson, Collection, K, Uri, settings_with
 from tools.errors import ConfigError
 
@@ -82,7 +82,7 @@ def ingest(
 
             report = run(paths, settings, prune, listen, include or (), exclude or ())
     except KeyboardInterrupt:
-        raise Interrupted(_interrupted(last[0] if last else None)) from None
+        raise IngestInterrupted(_interrupted(last[0] if last else None)) from None
     _print_left_out(report.skipped, report.excluded, verbose)
     if as_json:
         keys = (
