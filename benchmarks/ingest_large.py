@@ -2,11 +2,14 @@
 
 A synthetic Markdown file is written to a temporary folder (a block at a time, never held
 in memory) and ingested through `ingest_paths`, the path `research-agent ingest` takes,
-into a fresh Milvus Lite file, with the OpenAI-compatible embedder against the local
-stand-in server of embed_server.py (MiniLM on 2 shared cores embeds ~60 chunks/s: 100 MB
-would take hours). Printed: peak RSS of this process (the ingest) and of the Milvus Lite
-server process, and ingest chunks/s against the embedder's ceiling, measured in the same
-run: the same embedder embedding the first chunks of the same file, with no store.
+into a fresh collection of a `milvus-lite server` started in its own process (Milvus Lite
+opened as a file runs inside the ingesting process and keeps its segments in memory there,
+which would hide the ingest's own memory; `--in-process` measures that way), with the
+OpenAI-compatible embedder against the local stand-in server of embed_server.py (MiniLM on
+2 shared cores embeds ~60 chunks/s: 100 MB would take hours). Printed: peak RSS of this
+process (the ingest) and of the child processes (the Milvus server, the stand-in), and
+ingest chunks/s against the embedder's ceiling, measured in the same run: the same
+embedder embedding the first chunks of the same file, with no store.
 
 `--interrupt S` then runs `research-agent ingest` on the same file in a child process,
 sends it SIGINT after S seconds, times how long it takes to exit, and runs it again to
@@ -19,6 +22,7 @@ import argparse
 import json
 import os
 import random
+import re
 import resource
 import signal
 import subprocess
@@ -73,7 +77,19 @@ def child_peaks() -> dict[str, float]:
     return out
 
 
-def ingest_in_process(corpus: Path, url: str, tmp: Path) -> None:
+def start_milvus(tmp: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """A `milvus-lite server` in its own process; its URI."""
+    from tests.support.foundation import free_port, wait_for_port
+
+    port = free_port()
+    cmd = [str(ROOT / ".venv" / "bin" / "milvus-lite"), "server", "--data-dir", str(tmp / "lite")]
+    cmd += ["--host", "127.0.0.1", "--port", str(port)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_for_port(port, proc)
+    return proc, f"http://127.0.0.1:{port}"
+
+
+def ingest_in_process(corpus: Path, url: str, tmp: Path, milvus_uri: str) -> None:
     from agent.settings import Settings
     from tools.docplan import DocPlan, from_file, version_of
     from tools.embeddings import OpenAIEmbedder
@@ -81,7 +97,7 @@ def ingest_in_process(corpus: Path, url: str, tmp: Path) -> None:
     from tools.store import close_stores, open_store
     from tools.writer import embed_input
 
-    settings = Settings(milvus_uri=str(tmp / "large.db"), collection="large", max_file_mb=0)
+    settings = Settings(milvus_uri=milvus_uri, collection="large", max_file_mb=0)
     embedder = OpenAIEmbedder(url, "bench")
     store = open_store(settings)
     before = peak_mib()
@@ -114,13 +130,15 @@ def ingest_in_process(corpus: Path, url: str, tmp: Path) -> None:
     print(f"| ingest / embedder ceiling | {rate / ceiling:.2f}x |")
 
 
-def interrupted_run(corpus: Path, url: str, tmp: Path, after: float) -> None:
+def interrupted_run(corpus: Path, url: str, tmp: Path, after: float, milvus_uri: str) -> None:
     env = dict(os.environ)
     env.update(
         RESEARCH_AGENT_EMBEDDER="openai",
         RESEARCH_AGENT_EMBEDDING_BASE_URL=url,
         RESEARCH_AGENT_EMBEDDING_MODEL="bench",
         RESEARCH_AGENT_DATA_DIR=str(tmp / "cli-data"),
+        RESEARCH_AGENT_MILVUS_URI=milvus_uri,
+        RESEARCH_AGENT_COLLECTION="interrupted",
         RESEARCH_AGENT_ENV_FILE="",
     )
     cmd = [str(ROOT / ".venv" / "bin" / "research-agent"), "ingest", str(corpus)]
@@ -135,9 +153,13 @@ def interrupted_run(corpus: Path, url: str, tmp: Path, after: float) -> None:
     print(f"\nSIGINT after {after:g} s: exit code {proc.returncode} in {exit_s:.2f} s; {last}")
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=3600)
     report = json.loads(done.stdout)
+    kept = re.search(r"\((\d+) of (\d+) chunks written", last[0] if last else "")
+    first, total = (int(kept.group(1)), int(kept.group(2))) if kept else (0, 0)
     print(
         f"next run: exit {done.returncode}, resumed {report['resumed']}, "
-        f"chunks written {report['chunks_written']} in {report['seconds']:.1f} s"
+        f"chunks written {report['chunks_written']} in {report['seconds']:.1f} s; "
+        f"the interrupted run wrote {first} of {total}: "
+        f"{first} + {report['chunks_written']} = {first + report['chunks_written']}"
     )
 
 
@@ -148,6 +170,9 @@ def main() -> None:
     parser.add_argument("--interrupt", type=float, metavar="S", help="SIGINT a CLI run after S s")
     parser.add_argument("--latency", type=float, default=0.02, help="server seconds per request")
     parser.add_argument("--slots", type=int, default=8, help="requests the server runs at once")
+    parser.add_argument(
+        "--in-process", action="store_true", help="Milvus Lite as a file in this process"
+    )
     args = parser.parse_args()
     mb = 5.0 if args.smoke else args.mb
     proc, url = start_server(args.latency, args.slots, 384)
@@ -156,9 +181,15 @@ def main() -> None:
             tmp = Path(name)
             corpus = tmp / "large.md"
             write_corpus(corpus, mb)
-            ingest_in_process(corpus, url, tmp)
-            if args.interrupt is not None:
-                interrupted_run(corpus, url, tmp, args.interrupt)
+            milvus, uri = (None, str(tmp / "large.db")) if args.in_process else start_milvus(tmp)
+            try:
+                ingest_in_process(corpus, url, tmp, uri)
+                if args.interrupt is not None:
+                    interrupted_run(corpus, url, tmp, args.interrupt, uri)
+            finally:
+                if milvus is not None:
+                    milvus.terminate()
+                    milvus.wait(timeout=30)
     finally:
         proc.terminate()
         proc.wait(timeout=10)
