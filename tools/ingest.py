@@ -198,14 +198,18 @@ def _write(
     with Writer(store, embedder, tracker) as writer:
         current = Batch()
         for plan in planner.plans:
+            finished = False
             for chunk in chunks_of(plan, max_tokens, embedder):
-                if chunk.id in plan.present:
-                    continue
-                current.chunks.append(chunk)
+                if chunk.id not in plan.present:
+                    current.chunks.append(chunk)
+                if chunk.chunk_index == plan.n_chunks - 1:  # its last chunk is in this batch
+                    current.finished.append(plan)
+                    finished = True
                 if len(current.chunks) >= batch:
                     writer.add(current)
                     current = Batch()
-            current.finished.append(plan)
+            if not finished:  # the file changed between the passes: done all the same
+                current.finished.append(plan)
         writer.add(current)
     store.flush()
     tracker.finish()

@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
-from tools.textstream import FRAGMENT_CHARS, ends_line, text_fragments
+from tools.textstream import ends_line, text_fragments
 
 HEADING = re.compile(r"^[ ]{0,3}(#{1,6})[ \t]+(.*?)[ \t#]*$")
 FENCE = re.compile(r"^[ ]{0,3}(```|~~~)")
@@ -20,8 +20,10 @@ HEADING_ROOM = 32
 BLOCK_CHARS = 1 << 16
 """Characters of text whose tokens are counted in one call (Ctrl-C acts between calls)."""
 BLOCK_LINES = 1024
-PIECE_CHARS = 2 * FRAGMENT_CHARS
-"""A piece never holds more characters (a run of blank lines or untokenized symbols)."""
+PIECE_BYTES = 65535
+"""A piece never holds more UTF-8 bytes (a run of blank lines or of characters that are few
+tokens): Milvus's text field holds no more."""
+_CUT_CHARS = PIECE_BYTES // 4  # characters that fit, whatever they are
 TokenCounter = Callable[[Sequence[str]], list[int]]
 
 
@@ -43,6 +45,12 @@ class _Unit:
     heading: str
     starts_section: bool
     is_blank: bool
+    size: int = 0
+    """UTF-8 bytes of the text."""
+
+
+def _size(text: str) -> int:
+    return len(text.encode("utf-8", "surrogatepass"))
 
 
 def heading_of(line: str) -> tuple[int, str] | None:
@@ -101,10 +109,14 @@ def _units(parts: Iterable[str], max_tokens: int, count: TokenCounter) -> Iterat
                 starts = True
             heading = " > ".join(t for _, t in stack)
             pieces = [part] if tokens <= budget else _split_long_line(part, budget, count)
+            if any(_size(p) > PIECE_BYTES for p in pieces):  # characters that are few tokens
+                pieces = [
+                    p[i : i + _CUT_CHARS] for p in pieces for i in range(0, len(p), _CUT_CHARS)
+                ]
             sub_counts = [tokens] if len(pieces) == 1 else count(pieces)
             blank = not part.strip()
             for j, (p, c) in enumerate(zip(pieces, sub_counts, strict=True)):
-                yield _Unit(p, line, c, heading, starts and j == 0, blank)
+                yield _Unit(p, line, c, heading, starts and j == 0, blank, _size(p))
             at_start = ends_line(part)
             line += at_start
 
@@ -117,7 +129,7 @@ def split_document(text: str, max_tokens: int, count: TokenCounter) -> list[Piec
 def split_stream(parts: Iterable[str], max_tokens: int, count: TokenCounter) -> Iterator[Piece]:
     """Split a text, given as fragments (tools.textstream), into non-overlapping pieces.
 
-    Pieces hold at most about max_tokens tokens (and PIECE_CHARS characters). A new piece
+    Pieces hold at most about max_tokens tokens (and PIECE_BYTES bytes). A new piece
     starts at every heading (unless the piece so far holds only headings and blank lines),
     and a section that is too long breaks at the last blank line before the budget runs
     out, else at a line, else inside a line that alone is too long. Memory holds one
@@ -130,7 +142,7 @@ def split_stream(parts: Iterable[str], max_tokens: int, count: TokenCounter) -> 
         nonlocal cur, total, chars
         head, cur = cur[:upto], cur[upto:]
         total = sum(u.tokens for u in cur)
-        chars = sum(len(u.text) for u in cur)
+        chars = sum(u.size for u in cur)
         if not head:
             return None
         # Label with the section the body sits under, not a heading-only prefix's.
@@ -141,17 +153,17 @@ def split_stream(parts: Iterable[str], max_tokens: int, count: TokenCounter) -> 
         out: list[Piece | None] = []
         if unit.starts_section and cur and not all(u.starts_section or u.is_blank for u in cur):
             out.append(flush(len(cur)))
-        if cur and (total + unit.tokens > max_tokens or chars + len(unit.text) > PIECE_CHARS):
+        if cur and (total + unit.tokens > max_tokens or chars + unit.size > PIECE_BYTES):
             blank = max((i for i, u in enumerate(cur) if u.is_blank and i > 0), default=0)
             cut = blank + 1 if blank >= len(cur) // 2 else len(cur)
             if all(u.starts_section or u.is_blank for u in cur[:cut]):
                 cut = len(cur)  # never leave a heading alone in a piece of its own
             out.append(flush(cut))
-            if cur and (total + unit.tokens > max_tokens or chars + len(unit.text) > PIECE_CHARS):
+            if cur and (total + unit.tokens > max_tokens or chars + unit.size > PIECE_BYTES):
                 out.append(flush(len(cur)))
         yield from (p for p in out if p is not None)
         cur.append(unit)
         total += unit.tokens
-        chars += len(unit.text)
+        chars += unit.size
     if (last := flush(len(cur))) is not None:
         yield last

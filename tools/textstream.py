@@ -13,8 +13,8 @@ import io
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-FRAGMENT_CHARS = 8192
-"""The longest fragment: a chunk's text stays well inside Milvus's 65,535-byte text field."""
+FRAGMENT_CHARS = 1 << 16
+"""The longest fragment: one line up to this size is split by tokens exactly as before."""
 READ_CHARS = 1 << 16
 LINE_BREAKS = "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
 

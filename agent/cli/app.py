@@ -78,7 +78,11 @@ def main() -> None:
             sys.exit(code)
     except Interrupted as exc:
         typer.echo(f"interrupted: {exc}", err=True)
-        if isinstance(exc, IngestInterrupted):
+        # only as the `research-agent` command: a caller of main() (a test) keeps its process
+        if (
+            isinstance(exc, IngestInterrupted)
+            and getattr(sys.modules["__main__"], "main", None) is main
+        ):
             exit_now(130)
         sys.exit(130)
     except ConfigError as exc:  # a flag, variable or .env line with a value not allowed

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from tests.support.foundation import word_count
 from tools.docplan import version_of
-from tools.splitter import BLOCK_CHARS, PIECE_CHARS, split_document, split_stream
+from tools.splitter import BLOCK_CHARS, PIECE_BYTES, split_document, split_stream
 from tools.textstream import FRAGMENT_CHARS, file_fragments, text_fragments
 
 BREAKS = st.sampled_from(["\n", "\r\n", "\r", "\x0b", "\x0c", "\x1c", "\x85", "\u2028", ""])
@@ -49,10 +49,10 @@ def test_tokens_are_counted_in_blocks_never_the_whole_text() -> None:
 
 
 def test_blank_and_untokenized_runs_are_bounded_pieces() -> None:
-    text = "\n" * 50_000 + "\x01" * 40_000 + "\nend\n"  # no tokens at all for a long stretch
+    text = "\n" * 50_000 + "\x01" * 40_000 + "\u00e9" * 60_000 + "\nend\n"  # few tokens
     pieces = split_document(text, 200, word_count)
     assert "".join(p.text for p in pieces) == text
-    assert max(len(p.text) for p in pieces) <= PIECE_CHARS
+    assert max(len(p.text.encode()) for p in pieces) <= PIECE_BYTES
 
 
 def test_streamed_hash_equals_the_hash_of_the_whole_text() -> None:
