@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -28,6 +29,11 @@ from tools.store.retrieve import SearchMode, search
 
 if TYPE_CHECKING:
     import numpy as np
+
+
+INCOMPLETE_TTL = 1.0
+"""Seconds a search reuses the list of documents being written (another process may write:
+it marks a document before writing its first batch)."""
 
 
 @dataclass(frozen=True)
@@ -61,6 +67,7 @@ class ChunkStore:
         self._loaded = False
         self._embedder_ok: str | None = None  # the embedder name last found to match
         self._dense_index: str | None = None  # the dense field's index type, read on load
+        self._incomplete: tuple[float, set[str]] | None = None  # (when read, doc_ids)
 
     # -- collection ---------------------------------------------------------------------
     def exists(self) -> bool:
@@ -114,6 +121,7 @@ class ChunkStore:
         self._loaded = False
         self._embedder_ok = None
         self._dense_index = None
+        self._incomplete = None
 
     # -- writes -------------------------------------------------------------------------
     def upsert(self, chunks: Sequence[Chunk], vectors: np.ndarray, embedder: str) -> None:
@@ -140,8 +148,16 @@ class ChunkStore:
             return set()
         return {str(v) for v in value} if isinstance(value, list) else set()
 
+    def _incomplete_recent(self) -> set[str]:
+        """incomplete(), read at most INCOMPLETE_TTL ago: a search saves a round trip."""
+        now = time.monotonic()
+        if self._incomplete is None or now - self._incomplete[0] > INCOMPLETE_TTL:
+            self._incomplete = (now, self.incomplete())
+        return self._incomplete[1]
+
     def mark_incomplete(self, doc_ids: set[str]) -> None:
         """Record the documents whose chunks are being written (replaces the list)."""
+        self._incomplete = None
         if self.exists():
             self.client.alter_collection_properties(
                 self.collection, properties={layout.PROP_INCOMPLETE: json.dumps(sorted(doc_ids))}
@@ -262,7 +278,7 @@ class ChunkStore:
                 source_prefix,
                 mode,
                 self._dense_index,
-                sorted(self.incomplete()),
+                sorted(self._incomplete_recent()),
             )
         except MilvusException as exc:
             # The collection may have been dropped or rebuilt by another process since it
