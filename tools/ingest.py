@@ -20,6 +20,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from agent.settings import Settings
 from tools.discover import Walker
 from tools.docplan import (
@@ -54,6 +56,7 @@ Progress = Callable[[IngestProgress], None]
 """Called with a snapshot as files are read and chunk batches are embedded and written."""
 
 BAD_BYTE_SCAN = 64 << 20
+MOVE_CHUNKS = 1024
 TICK_CHARS = 1 << 20
 """Progress is reported at least every this many characters read of one file."""
 
@@ -119,6 +122,8 @@ class _Planner:
     tracker: Tracker
     plans: list[DocPlan] = field(default_factory=list)
     report: IngestReport = field(default_factory=IngestReport)
+    moves: list[tuple[str, str, str, int]] = field(default_factory=list)
+    """(old doc_id, doc_id, source, chunks) of unchanged documents stored under an old id."""
 
     @staticmethod
     def plan_for(doc_id: str, doc: SourceDoc, max_tokens: int, embedder: Embedder) -> DocPlan:
@@ -140,6 +145,13 @@ class _Planner:
             self.report.empty.append(source)
         state = self.states.get(doc_id)
         replaces = [legacy] if legacy != doc_id and legacy in self.states else []
+        if replaces and state is None:
+            old = self.states[legacy]
+            if old.complete and old.doc_hash == version.doc_hash:  # stored before, unchanged
+                self.moves.append((legacy, doc_id, source, old.n_chunks))
+                self.report.unchanged += 1
+                self.tracker.file_read(source, 0)
+                return
         if replaces == [] and state is not None and state.complete:
             if state.doc_hash == version.doc_hash:
                 self.report.unchanged += 1
@@ -264,6 +276,8 @@ def ingest_paths(
                 continue
             present.add(doc_id)
         _write(store, embedder, planner, tracker, 256)
+    for move in planner.moves:
+        _move(store, embedder.name, *move)
     if prune:
         _prune(store, before, present, paths, report)
     report.seconds = round(time.perf_counter() - t0, 3)
@@ -315,6 +329,32 @@ def _bad_byte(path: Path) -> str:
     except UnicodeDecodeError as exc:
         return f"byte {exc.start}"
     return "changed while read"
+
+
+def _move(store: ChunkStore, embedder: str, old: str, doc_id: str, source: str, n: int) -> None:
+    """Store an unchanged document of an older index under its new id, with its vectors.
+
+    Nothing is embedded again. The new chunks are written before the old ones are deleted,
+    so an interruption leaves both, and the next run finishes the move.
+    """
+    for first in range(0, n, MOVE_CHUNKS):
+        rows = store.chunks_with_vectors(old, first, first + MOVE_CHUNKS - 1)
+        if not rows:
+            continue
+        moved = [
+            c.model_copy(
+                update={
+                    "doc_id": doc_id,
+                    "source": source,
+                    "id": chunk_id(doc_id, c.chunk_index, c.text),
+                }
+            )
+            for c, _ in rows
+        ]
+        store.upsert(moved, np.asarray([v for _, v in rows], dtype=np.float32), embedder)
+    store.flush()
+    store.delete_ids(store.chunk_ids(old))
+    store.flush()
 
 
 def _prune(

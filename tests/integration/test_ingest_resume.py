@@ -165,9 +165,19 @@ def test_an_index_built_before_moves_to_the_new_ids(
         ingest_documents(store, embedder, [SourceDoc("docs/old.md", "Old", text)], settings)
         legacy = doc_id_for("docs/old.md")
         assert list(store.doc_states()) == [legacy]
+        calls = embedder.calls
         report = ingest_paths(store, embedder, [Path("docs")], settings)
-        assert (report.changed, report.chunks_deleted) == (1, 1)
-        assert list(store.doc_states()) == [file_doc_id(Path("docs/old.md"))]
-        assert store.find_doc("docs/old.md") == file_doc_id(Path("docs/old.md"))
+        # moved with its vectors: nothing embedded again
+        assert (report.unchanged, report.chunks_written, embedder.calls) == (1, 0, calls)
+        new_id = file_doc_id(Path("docs/old.md"))
+        assert list(store.doc_states()) == [new_id]
+        assert store.find_doc("docs/old.md") == new_id
+        assert "".join(c.text for c in store.get_chunks(new_id)) == text
+        assert store.search("Indexed before ids", None, 5, mode="bm25")[0]["doc_id"] == new_id
+
+        (tmp_path / "docs" / "old.md").write_text(text + "Changed.\n", encoding="utf-8")
+        changed = ingest_paths(store, embedder, [Path("docs")], settings)
+        assert (changed.changed, changed.chunks_written) == (1, 1)
+        assert list(store.doc_states()) == [new_id]
     finally:
         close_stores()

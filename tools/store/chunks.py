@@ -233,6 +233,18 @@ class ChunkStore:
         rows = self._query(f"doc_id == {milvus_literal(doc_id)}", fields)
         return sorted((Chunk(**r) for r in rows), key=lambda c: c.chunk_index)
 
+    def chunks_with_vectors(
+        self, doc_id: str, first: int, last: int
+    ) -> list[tuple[Chunk, list[float]]]:
+        """A document's chunks `first` to `last` (inclusive) with their dense vectors, in order."""
+        expr = (
+            f"doc_id == {milvus_literal(doc_id)} and chunk_index >= {int(first)} "
+            f"and chunk_index <= {int(last)}"
+        )
+        rows = self._query(expr, [*layout.OUTPUT_FIELDS, "n_chunks", "dense"])
+        rows.sort(key=lambda r: r["chunk_index"])
+        return [(Chunk(**{k: v for k, v in r.items() if k != "dense"}), r["dense"]) for r in rows]
+
     def find_doc(self, doc_id_or_source: str) -> str | None:
         """A doc_id from a doc_id or a source path."""
         lit = milvus_literal(doc_id_or_source)
