@@ -158,7 +158,12 @@ def interrupted_run(corpus: Path, url: str, tmp: Path, after: float, milvus_uri:
     time.sleep(after)
     sent = time.monotonic()
     proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
+    try:
+        _, err = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        raise SystemExit(f"SIGINT after {after:g} s: the ingest did not exit within 60 s")
     exit_s = time.monotonic() - sent
     last = err.decode(errors="replace").strip().splitlines()[-1:]
     print(f"\nSIGINT after {after:g} s: exit code {proc.returncode} in {exit_s:.2f} s; {last}")
@@ -195,12 +200,20 @@ def main() -> None:
             milvus, uri = (None, str(tmp / "large.db")) if args.in_process else start_milvus(tmp)
             try:
                 ingest_in_process(corpus, url, tmp, uri)
-                if args.interrupt is not None:
-                    interrupted_run(corpus, url, tmp, args.interrupt, uri)
             finally:
                 if milvus is not None:
                     milvus.terminate()
-                    milvus.wait(timeout=30)
+                    milvus.wait(timeout=60)
+            if args.interrupt is not None:  # a fresh database, not one busy with the above
+                milvus, uri = (
+                    (None, str(tmp / "cli.db")) if args.in_process else start_milvus(tmp / "cli")
+                )
+                try:
+                    interrupted_run(corpus, url, tmp, args.interrupt, uri)
+                finally:
+                    if milvus is not None:
+                        milvus.terminate()
+                        milvus.wait(timeout=60)
     finally:
         proc.terminate()
         proc.wait(timeout=10)
