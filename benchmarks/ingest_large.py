@@ -163,7 +163,7 @@ def interrupted_run(corpus: Path, url: str, tmp: Path, after: float, milvus_uri:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.communicate()
-        raise SystemExit(f"SIGINT after {after:g} s: the ingest did not exit within 60 s")
+        raise SystemExit(f"SIGINT after {after:g} s: the ingest did not exit within 60 s") from None
     exit_s = time.monotonic() - sent
     last = err.decode(errors="replace").strip().splitlines()[-1:]
     print(f"\nSIGINT after {after:g} s: exit code {proc.returncode} in {exit_s:.2f} s; {last}")
