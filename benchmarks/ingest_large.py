@@ -162,7 +162,9 @@ def interrupted_run(corpus: Path, url: str, tmp: Path, after: float, milvus_uri:
         _, err = proc.communicate(timeout=60)
     except subprocess.TimeoutExpired:
         proc.kill()
-        proc.communicate()
+        _, err = proc.communicate()
+        tail = [ln for ln in err.decode(errors="replace").splitlines() if "chttp2" not in ln]
+        print("\n".join(tail[-20:]))
         raise SystemExit(f"SIGINT after {after:g} s: the ingest did not exit within 60 s") from None
     exit_s = time.monotonic() - sent
     last = err.decode(errors="replace").strip().splitlines()[-1:]
