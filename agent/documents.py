@@ -43,7 +43,7 @@ def ingest(
     store = open_store(settings)
     embedder = get_embedder(settings)
     own = [Path(store.uri)] if settings.is_lite() else []
-    walker = Walker(include, exclude, own)
+    walker = Walker(include, exclude, own, settings.max_file_mb, settings.ingest_symlinks)
     before_ingest(settings)
     report = ingest_paths(
         store, embedder, [Path(p) for p in paths], settings, prune, progress, walker

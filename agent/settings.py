@@ -224,6 +224,33 @@ class Settings(BaseSettings, Context):
         description="Retries for connection errors, 429, 5xx (chat server, embeddings endpoint).",
     )
 
+    # -- ingest limits: what one file may cost, and which files an ingest follows --------
+    max_file_mb: float = Field(
+        200.0,
+        ge=0,
+        description="Files larger than this (MB) are skipped with the reason; 0: no limit "
+        "(`ingest --max-file-mb 0`). Text files stream in bounded memory at any size.",
+    )
+    max_pdf_pages: int = Field(
+        2000, ge=0, description="PDFs with more pages are skipped with the reason; 0: no limit."
+    )
+    max_extracted_chars: int = Field(
+        20_000_000,
+        ge=0,
+        description="Files (PDF, HTML) whose extracted text is longer are skipped; 0: no limit.",
+    )
+    extract_seconds: float = Field(
+        30.0,
+        gt=0,
+        description="Seconds a PDF's text extraction may take (in a child process, killed "
+        "past it); a slower file is skipped with the reason.",
+    )
+    ingest_symlinks: Literal["inside", "never"] = Field(
+        "inside",
+        description="Symlinked files in an ingested folder: inside: followed only when the "
+        "real file lies inside that folder; never: skipped. Symlinked folders: never followed.",
+    )
+
     @field_validator("checkpoint_uri")
     @classmethod
     def _checkpoint_uri(cls, value: str) -> str:

@@ -7,6 +7,7 @@ stays the only writer of chunks.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -30,6 +31,9 @@ class DocInfo:
     chunks: int
     ingested: str = UNKNOWN
     """When its current version was ingested (ISO 8601, UTC), or "unknown"."""
+    complete: bool = True
+    """False while its chunks are being written, or when an interrupted ingest left it
+    half-written: search and fetch leave it out until an ingest finishes it."""
 
 
 @dataclass(frozen=True)
@@ -50,22 +54,26 @@ def list_docs(settings: Settings) -> list[DocInfo]:
     titles: dict[str, str] = {}
     chunks: dict[str, int] = {}
     hashes: dict[str, str] = {}
-    fields = ["doc_id", "source", "title", "chunk_index", "doc_hash"]
+    versions: Counter[tuple[str, str, int]] = Counter()
+    fields = ["doc_id", "source", "title", "chunk_index", "doc_hash", "n_chunks"]
     for row in store._query('id != ""', fields):
         doc_id = row["doc_id"]
         sources[doc_id] = row["source"]
         chunks[doc_id] = chunks.get(doc_id, 0) + 1
         hashes[doc_id] = row["doc_hash"]
+        versions[(doc_id, row["doc_hash"], row["n_chunks"])] += 1
         if row["chunk_index"] == 0 or doc_id not in titles:
             titles[doc_id] = row["title"]
     times = IngestTimes(settings).get()
+    whole = {doc_id for (doc_id, _, n), rows in versions.items() if rows == n == chunks[doc_id]}
+    whole -= store.incomplete()
 
     def when(doc_id: str) -> str:
         entry = times.get(doc_id, {})
         at = entry.get("at") if entry.get("hash") == hashes[doc_id] else None
         return at or UNKNOWN
 
-    docs = (DocInfo(d, sources[d], titles[d], chunks[d], when(d)) for d in sources)
+    docs = (DocInfo(d, sources[d], titles[d], chunks[d], when(d), d in whole) for d in sources)
     return sorted(docs, key=lambda i: i.source)
 
 
@@ -96,6 +104,8 @@ def remove_docs(settings: Settings, sources: Sequence[str]) -> dict[str, int]:
     for chunk_ids in ids.values():
         store.delete_ids(chunk_ids)
     store.flush()
+    if (marked := store.incomplete()) & set(doc_ids.values()):
+        store.mark_incomplete(marked - set(doc_ids.values()))
     IngestTimes(settings).forget(list(doc_ids.values()))
     return {name: len(chunk_ids) for name, chunk_ids in ids.items()}
 

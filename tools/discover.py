@@ -8,7 +8,9 @@ keep only what matches; both are gitignore-style patterns ("*.md", "drafts/", "/
 matched against the path below the given folder.
 A file named on the command line is always looked at (only --include/--exclude apply to it).
 Every file that is looked at and not indexed gets a reason: unsupported type, binary,
-unreadable, not a regular file.
+unreadable, not a regular file, over the size limit, a symbolic link not followed (to a
+file outside the folder, or any with `symlinks="never"`). A file reached by two paths (a
+symlink inside the folder, or given twice) is read once.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import stat
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from tools.loaders import SUPPORTED
 
@@ -58,6 +60,7 @@ _BINARY_MAGIC = (
     b"\x00\x00\x01\x00",  # ico
 )
 SNIFF_BYTES = 8192
+MB = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -198,35 +201,68 @@ class Walker:
         include: Sequence[str] = (),
         exclude: Sequence[str] = (),
         own: Sequence[Path] = (),
+        max_mb: float = 0.0,
+        symlinks: Literal["inside", "never"] = "inside",
     ) -> None:
-        """Patterns as given by --include/--exclude; `own`: the Milvus Lite database."""
+        """Patterns as given by --include/--exclude; `own`: the Milvus Lite database.
+
+        `max_mb`: larger files are skipped (0: no limit). `symlinks`: "inside" follows a
+        symlinked file only to a file inside the folder being walked (a file named itself
+        is followed), "never" skips every symlinked file.
+        """
         self.include = _patterns(include)
         self.exclude = _patterns(exclude)
         self.own = {p.resolve() for p in own}
+        self.max_mb = max_mb
+        self.symlinks = symlinks
 
     def walk(self, paths: Sequence[Path]) -> Found:
         """Files to read, files skipped with their reason, and what was left out."""
         found = Found()
         seen: set[Path] = set()
         for path in paths:
-            if path.is_dir():
-                entries = self._folder(path, found)
-            else:
-                entries = iter([(path, path.name)])
+            folder = Path(os.path.realpath(path)) if path.is_dir() else None
+            entries = self._folder(path, found) if folder else iter([(path, path.name)])
             for file, rel in entries:
-                if file in seen:
+                real = Path(os.path.realpath(file))
+                if file.is_symlink() and (why := self._link(real, folder)):
+                    found.skipped.append(Skipped(str(file), why))
                     continue
-                seen.add(file)
+                if real in seen:
+                    found.excluded.append(f"{file}: the same file as another path given")
+                    continue
+                seen.add(real)
                 if self.exclude and self.exclude.match_file(rel):
                     found.excluded.append(f"{file}: --exclude")
                 elif self.include and not self.include.match_file(rel):
                     found.excluded.append(f"{file}: not matched by --include")
-                elif reason := why_not(file):
+                elif reason := why_not(file) or self._too_big(file):
                     found.skipped.append(Skipped(str(file), reason))
                 else:
                     found.files.append(file)
         found.files.sort()
         return found
+
+    def _link(self, real: Path, folder: Path | None) -> str | None:
+        """Why a symlinked file is not followed, or None (see __init__)."""
+        if self.symlinks == "never":
+            return "symbolic link, not followed (RESEARCH_AGENT_INGEST_SYMLINKS=never)"
+        if folder is not None and not real.is_relative_to(folder):
+            return f"symbolic link to a file outside {folder}, not followed"
+        return None
+
+    def _too_big(self, file: Path) -> str | None:
+        """Why a file is over the size limit, or None."""
+        try:
+            size = file.stat().st_size / MB
+        except OSError:
+            return None
+        if not self.max_mb or size <= self.max_mb:
+            return None
+        return (
+            f"{size:.1f} MB, over the {self.max_mb:g} MB limit (`ingest --max-file-mb 0` "
+            "or RESEARCH_AGENT_MAX_FILE_MB=0 lifts it)"
+        )
 
     def _folder(self, root: Path, found: Found) -> Iterator[tuple[Path, str]]:
         """(file, path below root) of every entry not left out, depth first, sorted."""

@@ -165,6 +165,14 @@ class OpenAIEmbedder:
 
         return retry.call(attempt, on_error, (httpx.HTTPError, KeyError, ValueError))
 
+    def cancel(self) -> None:
+        """Drop the requests not sent yet (an interrupted ingest exits without sending them).
+
+        Requests already in flight finish; the embedder stays usable with a new pool.
+        """
+        old, self._pool = self._pool, ThreadPoolExecutor(self.concurrency, "embed")
+        old.shutdown(wait=False, cancel_futures=True)
+
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         """Approximate tokens (4 characters each): the remote tokenizer is unknown."""
         return [math.ceil(len(t) / 4) for t in texts]

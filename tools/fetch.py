@@ -94,7 +94,13 @@ def run_fetch(
     if not 1 <= num_lines <= MAX_LINES:
         raise ToolInputError(f"num_lines must be between 1 and {MAX_LINES}; got {num_lines}.")
     resolved = _resolve(settings, registry, cursor, doc_id)
-    chunks = open_store(settings).get_chunks(resolved)
+    store = open_store(settings)
+    if resolved in store.incomplete():
+        raise ToolInputError(
+            f"Document {resolved} is only partly indexed (its ingest was interrupted or is "
+            "running); it cannot be read until `research-agent ingest` finishes it."
+        )
+    chunks = store.get_chunks(resolved)
     if not chunks:
         raise ToolInputError(f"Document {resolved} has no stored text. Search again.")
     text = "".join(c.text for c in chunks)

@@ -1,123 +1,177 @@
-"""Ingestion: load, split, embed and upsert, idempotently and crash-safely.
+"""Ingestion: load, split, embed and upsert, idempotently, crash-safely, in bounded memory.
 
-A document is written chunk-batch by chunk-batch and flushed; each chunk records its
-document's content hash and chunk count, so a re-run sees an incomplete or stale document
-and rewrites it, and an unchanged one is skipped. Stale chunks are deleted only after the
-new version is fully written, so a crash never loses what was already there.
+Two passes. The first streams each file to hash it (and, for a new or changed document, to
+count its chunks), keeping no text; the second streams each document to write again,
+splitting, embedding and upserting it batch by batch, each batch flushed. Memory holds a
+block of text and a batch of chunks, whatever the size of a file.
+
+A document whose chunks span more than one batch is listed in the collection as being
+written (ChunkStore.mark_incomplete) until its last chunk is written and its older
+version deleted: `docs list` shows it incomplete, search and fetch leave it out. Chunk ids
+are deterministic, so the next run skips the chunks an interrupted one wrote and embeds
+only the rest. Stale chunks are deleted only after the new version is fully written.
 """
 
 from __future__ import annotations
 
-import hashlib
+import tempfile
 import time
-from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+
+import numpy as np
 
 from agent.settings import Settings
 from tools.discover import Walker
+from tools.docplan import (
+    DocPlan,
+    Fragments,
+    chunk_id,
+    doc_id_for,
+    file_doc_id,
+    from_file,
+    from_text,
+    pieces_of,
+    version_of,
+)
 from tools.embeddings import Embedder
 from tools.errors import ResearchAgentError
-from tools.loaders import SourceDoc, UnreadableFile, load_file
+from tools.loaders import (
+    ReadLimits,
+    SourceDoc,
+    UnreadableFile,
+    is_streamed,
+    load_file,
+    read_limits,
+)
+from tools.pdftext import PdfWorker
 from tools.progress import IngestProgress, Tracker
 from tools.schemas import Chunk, IngestReport
 from tools.sources import source_name
-from tools.splitter import CHUNKER_VERSION, Piece, split_document
 from tools.store import ChunkStore, DocState
-
-if TYPE_CHECKING:
-    import numpy as np
+from tools.writer import Batch, Writer, embed_input
 
 Progress = Callable[[IngestProgress], None]
 """Called with a snapshot as files are read and chunk batches are embedded and written."""
 
-EMBED_PREFIX_CHARS = 160
+BAD_BYTE_SCAN = 64 << 20
+MOVE_CHUNKS = 1024
+TICK_CHARS = 1 << 20
+"""Progress is reported at least every this many characters read of one file."""
 
-
-def _sha(*parts: str) -> str:
-    h = hashlib.sha256()
-    for p in parts:
-        h.update(p.encode("utf-8", "surrogatepass"))
-        h.update(b"\x00")
-    return h.hexdigest()
-
-
-def doc_id_for(source: str) -> str:
-    """Stable document id from its source name."""
-    return _sha("doc", source)[:16]
+__all__ = [
+    "chunk_document",
+    "doc_hash_for",
+    "doc_id_for",
+    "embed_input",
+    "ingest_documents",
+    "ingest_paths",
+]
 
 
 def doc_hash_for(doc: SourceDoc, max_tokens: int) -> str:
     """Content hash of a document as chunked: a new splitter or chunk size re-chunks it."""
-    return _sha(doc.text, doc.title, f"chunker={CHUNKER_VERSION}:{max_tokens}")[:32]
+    return version_of(from_text(doc.text)(), doc.title, max_tokens).doc_hash
 
 
 def chunk_document(doc: SourceDoc, embedder: Embedder, max_tokens: int) -> list[Chunk]:
-    """Split a document into chunks with deterministic ids.
+    """Split a document held in memory into chunks with deterministic ids."""
+    plan = _Planner.plan_for(doc_id_for(doc.source), doc, max_tokens, embedder)
+    return list(chunks_of(plan, max_tokens, embedder))
 
-    An empty (or blank) document gets one empty chunk with lines 1-0: the store then records
-    that it was seen, so a re-run skips it, and search never returns it (end_line 0).
-    """
-    doc_id = doc_id_for(doc.source)
-    doc_hash = doc_hash_for(doc, max_tokens)
-    pieces = [Piece("", 1, 0, "")]
-    if doc.text.strip():
-        pieces = split_document(doc.text, max_tokens, embedder.count_tokens) or pieces
-    return [
-        Chunk(
-            id=_sha(doc_id, str(i), p.text)[:32],
-            doc_id=doc_id,
-            source=doc.source,
-            title=doc.title,
+
+def chunks_of(plan: DocPlan, max_tokens: int, embedder: Embedder) -> Iterator[Chunk]:
+    """A planned document's chunks, streamed."""
+    v = plan.version
+    for i, p in enumerate(pieces_of(plan.fragments, v.blank, max_tokens, embedder.count_tokens)):
+        yield Chunk(
+            id=chunk_id(plan.doc_id, i, p.text),
+            doc_id=plan.doc_id,
+            source=plan.source,
+            title=v.title,
             chunk_index=i,
             start_line=p.start_line,
             end_line=p.end_line,
             text=p.text,
-            n_chunks=len(pieces),
-            doc_hash=doc_hash,
+            n_chunks=plan.n_chunks,
+            doc_hash=v.doc_hash,
             heading=p.heading,
         )
-        for i, p in enumerate(pieces)
-    ]
 
 
-def embed_input(chunk: Chunk) -> str:
-    """What the dense embedder reads: a short title/heading prefix, then the chunk.
-
-    The prefix is capped so prefix + chunk stay inside MiniLM's 256-token window.
-    """
-    tail = chunk.heading.split(" > ")[-1] if chunk.heading else ""
-    prefix = chunk.title if not tail or tail == chunk.title else f"{chunk.title}: {tail}"
-    return f"{prefix[:EMBED_PREFIX_CHARS]}\n{chunk.text}"
+def _ticking(parts: Iterator[str], tracker: Tracker, name: str, size: int) -> Iterator[str]:
+    """Fragments passed through, with a progress report every TICK_CHARS characters."""
+    done = mark = 0
+    for part in parts:
+        done += len(part)
+        if done - mark >= TICK_CHARS:
+            mark = done
+            tracker.reading(name, done, size)
+        yield part
 
 
 @dataclass
-class _Plan:
-    """What to write: chunks per new or changed document, with the doc_id it replaces."""
+class _Planner:
+    """Decides per document: unchanged (skip), resumed, changed or new, and counts chunks."""
 
+    store: ChunkStore
     states: dict[str, DocState]
     max_tokens: int
-    to_write: list[tuple[list[Chunk], str | None]] = field(default_factory=list)
+    embedder: Embedder
+    tracker: Tracker
+    plans: list[DocPlan] = field(default_factory=list)
     report: IngestReport = field(default_factory=IngestReport)
+    moves: list[tuple[str, str, str, int]] = field(default_factory=list)
+    """(old doc_id, doc_id, source, chunks) of unchanged documents stored under an old id."""
 
-    def add(self, doc: SourceDoc, embedder: Embedder) -> int:
-        """Decide for one document; returns how many chunks it adds to write."""
-        if not doc.text.strip():
-            self.report.empty.append(doc.source)
-        state = self.states.get(doc_id_for(doc.source))
-        if state is not None and state.complete:
-            if state.doc_hash == doc_hash_for(doc, self.max_tokens):
+    @staticmethod
+    def plan_for(doc_id: str, doc: SourceDoc, max_tokens: int, embedder: Embedder) -> DocPlan:
+        """The plan of a document held in memory (chunk count included)."""
+        fragments = from_text(doc.text)
+        version = version_of(fragments(), doc.title, max_tokens)
+        plan = DocPlan(doc_id, doc.source, version, 0, fragments)
+        count = embedder.count_tokens
+        plan.n_chunks = sum(1 for _ in pieces_of(fragments, version.blank, max_tokens, count))
+        return plan
+
+    def add(
+        self, doc_id: str, source: str, fragments: Fragments, title: str, size: int, legacy: str
+    ) -> None:
+        """Plan one document: `title` is the fallback; `legacy` its id in older indexes."""
+        tick = lambda: _ticking(fragments(), self.tracker, source, size)  # noqa: E731
+        version = version_of(tick(), title, self.max_tokens)
+        if version.blank:
+            self.report.empty.append(source)
+        state = self.states.get(doc_id)
+        replaces = [legacy] if legacy != doc_id and legacy in self.states else []
+        if replaces and state is None:
+            old = self.states[legacy]
+            if old.complete and old.doc_hash == version.doc_hash:  # stored before, unchanged
+                self.moves.append((legacy, doc_id, source, old.n_chunks))
                 self.report.unchanged += 1
-                return 0
-        if state is None:
+                self.tracker.file_read(source, 0)
+                return
+        if replaces == [] and state is not None and state.complete:
+            if state.doc_hash == version.doc_hash:
+                self.report.unchanged += 1
+                self.tracker.file_read(source, 0)
+                return
+        present: set[str] = set()
+        if state is not None:
+            present = set(self.store.chunk_ids(doc_id, version.doc_hash))
+        if state is None and not replaces:
             self.report.new += 1
+        elif present and state is not None and state.doc_hash == version.doc_hash:
+            self.report.resumed += 1
         else:
             self.report.changed += 1
-        chunks = chunk_document(doc, embedder, self.max_tokens)
-        self.to_write.append((chunks, None if state is None else state.doc_id))
-        return len(chunks)
+        count = self.embedder.count_tokens
+        n = sum(1 for _ in pieces_of(tick, version.blank, self.max_tokens, count))
+        self.plans.append(
+            DocPlan(doc_id, source, version, n, fragments, replaces, state is not None, present)
+        )
+        self.tracker.file_read(source, n - len(present))
 
 
 def ingest_documents(
@@ -129,93 +183,50 @@ def ingest_documents(
     batch_chunks: int = 256,
     states: dict[str, DocState] | None = None,
 ) -> IngestReport:
-    """Write new and changed documents; skip unchanged ones.
+    """Write new and changed documents held in memory (named by source); skip unchanged ones.
 
     `states` is what the store held before (store.doc_states()); read here when not given.
     """
     t0 = time.perf_counter()
     store.check_embedder(embedder.name)
     tracker = Tracker(progress, files_total=len(docs))
-    plan = _Plan(store.doc_states() if states is None else states, settings.chunk_tokens)
+    states = store.doc_states() if states is None else states
+    planner = _Planner(store, states, settings.chunk_tokens, embedder, tracker)
     for doc in docs:
-        tracker.file_read(doc.source, plan.add(doc, embedder))
-    _write_plan(store, embedder, plan, tracker, batch_chunks)
-    plan.report.seconds = round(time.perf_counter() - t0, 3)
-    return plan.report
+        doc_id = doc_id_for(doc.source)
+        planner.add(doc_id, doc.source, from_text(doc.text), doc.title, len(doc.text), doc_id)
+    _write(store, embedder, planner, tracker, batch_chunks)
+    planner.report.seconds = round(time.perf_counter() - t0, 3)
+    return planner.report
 
 
-def _write_plan(
-    store: ChunkStore, embedder: Embedder, plan: _Plan, tracker: Tracker, batch_chunks: int
+def _write(
+    store: ChunkStore, embedder: Embedder, planner: _Planner, tracker: Tracker, batch: int
 ) -> None:
-    """Embed and upsert the planned chunks batch by batch, then delete stale ones."""
+    """Embed and upsert the planned chunks batch by batch (see tools.writer)."""
     # a remote embedder gets enough texts per call to fill all its request slots
-    batch_chunks = max(batch_chunks, getattr(embedder, "chunks_in_flight", 0))
-    pending: list[Chunk] = []
-    stale: list[str] = []
-    with _Writer(store, embedder, tracker) as writer:
-        for chunks, old in plan.to_write:
-            if old is not None:
-                keep = {c.id for c in chunks}
-                stale.extend(i for i in store.chunk_ids(old) if i not in keep)
-            pending.extend(chunks)
-            while len(pending) >= batch_chunks:
-                writer.add(pending[:batch_chunks])
-                pending = pending[batch_chunks:]
-        writer.add(pending)
-    store.delete_ids(stale)
+    batch = max(batch, getattr(embedder, "chunks_in_flight", 0))
+    max_tokens = planner.max_tokens
+    with Writer(store, embedder, tracker) as writer:
+        current = Batch()
+        for plan in planner.plans:
+            finished = False
+            for chunk in chunks_of(plan, max_tokens, embedder):
+                if chunk.id not in plan.present:
+                    current.chunks.append(chunk)
+                if chunk.chunk_index == plan.n_chunks - 1:  # its last chunk is in this batch
+                    current.finished.append(plan)
+                    finished = True
+                if len(current.chunks) >= batch:
+                    writer.add(current)
+                    current = Batch()
+            if not finished:  # the file changed between the passes: done all the same
+                current.finished.append(plan)
+        writer.add(current)
     store.flush()
     tracker.finish()
-    plan.report.chunks_written = tracker.state.chunks_done
-    plan.report.chunks_deleted = len(stale)
-
-
-class _Writer:
-    """Embeds and writes chunk batches in order, each upserted and flushed on its own.
-
-    With a remote embedder (`embedder.remote`), batch n+1 is embedded in the background
-    while batch n is written, so the embedding server never waits for Milvus; a crash
-    loses at most the batches not yet written, which the next run writes again.
-    """
-
-    def __init__(self, store: ChunkStore, embedder: Embedder, tracker: Tracker) -> None:
-        self.store, self.embedder, self.tracker = store, embedder, tracker
-        self._pool = ThreadPoolExecutor(1) if getattr(embedder, "remote", False) else None
-        self._queued: tuple[list[Chunk], Future[np.ndarray]] | None = None
-
-    def add(self, chunks: list[Chunk]) -> None:
-        if not chunks:
-            return
-        texts = [embed_input(c) for c in chunks]
-        if self._pool is None:
-            self.tracker.stage("embedding")
-            self._write(chunks, self.embedder.embed(texts))
-            return
-        queued, self._queued = self._queued, (chunks, self._pool.submit(self.embedder.embed, texts))
-        if queued is not None:
-            self._write_queued(queued)
-
-    def _write_queued(self, queued: tuple[list[Chunk], Future[np.ndarray]]) -> None:
-        if not queued[1].done():
-            self.tracker.stage("embedding")
-        self._write(queued[0], queued[1].result())
-
-    def _write(self, chunks: list[Chunk], vectors: np.ndarray) -> None:
-        self.tracker.stage("writing")
-        self.store.upsert(chunks, vectors, self.embedder.name)
-        self.store.flush()
-        self.tracker.chunks_written(len(chunks))
-
-    def __enter__(self) -> _Writer:
-        return self
-
-    def __exit__(self, exc_type: object, *_: object) -> None:
-        queued, self._queued = self._queued, None
-        try:
-            if queued is not None and exc_type is None:
-                self._write_queued(queued)
-        finally:
-            if self._pool is not None:  # on an error, do not wait for a batch nobody writes
-                self._pool.shutdown(wait=exc_type is None, cancel_futures=True)
+    planner.report.chunks_written = tracker.state.chunks_done
+    planner.report.chunks_deleted = writer.deleted
 
 
 def ingest_paths(
@@ -229,8 +240,9 @@ def ingest_paths(
 ) -> IngestReport:
     """Ingest files and folders; with prune, remove documents whose files are gone.
 
-    Files are read one by one (progress counts them from the start), then the chunks of new
-    and changed documents are embedded and written in batches.
+    A file is one document whatever the working folder or the form of its path: its id
+    is made from its real absolute path. Text files are streamed from disk; what a loader
+    extracts (HTML, PDF) is spooled to a temporary file for the second pass.
     """
     t0 = time.perf_counter()
     missing = [str(p) for p in paths if not p.exists() and not p.is_symlink()]
@@ -241,36 +253,126 @@ def ingest_paths(
     found = (walker or Walker()).walk(paths)
     store.check_embedder(embedder.name)
     before = store.doc_states()  # one scan serves the plan and the prune
-    plan = _Plan(before, settings.chunk_tokens)
-    plan.report.skipped = [str(s) for s in found.skipped]
-    plan.report.excluded = found.excluded
+    planner = _Planner(store, before, settings.chunk_tokens, embedder, tracker)
+    report = planner.report
+    report.skipped = [str(s) for s in found.skipped]
+    report.excluded = found.excluded
     tracker.files(len(found.files))
     present: set[str] = set()
-    for f in found.files:
-        source = source_name(f)
-        try:
-            doc = load_file(f, source)
-        except UnreadableFile as exc:
-            plan.report.skipped.append(f"{f}: {exc}")
-            tracker.file_read(source, 0)
-            continue
-        present.add(doc_id_for(source))
-        tracker.file_read(source, plan.add(doc, embedder))
-    _write_plan(store, embedder, plan, tracker, 256)
-    report = plan.report
+    with (
+        tempfile.TemporaryDirectory(prefix="research-agent-ingest-") as spool,
+        PdfWorker(settings.extract_seconds) as pdf,
+    ):
+        limits = read_limits(settings, pdf)
+        for n, f in enumerate(found.files):
+            source = source_name(f)
+            try:
+                fragments, title, size = _open(f, source, Path(spool) / f"{n}.txt", limits)
+                doc_id = file_doc_id(f)
+                planner.add(doc_id, source, fragments, title, size, doc_id_for(source))
+            except UnreadableFile as exc:
+                report.skipped.append(f"{f}: {exc}")
+                tracker.file_read(source, 0)
+                continue
+            present.add(doc_id)
+        _write(store, embedder, planner, tracker, 256)
+    for move in planner.moves:
+        _move(store, embedder.name, *move)
     if prune:
-        gone = [
-            s.doc_id
-            for s in before.values()
-            if s.doc_id not in present and _is_gone(s.source, paths)
-        ]
-        ids = [i for doc_id in gone for i in store.chunk_ids(doc_id)]
-        store.delete_ids(ids)
-        store.flush()
-        report.removed = len(gone)
-        report.chunks_deleted += len(ids)
+        _prune(store, before, present, paths, report)
     report.seconds = round(time.perf_counter() - t0, 3)
     return report
+
+
+def _open(path: Path, source: str, spool: Path, limits: ReadLimits) -> tuple[Fragments, str, int]:
+    """How to read a file's text again, its fallback title and its size.
+
+    Raises:
+        UnreadableFile: The file cannot be read as text (the message says why).
+    """
+    if is_streamed(path):
+        try:
+            size = path.stat().st_size
+            with path.open("rb") as fh:
+                if b"\x00" in fh.read(8192):
+                    raise UnreadableFile("binary content (NUL bytes)")
+        except OSError as exc:
+            raise UnreadableFile(f"cannot read ({exc.strerror or exc})") from exc
+        return _checked(path), path.stem, size
+    doc = load_file(path, source, limits)
+    spool.write_text(doc.text, encoding="utf-8", newline="")
+    return from_file(spool), doc.title, len(doc.text)
+
+
+def _checked(path: Path) -> Fragments:
+    """Fragments of a text file whose decoding and read errors become UnreadableFile."""
+
+    def read() -> Iterator[str]:
+        try:
+            yield from from_file(path)()
+        except UnicodeDecodeError as exc:
+            raise UnreadableFile(
+                f"not UTF-8 text ({_bad_byte(path)}); convert it to UTF-8"
+            ) from exc
+        except OSError as exc:
+            raise UnreadableFile(f"cannot read ({exc.strerror or exc})") from exc
+
+    return read
+
+
+def _bad_byte(path: Path) -> str:
+    """'byte N' of the first byte that is not UTF-8 (files up to BAD_BYTE_SCAN only)."""
+    if path.stat().st_size > BAD_BYTE_SCAN:
+        return "a byte past the first block"
+    try:
+        path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        return f"byte {exc.start}"
+    return "changed while read"
+
+
+def _move(store: ChunkStore, embedder: str, old: str, doc_id: str, source: str, n: int) -> None:
+    """Store an unchanged document of an older index under its new id, with its vectors.
+
+    Nothing is embedded again. The new chunks are written before the old ones are deleted,
+    so an interruption leaves both, and the next run finishes the move.
+    """
+    for first in range(0, n, MOVE_CHUNKS):
+        rows = store.chunks_with_vectors(old, first, first + MOVE_CHUNKS - 1)
+        if not rows:
+            continue
+        moved = [
+            c.model_copy(
+                update={
+                    "doc_id": doc_id,
+                    "source": source,
+                    "id": chunk_id(doc_id, c.chunk_index, c.text),
+                }
+            )
+            for c, _ in rows
+        ]
+        store.upsert(moved, np.asarray([v for _, v in rows], dtype=np.float32), embedder)
+    store.flush()
+    store.delete_ids(store.chunk_ids(old))
+    store.flush()
+
+
+def _prune(
+    store: ChunkStore,
+    before: dict[str, DocState],
+    present: set[str],
+    roots: Sequence[Path],
+    report: IngestReport,
+) -> None:
+    """Remove stored documents whose files are gone (see _is_gone)."""
+    gone = [
+        s.doc_id for s in before.values() if s.doc_id not in present and _is_gone(s.source, roots)
+    ]
+    ids = [i for doc_id in gone for i in store.chunk_ids(doc_id)]
+    store.delete_ids(ids)
+    store.flush()
+    report.removed = len(gone)
+    report.chunks_deleted += len(ids)
 
 
 def _is_gone(source: str, roots: Sequence[Path]) -> bool:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from tools.pages import PAGE_BREAK, plain_lines
+from agent.settings import Settings
+from tools.pdftext import ExtractError, PdfWorker, extract
 from tools.sources import source_name
 from tools.splitter import heading_of
 
@@ -67,40 +67,62 @@ def _read_html(path: Path) -> tuple[str, str | None]:
     return text, title or None
 
 
-def _read_pdf(path: Path) -> str:
-    """The text layer, pages separated by a blank line ending in a form feed (PAGE_BREAK).
+@dataclass(frozen=True)
+class ReadLimits:
+    """Per-file limits of what a loader extracts (settings of the ingest group)."""
 
-    The page of any line is then 1 + the form feeds before it, computed from the stored text
-    alone (tools.pages). Empty pages keep their place, so page numbers stay the real ones.
-    """
-    # lazy: bs4 and pypdf cost +0.09 s, and `search` imports this module (cold_start.py)
-    from pypdf import PdfReader
-    from pypdf.errors import PyPdfError
+    max_pdf_pages: int = 0
+    max_chars: int = 0
+    """0: no limit."""
+    pdf: PdfWorker | None = None
+    """Extracts PDFs in a child process under a time limit; None: in this process, no limit."""
 
-    # pypdf logs its own repair warnings ("EOF marker not found"); the skip line says enough.
-    logging.getLogger("pypdf").setLevel(logging.ERROR)
+
+def read_limits(settings: Settings, pdf: PdfWorker | None = None) -> ReadLimits:
+    """The limits the settings give, extracting PDFs with `pdf`."""
+    return ReadLimits(settings.max_pdf_pages, settings.max_extracted_chars, pdf)
+
+
+def is_streamed(path: Path) -> bool:
+    """Whether a file is read as plain UTF-8 text, streamed from disk (not loaded whole)."""
+    return path.suffix.lower() in TEXT_SUFFIXES
+
+
+def _read_pdf(path: Path, limits: ReadLimits) -> str:
     try:
-        reader = PdfReader(path)
-        pages = [page.extract_text() or "" for page in reader.pages]
-    except (PyPdfError, ValueError, KeyError, OSError) as exc:
-        raise UnreadableFile(f"corrupt or unreadable PDF ({exc})") from exc
-    text = ("\n" + PAGE_BREAK).join(plain_lines(p).strip("\n") for p in pages)
-    if not text.strip():
-        raise UnreadableFile("PDF has no extractable text (scanned images need OCR first)")
-    return text + "\n"
+        if limits.pdf is not None:
+            return limits.pdf.extract(path, limits.max_pdf_pages, limits.max_chars)
+        return extract(str(path), limits.max_pdf_pages, limits.max_chars)
+    except ExtractError as exc:
+        raise UnreadableFile(str(exc)) from exc
 
 
-def load_file(path: Path, source: str) -> SourceDoc:
+def load_file(path: Path, source: str, limits: ReadLimits | None = None) -> SourceDoc:
     """Load one file as a SourceDoc; raises UnreadableFile with the reason."""
     suffix = path.suffix.lower()
+    limits = limits or ReadLimits()
+    title: str | None = None
     try:
         if suffix in HTML_SUFFIXES:
-            text, html_title = _read_html(path)
-            return SourceDoc(source, html_title or title_of(text, path.stem), text)
-        text = _read_pdf(path) if suffix in PDF_SUFFIXES else _read_text(path)
+            text, title = _read_html(path)
+        else:
+            text = _read_pdf(path, limits) if suffix in PDF_SUFFIXES else _read_text(path)
     except OSError as exc:
         raise UnreadableFile(f"cannot read ({exc.strerror or exc})") from exc
-    return SourceDoc(source, title_of(text, path.stem), text)
+    if limits.max_chars and len(text) > limits.max_chars:
+        raise UnreadableFile(
+            f"more than {limits.max_chars:,} characters of text "
+            "(RESEARCH_AGENT_MAX_EXTRACTED_CHARS)"
+        )
+    return SourceDoc(source, title or title_of(text, path.stem), text)
 
 
-__all__ = ["SourceDoc", "UnreadableFile", "load_file", "source_name"]
+__all__ = [
+    "ReadLimits",
+    "SourceDoc",
+    "UnreadableFile",
+    "is_streamed",
+    "load_file",
+    "read_limits",
+    "source_name",
+]

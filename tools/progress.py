@@ -36,6 +36,9 @@ class IngestProgress:
     """Estimated from the chunks written so far; None until the first batch is written."""
     current: str = ""
     """The file being read, while reading."""
+    current_done: int = 0
+    current_size: int = 0
+    """Characters of the current file read so far in this pass, and its size (big files)."""
 
 
 def duration(seconds: float) -> str:
@@ -57,6 +60,9 @@ def describe(p: IngestProgress) -> str:
         f"files {p.files_done}/{p.files_total}",
         f"chunks {p.chunks_done}/{p.chunks_total}",
     ]
+    if p.stage == "reading" and p.current_size:
+        mb = 1 << 20
+        parts.insert(2, f"{p.current}: {p.current_done / mb:.0f}/{p.current_size / mb:.0f} MB")
     if p.stage in ("embedding", "writing"):
         parts.append("estimating time left" if p.seconds_left is None else "")
         if p.seconds_left is not None:
@@ -98,12 +104,18 @@ class Tracker:
         """The number of files to read is known."""
         self._set(stage="reading", files_total=total)
 
+    def reading(self, name: str, done: int, size: int) -> None:
+        """Part of a big file is read (a heartbeat: the listener hears from a long file)."""
+        self._set(current=name, current_done=done, current_size=size)
+
     def file_read(self, name: str, chunks: int) -> None:
         """One file read (and split into `chunks` to write; 0 when unchanged or skipped)."""
         self._set(
             files_done=self.state.files_done + 1,
             chunks_total=self.state.chunks_total + chunks,
             current=name,
+            current_done=0,
+            current_size=0,
         )
 
     def chunks_written(self, n: int) -> None:

@@ -81,6 +81,8 @@ class IngestReport(BaseModel):
     new: int = 0
     changed: int = 0
     unchanged: int = 0
+    resumed: int = 0
+    """Documents an interrupted ingest left half-written, finished without re-embedding."""
     removed: int = 0
     chunks_written: int = 0
     chunks_deleted: int = 0

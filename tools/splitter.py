@@ -7,14 +7,23 @@ rebuild any document from the store alone.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+
+from tools.textstream import ends_line, text_fragments
 
 HEADING = re.compile(r"^[ ]{0,3}(#{1,6})[ \t]+(.*?)[ \t#]*$")
 FENCE = re.compile(r"^[ ]{0,3}(```|~~~)")
 
 CHUNKER_VERSION = "2"  # bump when the split changes: stored documents are then re-chunked
 HEADING_ROOM = 32
+BLOCK_CHARS = 1 << 16
+"""Characters of text whose tokens are counted in one call (Ctrl-C acts between calls)."""
+BLOCK_LINES = 1024
+PIECE_BYTES = 65535
+"""A piece never holds more UTF-8 bytes (a run of blank lines or of characters that are few
+tokens): Milvus's text field holds no more."""
+_CUT_CHARS = PIECE_BYTES // 4  # characters that fit, whatever they are
 TokenCounter = Callable[[Sequence[str]], list[int]]
 
 
@@ -36,6 +45,12 @@ class _Unit:
     heading: str
     starts_section: bool
     is_blank: bool
+    size: int = 0
+    """UTF-8 bytes of the text."""
+
+
+def _size(text: str) -> int:
+    return len(text.encode("utf-8", "surrogatepass"))
 
 
 def heading_of(line: str) -> tuple[int, str] | None:
@@ -63,63 +78,92 @@ def _split_long_line(line: str, max_tokens: int, count: TokenCounter) -> list[st
     return [q for p in out for q in _split_long_line(p, max_tokens, count)]
 
 
-def _units(text: str, max_tokens: int, count: TokenCounter) -> list[_Unit]:
-    lines = text.splitlines(keepends=True)
-    counts = count([ln for ln in lines]) if lines else []
-    units: list[_Unit] = []
+def _blocks(parts: Iterable[str]) -> Iterator[list[str]]:
+    """Fragments in blocks of about BLOCK_CHARS: one token-count call each, never the file."""
+    block: list[str] = []
+    size = 0
+    for part in parts:
+        block.append(part)
+        size += len(part)
+        if size >= BLOCK_CHARS or len(block) >= BLOCK_LINES:
+            yield block
+            block, size = [], 0
+    if block:
+        yield block
+
+
+def _units(parts: Iterable[str], max_tokens: int, count: TokenCounter) -> Iterator[_Unit]:
+    """Units to pack into pieces: lines, or parts of a line too long for the budget."""
     stack: list[tuple[int, str]] = []
     in_fence = False
-    for i, (line, tokens) in enumerate(zip(lines, counts, strict=True), start=1):
-        starts = False
-        if FENCE.match(line):
-            in_fence = not in_fence
-        elif not in_fence and (h := heading_of(line)):
-            stack = [s for s in stack if s[0] < h[0]] + [h]
-            starts = True
-        heading = " > ".join(t for _, t in stack)
-        # Fragments leave room for a heading, so a title is not left alone in a chunk of its own.
-        budget = max_tokens - min(HEADING_ROOM, max_tokens // 4)
-        pieces = [line] if tokens <= budget else _split_long_line(line, budget, count)
-        sub_counts = [tokens] if len(pieces) == 1 else count(pieces)
-        for j, (p, c) in enumerate(zip(pieces, sub_counts, strict=True)):
-            units.append(_Unit(p, i, c, heading, starts and j == 0, not line.strip()))
-    return units
+    line, at_start = 1, True
+    # Fragments leave room for a heading, so a title is not left alone in a chunk of its own.
+    budget = max_tokens - min(HEADING_ROOM, max_tokens // 4)
+    for block in _blocks(parts):
+        for part, tokens in zip(block, count(block), strict=True):
+            starts = False
+            if at_start and FENCE.match(part):
+                in_fence = not in_fence
+            elif at_start and not in_fence and (h := heading_of(part)):
+                stack = [s for s in stack if s[0] < h[0]] + [h]
+                starts = True
+            heading = " > ".join(t for _, t in stack)
+            pieces = [part] if tokens <= budget else _split_long_line(part, budget, count)
+            if any(_size(p) > PIECE_BYTES for p in pieces):  # characters that are few tokens
+                pieces = [
+                    p[i : i + _CUT_CHARS] for p in pieces for i in range(0, len(p), _CUT_CHARS)
+                ]
+            sub_counts = [tokens] if len(pieces) == 1 else count(pieces)
+            blank = not part.strip()
+            for j, (p, c) in enumerate(zip(pieces, sub_counts, strict=True)):
+                yield _Unit(p, line, c, heading, starts and j == 0, blank, _size(p))
+            at_start = ends_line(part)
+            line += at_start
 
 
 def split_document(text: str, max_tokens: int, count: TokenCounter) -> list[Piece]:
-    """Split text into non-overlapping pieces of at most about max_tokens tokens.
+    """Split text held in memory (see split_stream)."""
+    return list(split_stream(text_fragments(text), max_tokens, count))
 
-    A new piece starts at every heading (unless the piece so far holds only headings and
-    blank lines), and a section that is too long breaks at the last blank line before the
-    budget runs out, else at a line, else inside a line that alone is too long.
+
+def split_stream(parts: Iterable[str], max_tokens: int, count: TokenCounter) -> Iterator[Piece]:
+    """Split a text, given as fragments (tools.textstream), into non-overlapping pieces.
+
+    Pieces hold at most about max_tokens tokens (and PIECE_BYTES bytes). A new piece
+    starts at every heading (unless the piece so far holds only headings and blank lines),
+    and a section that is too long breaks at the last blank line before the budget runs
+    out, else at a line, else inside a line that alone is too long. Memory holds one
+    block of fragments and one piece, whatever the size of the text.
     """
-    pieces: list[Piece] = []
     cur: list[_Unit] = []
-    total = 0
+    total = chars = 0
 
-    def flush(upto: int) -> None:
-        nonlocal cur, total
+    def flush(upto: int) -> Piece | None:
+        nonlocal cur, total, chars
         head, cur = cur[:upto], cur[upto:]
         total = sum(u.tokens for u in cur)
-        if head:
-            # Label with the section the body sits under, not a heading-only prefix's.
-            body = next((u for u in head if not (u.starts_section or u.is_blank)), head[-1])
-            pieces.append(
-                Piece("".join(u.text for u in head), head[0].line, head[-1].line, body.heading)
-            )
+        chars = sum(u.size for u in cur)
+        if not head:
+            return None
+        # Label with the section the body sits under, not a heading-only prefix's.
+        body = next((u for u in head if not (u.starts_section or u.is_blank)), head[-1])
+        return Piece("".join(u.text for u in head), head[0].line, head[-1].line, body.heading)
 
-    for unit in _units(text, max_tokens, count):
+    for unit in _units(parts, max_tokens, count):
+        out: list[Piece | None] = []
         if unit.starts_section and cur and not all(u.starts_section or u.is_blank for u in cur):
-            flush(len(cur))
-        if cur and total + unit.tokens > max_tokens:
+            out.append(flush(len(cur)))
+        if cur and (total + unit.tokens > max_tokens or chars + unit.size > PIECE_BYTES):
             blank = max((i for i, u in enumerate(cur) if u.is_blank and i > 0), default=0)
             cut = blank + 1 if blank >= len(cur) // 2 else len(cur)
             if all(u.starts_section or u.is_blank for u in cur[:cut]):
                 cut = len(cur)  # never leave a heading alone in a piece of its own
-            flush(cut)
-            if cur and total + unit.tokens > max_tokens:
-                flush(len(cur))
+            out.append(flush(cut))
+            if cur and (total + unit.tokens > max_tokens or chars + unit.size > PIECE_BYTES):
+                out.append(flush(len(cur)))
+        yield from (p for p in out if p is not None)
         cur.append(unit)
         total += unit.tokens
-    flush(len(cur))
-    return pieces
+        chars += unit.size
+    if (last := flush(len(cur))) is not None:
+        yield last

@@ -10,7 +10,7 @@ from typer._click.exceptions import UsageError
 from typer.exceptions import TyperException
 
 from agent.cli import catalog, chat, collections, documents, evaluate, research, stopping
-from agent.cli.errors import Interrupted
+from agent.cli.errors import IngestInterrupted, Interrupted, exit_now
 from tools.errors import ConfigError, ResearchAgentError
 
 INTERRUPTED = (
@@ -88,6 +88,12 @@ def _main() -> None:
     except Interrupted as exc:
         stopping.said()
         typer.echo(f"interrupted: {exc}", err=True)
+        # only as the `research-agent` command: a caller of main() (a test) keeps its process
+        if (
+            isinstance(exc, IngestInterrupted)
+            and getattr(sys.modules["__main__"], "main", None) is main
+        ):
+            exit_now(130)
         sys.exit(130)
     except ConfigError as exc:  # a flag, variable or .env line with a value not allowed
         typer.echo(f"error: {exc}", err=True)

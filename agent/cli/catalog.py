@@ -27,8 +27,13 @@ def docs_list(
         typer.echo(json.dumps([asdict(d) for d in docs], ensure_ascii=False, indent=2))
         return
     for d in docs:
-        typer.echo(f"{d.source}  {d.chunks} chunks  ingested {d.ingested}  {d.title}")
-    typer.echo(f"{len(docs)} documents, {sum(d.chunks for d in docs)} chunks")
+        mark = "" if d.complete else "  INCOMPLETE (not searched; run ingest again to finish it)"
+        typer.echo(f"{d.source}  {d.chunks} chunks  ingested {d.ingested}  {d.title}{mark}")
+    partial = sum(not d.complete for d in docs)
+    typer.echo(
+        f"{len(docs)} documents, {sum(d.chunks for d in docs)} chunks"
+        + (f", {partial} incomplete" if partial else "")
+    )
 
 
 @docs_app.command("rm")

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from agent.cli.errors import Interrupted
+from agent.cli.errors import IngestInterrupted
 from agent.cli.options import AsJson, Collection, K, Uri, settings_with
 from tools.errors import ConfigError
 
@@ -49,6 +49,16 @@ def ingest(
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="List every skipped and left-out path.")
     ] = False,
+    max_file_mb: Annotated[
+        float | None,
+        typer.Option(
+            "--max-file-mb",
+            min=0,
+            metavar="MB",
+            help="Skip files larger than this (default: RESEARCH_AGENT_MAX_FILE_MB, 200); "
+            "0 lifts the limit.",
+        ),
+    ] = None,
     as_json: AsJson = False,
 ) -> None:
     """Index Markdown, text, HTML and PDF files into Milvus (idempotent; safe to re-run).
@@ -60,6 +70,8 @@ def ingest(
     from agent.documents import ingest as run
 
     settings = settings_with(collection=collection, milvus_uri=milvus_uri)
+    if max_file_mb is not None:
+        settings = settings.model_copy(update={"max_file_mb": max_file_mb})
     last: list[IngestProgress] = []
     try:
         with _progress_display() as show:
@@ -70,13 +82,14 @@ def ingest(
 
             report = run(paths, settings, prune, listen, include or (), exclude or ())
     except KeyboardInterrupt:
-        raise Interrupted(_interrupted(last[0] if last else None)) from None
+        raise IngestInterrupted(_interrupted(last[0] if last else None)) from None
     _print_left_out(report.skipped, report.excluded, verbose)
     if as_json:
         keys = (
             "new",
             "changed",
             "unchanged",
+            "resumed",
             "removed",
             "chunks_written",
             "chunks_deleted",
@@ -92,6 +105,8 @@ def ingest(
         for n, what in ((len(report.empty), "empty"), (len(report.excluded), "left out"))
         if n
     )
+    if report.resumed:
+        extra += f", {report.resumed} resumed"
     typer.echo(
         f"files: {report.new} new, {report.changed} changed, {report.unchanged} unchanged, "
         f"{report.removed} removed, {len(report.skipped)} skipped{extra}; "

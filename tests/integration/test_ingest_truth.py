@@ -121,23 +121,23 @@ def test_progress_lines_on_a_pipe_name_stages_and_counts(
 def test_ctrl_c_during_ingest_says_what_is_kept(
     project: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import tools.ingest
+    import tools.writer
 
-    real = tools.ingest._Writer._write
+    real = tools.writer.Writer._write
     calls = []
 
     def interrupt_while_embedding(*args: object) -> None:
         calls.append(1)
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(tools.ingest._Writer, "_write", interrupt_while_embedding)
+    monkeypatch.setattr(tools.writer.Writer, "_write", interrupt_while_embedding)
     code, _, err = cli(monkeypatch, capsys, "ingest", "docs")
     assert (code, len(calls)) == (130, 1)
     assert err.strip().splitlines()[-1] == (
         "interrupted: everything already written is kept (0 of 3 chunks written, "
         "3 of 3 files read); run the same command again to finish."
     )
-    monkeypatch.setattr(tools.ingest._Writer, "_write", real)
+    monkeypatch.setattr(tools.writer.Writer, "_write", real)
     code, out, err = cli(monkeypatch, capsys, "ingest", "docs", "--json")
     assert code == 0, err
     assert json.loads(out)["new"] == 3  # the re-run finishes the job

@@ -13,9 +13,9 @@ import pytest
 from agent import documents
 from agent.settings import Settings
 from tests.support.foundation import clean_env, lite_settings, minimal_pdf
+from tools.docplan import file_doc_id
 from tools.embeddings import get_embedder
 from tools.errors import StoreError
-from tools.ingest import doc_id_for
 from tools.loaders import load_file
 from tools.schemas import IngestReport
 from tools.store import ChunkStore, close_stores, open_store
@@ -40,6 +40,11 @@ HTML = """<html><head><title>Release Notes</title><style>p{}</style></head>
 <body><h1>Release 2.5</h1><p>Adds full text search.</p><script>var x=1;</script>
 <p>Fixes compaction.</p></body></html>"""
 PDF_LINES = ["Milvus Lite keeps data in a local folder.", "It allows one process at a time."]
+
+
+def doc_id_for(source: str) -> str:
+    """The id of the document of a file named relative to the working folder."""
+    return file_doc_id(Path(source))
 
 
 def ids_by_doc(store: ChunkStore) -> dict[str, set[str]]:
@@ -271,7 +276,9 @@ def test_a_document_missing_chunks_is_repaired(small: tuple[Path, Settings]) -> 
     store.delete_ids(sorted(before[a_id])[:2])  # as if a crash lost the tail of a write
     store.flush()
     report = documents.ingest([docs], settings)
-    assert (report.changed, report.unchanged) == (1, 2)
+    # resumed: only the two missing chunks are embedded and written again
+    assert (report.resumed, report.changed, report.unchanged) == (1, 0, 2)
+    assert (report.chunks_written, report.chunks_deleted) == (2, 0)
     assert ids_by_doc(store) == before
     assert "".join(c.text for c in store.get_chunks(a_id)) == (docs / "a.md").read_text()
 

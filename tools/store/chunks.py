@@ -10,6 +10,8 @@ returns False instead of raising when Milvus fails.
 from __future__ import annotations
 
 import contextlib
+import json
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -29,6 +31,11 @@ if TYPE_CHECKING:
     import numpy as np
 
 
+INCOMPLETE_TTL = 1.0
+"""Seconds a search reuses the list of documents being written (another process may write:
+it marks a document before writing its first batch)."""
+
+
 @dataclass(frozen=True)
 class DocState:
     """What the store holds of one document."""
@@ -40,10 +47,13 @@ class DocState:
     rows: int
     rows_current: int
 
+    marked: bool = False
+    """Listed as being written (an ingest of it started and has not finished)."""
+
     @property
     def complete(self) -> bool:
-        """All chunks of the latest version are present and nothing else."""
-        return self.rows == self.rows_current == self.n_chunks
+        """All chunks of the latest version are present, nothing else, and no write is open."""
+        return self.rows == self.rows_current == self.n_chunks and not self.marked
 
 
 class ChunkStore:
@@ -57,6 +67,7 @@ class ChunkStore:
         self._loaded = False
         self._embedder_ok: str | None = None  # the embedder name last found to match
         self._dense_index: str | None = None  # the dense field's index type, read on load
+        self._incomplete: tuple[float, set[str]] | None = None  # (when read, doc_ids)
 
     # -- collection ---------------------------------------------------------------------
     def exists(self) -> bool:
@@ -112,6 +123,7 @@ class ChunkStore:
         self._loaded = False
         self._embedder_ok = None
         self._dense_index = None
+        self._incomplete = None
 
     # -- writes -------------------------------------------------------------------------
     def upsert(self, chunks: Sequence[Chunk], vectors: np.ndarray, embedder: str) -> None:
@@ -127,10 +139,43 @@ class ChunkStore:
             self._loaded = True
         self.client.upsert(self.collection, layout.rows(chunks, vectors))
 
+    def incomplete(self) -> set[str]:
+        """doc_ids of documents being written, or left half-written by an interrupted ingest."""
+        if not self.exists():
+            return set()
+        props = self.client.describe_collection(self.collection).get("properties", {})
+        try:
+            value = json.loads(props.get(layout.PROP_INCOMPLETE, "[]"))
+        except ValueError:
+            return set()
+        return {str(v) for v in value} if isinstance(value, list) else set()
+
+    def _incomplete_recent(self) -> set[str]:
+        """incomplete(), read at most INCOMPLETE_TTL ago: a search saves a round trip."""
+        now = time.monotonic()
+        if self._incomplete is None or now - self._incomplete[0] > INCOMPLETE_TTL:
+            self._incomplete = (now, self.incomplete())
+        return self._incomplete[1]
+
+    def mark_incomplete(self, doc_ids: set[str]) -> None:
+        """Record the documents whose chunks are being written (replaces the list)."""
+        self._incomplete = None
+        if self.exists():
+            self.client.alter_collection_properties(
+                self.collection, properties={layout.PROP_INCOMPLETE: json.dumps(sorted(doc_ids))}
+            )
+
     def delete_ids(self, ids: Sequence[str]) -> None:
         """Delete chunks by id."""
         for expr in ids_filters(list(ids)):
             self.client.delete(self.collection, filter=expr)
+
+    def delete_other_versions(self, doc_id: str, doc_hash: str) -> int:
+        """Delete a document's chunks of any version but `doc_hash`; returns how many."""
+        expr = f"doc_id == {milvus_literal(doc_id)} and doc_hash != {milvus_literal(doc_hash)}"
+        ids = [r["id"] for r in self._query(expr, ["id"])]
+        self.delete_ids(ids)
+        return len(ids)
 
     def flush(self) -> None:
         """Persist what was written (small Lite ingests never flush on their own)."""
@@ -164,6 +209,7 @@ class ChunkStore:
             d["hashes"][r["doc_hash"]] = d["hashes"].get(r["doc_hash"], 0) + 1
             d["n"][r["doc_hash"]] = r["n_chunks"]
         out = {}
+        marked = self.incomplete()
         for doc_id, d in acc.items():
             best = max(d["hashes"], key=d["hashes"].get)
             out[doc_id] = DocState(
@@ -173,18 +219,34 @@ class ChunkStore:
                 d["n"][best],
                 sum(d["hashes"].values()),
                 d["hashes"][best],
+                doc_id in marked,
             )
         return out
 
-    def chunk_ids(self, doc_id: str) -> list[str]:
-        """Ids of a document's chunks."""
-        return [r["id"] for r in self._query(f"doc_id == {milvus_literal(doc_id)}", ["id"])]
+    def chunk_ids(self, doc_id: str, doc_hash: str | None = None) -> list[str]:
+        """Ids of a document's chunks (of the version `doc_hash` only, when given)."""
+        expr = f"doc_id == {milvus_literal(doc_id)}"
+        if doc_hash is not None:
+            expr += f" and doc_hash == {milvus_literal(doc_hash)}"
+        return [r["id"] for r in self._query(expr, ["id"])]
 
     def get_chunks(self, doc_id: str) -> list[Chunk]:
         """A document's chunks in order (empty when unknown)."""
         fields = [*layout.OUTPUT_FIELDS, "n_chunks"]
         rows = self._query(f"doc_id == {milvus_literal(doc_id)}", fields)
         return sorted((Chunk(**r) for r in rows), key=lambda c: c.chunk_index)
+
+    def chunks_with_vectors(
+        self, doc_id: str, first: int, last: int
+    ) -> list[tuple[Chunk, list[float]]]:
+        """A document's chunks `first` to `last` (inclusive) with their dense vectors, in order."""
+        expr = (
+            f"doc_id == {milvus_literal(doc_id)} and chunk_index >= {int(first)} "
+            f"and chunk_index <= {int(last)}"
+        )
+        rows = self._query(expr, [*layout.OUTPUT_FIELDS, "n_chunks", "dense"])
+        rows.sort(key=lambda r: r["chunk_index"])
+        return [(Chunk(**{k: v for k, v in r.items() if k != "dense"}), r["dense"]) for r in rows]
 
     def find_doc(self, doc_id_or_source: str) -> str | None:
         """A doc_id from a doc_id or a source path."""
@@ -217,7 +279,8 @@ class ChunkStore:
         """Top-k chunks: dense, BM25, or both fused by RRF inside Milvus.
 
         source_prefix: one source prefix or several (any of them matches). Empty files'
-        marker chunks are never returned.
+        marker chunks, and chunks of documents being written (or left half-written by an
+        interrupted ingest), are never returned.
         """
         self.require()
         try:
@@ -230,6 +293,7 @@ class ChunkStore:
                 source_prefix,
                 mode,
                 self._dense_index,
+                sorted(self._incomplete_recent()),
             )
         except MilvusException as exc:
             # The collection may have been dropped or rebuilt by another process since it

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 
 PROP_EMBEDDER = "research_agent.embedder"
 PROP_DIM = "research_agent.dim"
+PROP_INCOMPLETE = "research_agent.incomplete"
+"""doc_ids whose chunks are being written (JSON list): not searched, fetched or complete."""
 OUTPUT_FIELDS = [
     "id",
     "doc_id",

@@ -19,10 +19,15 @@ def prefix_filter(prefix: str) -> str:
     )
 
 
-def search_filter(prefixes: str | Sequence[str] | None) -> str:
-    """Chunks a search may return: not an empty file's marker (lines 1-0), under any prefix."""
+def search_filter(prefixes: str | Sequence[str] | None, exclude_docs: Sequence[str] = ()) -> str:
+    """Chunks a search may return: not an empty file's marker (lines 1-0), under any prefix.
+
+    `exclude_docs`: doc_ids left out (documents being written).
+    """
     wanted = [prefixes] if isinstance(prefixes, str) else list(prefixes or [])
     expr = "end_line > 0"
+    if exclude_docs:
+        expr += " and doc_id not in [" + ", ".join(map(milvus_literal, exclude_docs)) + "]"
     if wanted:
         expr += " and (" + " or ".join(f"({prefix_filter(p)})" for p in wanted) + ")"
     return expr

@@ -31,12 +31,14 @@ def search(
     source_prefix: str | Sequence[str] | None,
     mode: SearchMode,
     dense_index: str | None = "HNSW",
+    exclude_docs: Sequence[str] = (),
 ) -> list[dict[str, Any]]:
     """Hits as rows of OUTPUT_FIELDS plus a score (higher is better); BM25 without a vector.
 
     dense_index: the collection's dense index type (FLAT collections get no `ef`).
+    exclude_docs: doc_ids left out (documents being written).
     """
-    expr = search_filter(source_prefix)
+    expr = search_filter(source_prefix, exclude_docs)
     if mode == "bm25" or vector is None:
         res = client.search(
             collection,
