@@ -15,7 +15,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMe
 from pydantic import ValidationError
 
 from tools.pages import line_pages
-from tools.render import clip_line, snippet
+from tools.render import LINE_CHARS, clip_line, snippet
 from tools.schemas import DocWindow, SearchResult
 
 CLIPPED = re.compile(r"… \[(\d+) more characters on this line\]$")
@@ -130,7 +130,8 @@ def seen_documents(messages: Sequence[BaseMessage]) -> dict[int, SeenDoc]:
                 item.cursor, SeenDoc(item.cursor, item.doc_id, item.source, item.title)
             )
             for i, line in enumerate(item.lines):
-                _keep(doc.lines, item.start_line + i, shown_part(line, clip_line(line)))
+                part = line if len(line) <= LINE_CHARS else shown_part(line, clip_line(line))
+                _keep(doc.lines, item.start_line + i, part)
             if item.page is not None:
                 first_page = item.page
                 doc.pages.update(

@@ -26,7 +26,12 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
-from agent.llm.harmony_tokens import count_request_tokens, count_segments, render_request
+from agent.llm.harmony_tokens import (
+    count_request_tokens,
+    count_segments,
+    count_text,
+    render_request,
+)
 from agent.nodes.evidence import run_start
 from agent.schemas import REASONING_KEY
 
@@ -137,20 +142,25 @@ def _summary(
     """The summary message of dropped exchanges, newest lines first while it fits `room`.
 
     Returns:
-        (the message or nothing, its tokens, how many exchanges have a line in it).
+        (the message or nothing, its exact tokens, how many exchanges have a line in it).
     """
     lines: list[str] = []
-    best: tuple[list[BaseMessage], int, int] = ([], 0, 0)
-    for exchange in reversed(dropped):
-        lines.insert(0, summary_line(exchange))
+    estimate = _tokens([HumanMessage(SUMMARY_HEAD)]) + 12  # the "not shown" line
+    for exchange in reversed(dropped):  # per-line counts add up to within a token or two
+        line = summary_line(exchange)
+        estimate += count_text(line) + 1
+        if estimate > room:
+            break
+        lines.insert(0, line)
+    while lines:  # the exact count decides
         left = len(dropped) - len(lines)
         head = SUMMARY_HEAD + (f"\n({left} earlier exchanges not shown.)" if left else "")
         message = HumanMessage("\n".join([head, *lines]), id=SUMMARY_ID)
         cost = _tokens([message])
-        if cost > room:
-            break
-        best = ([message], cost, len(lines))
-    return best
+        if cost <= room:
+            return [message], cost, len(lines)
+        lines.pop(0)
+    return [], 0, 0
 
 
 def fit_history(
