@@ -49,8 +49,8 @@ def check(runs: list[tuple[str, int, int]], state: dict[str, Any]) -> None:
     assert [q.text for q in questions] == [bird_question(i) for i in range(len(runs))]
 
 
-def test_thirty_offline_questions_on_one_thread_all_search_and_answer() -> None:
-    runs, state = ask_many(OfflinePolicy(), 30)
+def test_twenty_offline_questions_on_one_thread_all_search_and_answer() -> None:
+    runs, state = ask_many(OfflinePolicy(), 20)
     check(runs, state)
 
 
@@ -72,7 +72,7 @@ def scripted(questions: int) -> FakeToolCallingModel:
     return FakeToolCallingModel(script=script)
 
 
-@pytest.mark.parametrize("questions", [pytest.param(200, marks=pytest.mark.slow), 40])
+@pytest.mark.parametrize("questions", [pytest.param(200, marks=pytest.mark.slow), 24])
 def test_scripted_model_on_a_long_thread_gets_fitted_requests(questions: int) -> None:
     model = scripted(questions)
     runs, state = ask_many(model, questions)
