@@ -17,9 +17,9 @@ def bird_doc(bird: str, lines: int = 60) -> tuple[str, str, list[str]]:
     return (f"birds/{bird}.md", f"{bird.title()} report", [f"# The {bird} report", *body])
 
 
-def bird_corpus() -> FakeCorpus:
+def bird_corpus(lines: int = 60) -> FakeCorpus:
     """One report per bird."""
-    return FakeCorpus({bird: bird_doc(bird) for bird in BIRDS})
+    return FakeCorpus({bird: bird_doc(bird, lines) for bird in BIRDS})
 
 
 def bird_question(index: int) -> str:
