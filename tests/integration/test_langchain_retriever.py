@@ -147,8 +147,12 @@ def test_a_collection_not_built_here_gets_one_line_saying_how_to_ingest(settings
         agent.as_retriever(collection="someone_elses", **where(settings))
     message = str(caught.value)
     assert "\n" not in message
+    assert "Collection 'someone_elses' at " in message
     assert "was not built by research-agent" in message
-    assert "research-agent ingest PATH --collection someone_elses" in message
+    assert "research-agent ingest PATH --collection NAME" in message
+    with pytest.raises(ResearchAgentError) as searched:  # milvus_search says the same
+        run_search(foreign, "zebra", 3, None, CursorRegistry())
+    assert str(searched.value) == message
 
 
 def test_a_missing_collection_and_a_bad_mode_are_one_line_errors(settings: Settings) -> None:

@@ -27,7 +27,6 @@ from agent.settings import Settings
 from tools import indexes
 from tools.embeddings import Embedder
 from tools.errors import StoreError
-from tools.store.collection import PROP_EMBEDDER
 from tools.store.connect import quiet
 from tools.store.filters import search_filter
 from tools.store.registry import open_store
@@ -95,12 +94,6 @@ def _check_built_here(settings: Settings, embedder: Embedder) -> str | None:
     ingest = f"`research-agent ingest PATH --collection {settings.collection}`"
     if not store.exists():
         raise StoreError(f"No collection {where}. Build it with {ingest}.")
-    properties = store.client.describe_collection(settings.collection).get("properties", {})
-    if PROP_EMBEDDER not in properties:
-        raise StoreError(
-            f"Collection {where} was not built by research-agent (no embedder recorded). "
-            f"Ingest your files into a new collection with {ingest}."
-        )
     store.check_embedder(embedder.name)
     store.require()
     return indexes.dense_index_of(store.client, settings.collection)
