@@ -11,8 +11,9 @@ from agent.schemas import Answer
 
 if TYPE_CHECKING:
     from agent.api import aask, ask, astream, resume, stream
+    from agent.retriever import as_retriever
 
-__all__ = ["Answer", "aask", "ask", "astream", "resume", "stream"]
+__all__ = ["Answer", "aask", "as_retriever", "ask", "astream", "resume", "stream"]
 
 
 def __getattr__(name: str) -> Any:
@@ -22,4 +23,9 @@ def __getattr__(name: str) -> Any:
         from agent import api
 
         return getattr(api, name)
+    if name == "as_retriever":
+        # lazy: as above; langchain-milvus and the embedder load only for a retriever
+        from agent.retriever import as_retriever
+
+        return as_retriever
     raise AttributeError(f"module 'agent' has no attribute {name!r}")

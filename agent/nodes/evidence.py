@@ -6,6 +6,7 @@ trip; both are accepted. The cursor each artifact carries is the one the model s
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,8 +15,11 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMe
 from pydantic import ValidationError
 
 from tools.pages import line_pages
-from tools.render import snippet
+from tools.render import LINE_CHARS, clip_line, snippet
 from tools.schemas import DocWindow, SearchResult
+
+CLIPPED = re.compile(r"… \[(\d+) more characters on this line\]$")
+"""The mark tools/render.py's clip_line puts after the shown part of a long line."""
 
 
 @dataclass
@@ -62,6 +66,32 @@ def chunk_lines(text: str, start_line: int, end_line: int) -> dict[int, str]:
     return {start_line + i: line for i, line in enumerate(parts) if start_line + i <= end_line}
 
 
+def shown_part(line: str, shown: str) -> str:
+    """The part of a document line the model was shown: all of it, or the prefix it read.
+
+    Tool output clips long lines (tools/render.py); a citation quotes only what the model
+    saw, so a 1 MB single-line file does not become a 1 MB quote.
+
+    Args:
+        line: The line as stored.
+        shown: The line as the tool rendered it for the model.
+
+    Returns:
+        The line, or its shown prefix followed by "…".
+    """
+    clipped = CLIPPED.search(shown)
+    if clipped is None:
+        return line
+    visible = len(shown) - len(clipped.group(0))
+    return line[:visible] + "…" if visible + int(clipped[1]) == len(line) else line
+
+
+def _keep(lines: dict[int, str], number: int, text: str) -> None:
+    """Record a seen line, keeping the longest part of it seen so far."""
+    if len(text) > len(lines.get(number, "")):
+        lines[number] = text
+
+
 def run_start(messages: Sequence[BaseMessage]) -> int:
     """Index of the last human message: the current run is from there on."""
     for index in range(len(messages) - 1, -1, -1):
@@ -89,16 +119,19 @@ def seen_documents(messages: Sequence[BaseMessage]) -> dict[int, SeenDoc]:
                     hit.cursor, SeenDoc(hit.cursor, hit.doc_id, hit.source, hit.title)
                 )
                 lines = chunk_lines(hit.text, hit.start_line, hit.end_line)
-                shown = [n for n, _ in snippet(hit) if n in lines]
-                doc.lines.update({n: lines[n] for n in shown})
+                shown = [(n, text) for n, text in snippet(hit) if n in lines]
+                for n, text in shown:
+                    _keep(doc.lines, n, shown_part(lines[n], text))
                 if hit.page is not None:
                     pages = line_pages(hit.text, hit.start_line, hit.page)
-                    doc.pages.update({n: pages[n] for n in shown if n in pages})
+                    doc.pages.update({n: pages[n] for n, _ in shown if n in pages})
         else:
             doc = seen.setdefault(
                 item.cursor, SeenDoc(item.cursor, item.doc_id, item.source, item.title)
             )
-            doc.lines.update({item.start_line + i: line for i, line in enumerate(item.lines)})
+            for i, line in enumerate(item.lines):
+                part = line if len(line) <= LINE_CHARS else shown_part(line, clip_line(line))
+                _keep(doc.lines, item.start_line + i, part)
             if item.page is not None:
                 first_page = item.page
                 doc.pages.update(

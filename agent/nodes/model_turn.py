@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, Literal, Protocol
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from langchain_core.messages import AIMessage, HumanMessage
 from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from langgraph.runtime import Runtime
@@ -14,7 +14,8 @@ from langgraph.runtime import Runtime
 from agent import prompts
 from agent.llm.choose import describe_model, select_chat_model
 from agent.llm.context_window import context_budget
-from agent.nodes.budget import count_message_tokens, spent_budget
+from agent.nodes.budget import spent_budget
+from agent.nodes.history import fit_history
 from agent.nodes.respond import respond
 from agent.offline.policy import LAST_TURN_ID
 from agent.settings import Context
@@ -98,15 +99,19 @@ def make_call_model(
         context = runtime.context or Context()
         settings = context.settings()
         chat, name, provider = choose(context)
-        request: list[BaseMessage] = [SystemMessage(prompts.SYSTEM_PROMPT), *state["messages"]]
-        tokens = count_message_tokens(request, specs, settings.effort)
+        limit = context_budget(chat, settings.max_context_tokens)
+        # the thread keeps every message; the request carries what fits (agent/nodes/history.py)
+        fitted = fit_history(
+            prompts.SYSTEM_PROMPT, state["messages"], specs, settings.effort, limit
+        )
+        request, tokens = fitted.messages, fitted.tokens
         spent = spent_budget(
             context=settings,
             tool_calls=state.get("tool_calls", 0),
             turns=state.get("turns", 0),
             context_tokens=tokens,
             remaining_steps=state["remaining_steps"],
-            max_context_tokens=context_budget(chat, settings.max_context_tokens),
+            max_context_tokens=limit,
         )
         if spent:  # last turn: no tools, so the run ends with an answer
             last_turn = prompts.LAST_TURN_PROMPT.format(reason=spent)

@@ -7,6 +7,7 @@
 - `retrieve`: dense, BM25 and hybrid (RRF) search requests.
 - `filters`: filter expressions built from values (never from the model's text).
 - `registry`: one store per (URI, collection) in a process; `close_stores`.
+- `langchain_milvus`: a read-only LangChain vector store and retriever (agent.as_retriever).
 """
 
 from tools.store.chunks import ChunkStore, DocState

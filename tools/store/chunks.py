@@ -88,6 +88,12 @@ class ChunkStore:
         rec = self.recorded_embedder()
         if rec and rec[0] == name:
             self._embedder_ok = name  # checked once: each search would repeat two calls
+        if rec and rec[0] == "?":  # no embedder recorded: another program made it
+            raise StoreError(
+                f"Collection '{self.collection}' at {self.uri} was not built by research-agent "
+                "(no embedder recorded). Ingest your files into a new collection with "
+                f"`research-agent ingest PATH --collection NAME`."
+            )
         if rec and rec[0] != name:
             raise StoreError(
                 f"Collection '{self.collection}' was built with the embedder {rec[0]} "
