@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from agent.cli.options import AsJson, Collection, Uri, settings_with
+from tools.terminal import safe_json, safe_line
 
 docs_app = typer.Typer(help="See and remove indexed documents.", no_args_is_help=True)
 collections_app = typer.Typer(help="See and remove collections.")
@@ -24,10 +25,10 @@ def docs_list(
 
     docs = list_docs(settings_with(collection=collection, milvus_uri=milvus_uri))
     if as_json:
-        typer.echo(json.dumps([asdict(d) for d in docs], ensure_ascii=False, indent=2))
+        typer.echo(safe_json(json.dumps([asdict(d) for d in docs], ensure_ascii=False, indent=2)))
         return
     for d in docs:
-        typer.echo(f"{d.source}  {d.chunks} chunks  ingested {d.ingested}  {d.title}")
+        typer.echo(safe_line(f"{d.source}  {d.chunks} chunks  ingested {d.ingested}  {d.title}"))
     typer.echo(f"{len(docs)} documents, {sum(d.chunks for d in docs)} chunks")
 
 
@@ -49,7 +50,7 @@ def docs_rm(
         typer.echo(json.dumps({"removed": removed, "chunks": sum(removed.values())}))
         return
     for source, n in removed.items():
-        typer.echo(f"removed {source}: {n} chunks")
+        typer.echo(safe_line(f"removed {source}: {n} chunks"))
 
 
 @collections_app.callback(invoke_without_command=True)
