@@ -58,13 +58,11 @@ def redact_url(url: str) -> str:
         userinfo, _, host = netloc.rpartition("@")
         user, colon, _ = userinfo.partition(":")
         netloc = f"{user}:{MASK}@{host}" if colon else f"{MASK}@{host}"
+    query, fragment = _query(parts.query), _query(parts.fragment)
+    if (netloc, query, fragment) == (parts.netloc, parts.query, parts.fragment):
+        return url  # nothing secret: the text as it was, to the last character
     head = f"{parts.scheme}://{netloc}" if parts.scheme else netloc
-    out = head + parts.path
-    if parts.query:
-        out += "?" + _query(parts.query)
-    if parts.fragment:
-        out += "#" + _query(parts.fragment)
-    return out
+    return head + parts.path + (f"?{query}" if query else "") + (f"#{fragment}" if fragment else "")
 
 
 def _pair(match: re.Match[str]) -> str:

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from agent.cli.options import AsJson, Collection, Uri, settings_with
+from tools.redact import redact_url
 from tools.terminal import safe_json, safe_line
 
 docs_app = typer.Typer(help="See and remove indexed documents.", no_args_is_help=True)
@@ -82,7 +83,8 @@ def collections_rm(
     from tools.catalog import drop_collection
 
     settings = settings_with(milvus_uri=milvus_uri)
-    question = f"Remove collection '{name}' at {settings.resolved_milvus_uri()} and all its chunks?"
+    where = redact_url(settings.resolved_milvus_uri())
+    question = f"Remove collection '{name}' at {where} and all its chunks?"
     try:
         sure = yes or typer.confirm(question)
     except typer.Abort:  # no answer (Ctrl-D, or stdin is not a terminal): keep it

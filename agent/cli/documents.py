@@ -15,6 +15,7 @@ import typer
 from agent.cli.errors import Interrupted
 from agent.cli.options import AsJson, Collection, K, Uri, settings_with
 from tools.errors import ConfigError
+from tools.redact import redact_url
 from tools.terminal import safe, safe_json, safe_line
 
 if TYPE_CHECKING:
@@ -97,7 +98,8 @@ def ingest(
         f"files: {report.new} new, {report.changed} changed, {report.unchanged} unchanged, "
         f"{report.removed} removed, {len(report.skipped)} skipped{extra}; "
         f"chunks written: {report.chunks_written}, deleted: {report.chunks_deleted}; "
-        f"{report.seconds:.1f} s -> {settings.resolved_milvus_uri()} [{settings.collection}]"
+        f"{report.seconds:.1f} s -> {redact_url(settings.resolved_milvus_uri())} "
+        f"[{settings.collection}]"
     )
     if report.empty:
         typer.echo(
