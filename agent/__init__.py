@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import tools  # noqa: F401  # first: sets gRPC's verbosity before anything imports gRPC
 from agent.schemas import Answer
 
 if TYPE_CHECKING:

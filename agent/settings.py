@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from tools.errors import ConfigError
+from tools.redact import MASK, is_secret_name, redact_text
 
 Provider = Literal["vllm", "ollama", "lmstudio", "llamacpp", "openrouter", "openai", "offline"]
 Effort = Literal["low", "medium", "high"]
@@ -45,6 +46,20 @@ FLAGS = {
 """The command-line flag of each setting that has one (named in error messages)."""
 
 
+SHOWN_VALUE_CHARS = 80
+"""An invalid value is quoted in the error up to this many characters (then '...')."""
+
+
+def shown_value(name: str, value: object) -> str:
+    """An invalid value as an error line quotes it: secrets masked, long values cut."""
+    if is_secret_name(name):
+        return repr(MASK)
+    text = redact_text(repr(value))
+    if len(text) > SHOWN_VALUE_CHARS:
+        return text[: SHOWN_VALUE_CHARS - 3] + "..."
+    return text
+
+
 def problem(exc: ValidationError) -> str:
     """One line naming each bad field, the value given, what is allowed and where to set it."""
     parts = []
@@ -58,7 +73,8 @@ def problem(exc: ValidationError) -> str:
         if name in FLAGS:
             where.insert(0, FLAGS[name])
         allowed = err["msg"].removeprefix("Value error, ")
-        parts.append(f"{name}={err.get('input')!r}: {allowed} (set with {' or '.join(where)})")
+        value = shown_value(name, err.get("input"))
+        parts.append(f"{name}={value}: {allowed} (set with {' or '.join(where)})")
     return "invalid setting " + "; ".join(parts) + "."
 
 
@@ -139,6 +155,10 @@ class Context(BaseModel):
     def settings(self) -> Settings:
         """The full settings of this run: given fields on top of the environment and .env."""
         return resolve(self)
+
+
+def _plain(value: str | SecretStr) -> str:
+    return value.get_secret_value() if isinstance(value, SecretStr) else value
 
 
 def _env_file() -> str | None:
@@ -250,6 +270,34 @@ class Settings(BaseSettings, Context):
         description="Symlinked files in an ingested folder: inside: followed only when the "
         "real file lies inside that folder; never: skipped. Symlinked folders: never followed.",
     )
+
+    # Server doors and secrets (issues 15.5, 16.4): read from the environment only, never
+    # from a run's context, so a client of the LangGraph server cannot widen them.
+    ingest_roots: str = Field(
+        "",
+        description="Folders the LangGraph server's ingest graph may read, separated by "
+        f"'{os.pathsep}'. Empty: the server refuses ingest requests (the CLI's `ingest` "
+        "is not limited).",
+    )
+    server_token: SecretStr | None = Field(
+        None,
+        description="Bearer token a LangGraph server with agent/server_auth.py requires of "
+        "every request (docs/deployment.md). Unset there: every request is refused.",
+    )
+
+    @field_validator("api_key", "embedding_api_key", "milvus_token", "server_token", mode="before")
+    @classmethod
+    def _empty_secret(cls, value: object) -> object:
+        """`RESEARCH_AGENT_API_KEY=` (empty) means no key, not a key that is empty."""
+        return (
+            None if isinstance(value, str | SecretStr) and not str(_plain(value)).strip() else value
+        )
+
+    def allowed_ingest_roots(self) -> list[Path]:
+        """The resolved folders of `ingest_roots` (symlinks followed), in the order given."""
+        return [
+            Path(p).expanduser().resolve() for p in self.ingest_roots.split(os.pathsep) if p.strip()
+        ]
 
     @field_validator("checkpoint_uri")
     @classmethod

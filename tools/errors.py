@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from tools.redact import redact_text
+
 
 class ResearchAgentError(RuntimeError):
     """An error meant for a user: its message says what happened and what to do next.
@@ -10,7 +14,13 @@ class ResearchAgentError(RuntimeError):
     RuntimeError so that LangGraph's server (langgraph dev, LangGraph Platform) passes
     its message to Studio and SDK users: langgraph-api shows the message of builtin
     exception types only and replaces any other with "An internal error occurred".
+
+    The message is redacted where it is made (tools/redact.py): a URL's password, a key or
+    a bearer token in it never reaches a terminal, a log or a server's client.
     """
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*(redact_text(a) if isinstance(a, str) else a for a in args))
 
 
 class ConfigError(ResearchAgentError, ValueError):

@@ -77,6 +77,8 @@ def find_document(store: ChunkStore, name: str) -> str | None:
     Only the store is asked: a path is never opened, so the model cannot read files with it.
     """
     for form in stored_forms(name):
+        if any(ord(c) < 32 for c in form):
+            continue  # no Milvus filter holds control characters: such a file is named by doc_id
         if (found := store.find_doc(form)) is not None:
             return found
     return None

@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Literal, TextIO
 
+from tools.terminal import safe_line
+
 Stage = Literal["scanning", "reading", "embedding", "writing", "done"]
 STAGE_TEXT = {
     "scanning": "finding files",
@@ -157,4 +159,4 @@ class PlainLines:
         if p.stage == "done":
             return  # the summary follows
         self._last_stage, self._last_time = stage, now
-        print(f"ingest: {describe(p)}", file=self.out, flush=True)
+        print(f"ingest: {safe_line(describe(p))}", file=self.out, flush=True)

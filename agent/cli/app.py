@@ -11,6 +11,7 @@ from typer.exceptions import TyperException
 
 from agent.cli import catalog, chat, collections, documents, evaluate, research, stopping
 from agent.cli.errors import IngestInterrupted, Interrupted, exit_now
+from agent.cli.render import say
 from tools.errors import ConfigError, ResearchAgentError
 
 INTERRUPTED = (
@@ -51,11 +52,11 @@ evaluate.register(app)
 def _usage(exc: UsageError) -> None:
     """The usage line and one error line, as every well-kept CLI prints them."""
     if exc.ctx is not None:
-        typer.echo(exc.ctx.get_usage(), err=True)
+        say(exc.ctx.get_usage())
         hint = f" (see '{exc.ctx.command_path} --help')"
     else:
         hint = ""
-    typer.echo(f"error: {exc.format_message()}{hint}", err=True)
+    say(f"error: {exc.format_message()}{hint}")
 
 
 def _path_message(exc: OSError) -> str:
@@ -82,12 +83,12 @@ def _main() -> None:
         code = app(prog_name="research-agent", standalone_mode=False)
         if code == 130:  # typer turns Ctrl-C inside a command into Exit(130)
             stopping.said()
-            typer.echo(INTERRUPTED, err=True)
+            say(INTERRUPTED)
         if isinstance(code, int) and code:
             sys.exit(code)
     except Interrupted as exc:
         stopping.said()
-        typer.echo(f"interrupted: {exc}", err=True)
+        say(f"interrupted: {exc}")
         # only as the `research-agent` command: a caller of main() (a test) keeps its process
         if (
             isinstance(exc, IngestInterrupted)
@@ -96,29 +97,29 @@ def _main() -> None:
             exit_now(130)
         sys.exit(130)
     except ConfigError as exc:  # a flag, variable or .env line with a value not allowed
-        typer.echo(f"error: {exc}", err=True)
+        say(f"error: {exc}")
         sys.exit(2)
     except ResearchAgentError as exc:
-        typer.echo(f"error: {exc}", err=True)
+        say(f"error: {exc}")
         sys.exit(1)
     except KeyboardInterrupt:
         stopping.said()
-        typer.echo(INTERRUPTED, err=True)
+        say(INTERRUPTED)
         sys.exit(130)
     except OSError as exc:
         if exc.filename is None:  # not a path the user named: a bug or an outage, keep it loud
             raise
-        typer.echo(f"error: {_path_message(exc)}", err=True)
+        say(f"error: {_path_message(exc)}")
         sys.exit(1)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except typer.Abort:
         stopping.said()
-        typer.echo(INTERRUPTED, err=True)
+        say(INTERRUPTED)
         sys.exit(130)
     except UsageError as exc:  # typer's own copy of click: missing or unknown arguments
         _usage(exc)
         sys.exit(2)
     except TyperException as exc:
-        typer.echo(f"error: {exc.format_message()}", err=True)
+        say(f"error: {exc.format_message()}")
         sys.exit(exc.exit_code)

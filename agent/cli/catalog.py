@@ -9,6 +9,8 @@ from typing import Annotated
 import typer
 
 from agent.cli.options import AsJson, Collection, Uri, settings_with
+from tools.redact import redact_url
+from tools.terminal import safe_json, safe_line
 
 docs_app = typer.Typer(help="See and remove indexed documents.", no_args_is_help=True)
 collections_app = typer.Typer(help="See and remove collections.")
@@ -24,11 +26,13 @@ def docs_list(
 
     docs = list_docs(settings_with(collection=collection, milvus_uri=milvus_uri))
     if as_json:
-        typer.echo(json.dumps([asdict(d) for d in docs], ensure_ascii=False, indent=2))
+        typer.echo(safe_json(json.dumps([asdict(d) for d in docs], ensure_ascii=False, indent=2)))
         return
     for d in docs:
         mark = "" if d.complete else "  INCOMPLETE (not searched; run ingest again to finish it)"
-        typer.echo(f"{d.source}  {d.chunks} chunks  ingested {d.ingested}  {d.title}{mark}")
+        typer.echo(
+            safe_line(f"{d.source}  {d.chunks} chunks  ingested {d.ingested}  {d.title}{mark}")
+        )
     partial = sum(not d.complete for d in docs)
     typer.echo(
         f"{len(docs)} documents, {sum(d.chunks for d in docs)} chunks"
@@ -54,7 +58,7 @@ def docs_rm(
         typer.echo(json.dumps({"removed": removed, "chunks": sum(removed.values())}))
         return
     for source, n in removed.items():
-        typer.echo(f"removed {source}: {n} chunks")
+        typer.echo(safe_line(f"removed {source}: {n} chunks"))
 
 
 @collections_app.callback(invoke_without_command=True)
@@ -86,7 +90,8 @@ def collections_rm(
     from tools.catalog import drop_collection
 
     settings = settings_with(milvus_uri=milvus_uri)
-    question = f"Remove collection '{name}' at {settings.resolved_milvus_uri()} and all its chunks?"
+    where = redact_url(settings.resolved_milvus_uri())
+    question = f"Remove collection '{name}' at {where} and all its chunks?"
     try:
         sure = yes or typer.confirm(question)
     except typer.Abort:  # no answer (Ctrl-D, or stdin is not a terminal): keep it

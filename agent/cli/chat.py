@@ -24,10 +24,12 @@ from agent.cli.options import (
     Uri,
     settings_with,
 )
-from agent.cli.render import print_answer
+from agent.cli.render import print_answer, say
 from agent.cli.research import NoStream, NoWait, Reasoning, run_options, run_question
 from agent.settings import Settings
 from tools.errors import ResearchAgentError
+from tools.redact import redact_text
+from tools.terminal import safe, safe_json, safe_line
 
 ENDS = ("/exit", "exit", "/quit", "quit")
 """What ends a session besides Ctrl-D; a blank line does nothing."""
@@ -52,15 +54,16 @@ def _list(settings: Settings, as_json: bool) -> None:
             }
             for t in threads
         ]
-        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        typer.echo(safe_json(json.dumps(rows, ensure_ascii=False, indent=2)))
         return
     if not threads:
-        typer.echo(f"no threads in {where(settings)} yet; start one with `research-agent chat`.")
+        where_ = redact_text(where(settings))
+        typer.echo(f"no threads in {where_} yet; start one with `research-agent chat`.")
         return
     for t in threads:
         question = t.first_question.replace("\n", " ")
         question = question if len(question) <= 60 else question[:59] + "…"
-        typer.echo(f"{t.thread_id}  {_when(t.last_activity)} UTC  {question}")
+        typer.echo(safe_line(f"{t.thread_id}  {_when(t.last_activity)} UTC  {question}"))
 
 
 def _delete(settings: Settings, thread_id: str) -> None:
@@ -86,7 +89,7 @@ def _show_last(settings: Settings, thread_id: str) -> None:
         typer.echo(f"thread {thread_id} is new")
         return
     typer.echo(f"thread {thread_id}, last active {_when(info.last_activity)} UTC; last exchange:")
-    typer.echo(f"you> {info.last_question}")
+    typer.echo(f"you> {safe(info.last_question)}")
     if info.last_answer is not None:
         print_answer(info.last_answer)
     typer.echo("")
@@ -111,9 +114,9 @@ def repl(
         try:
             ask_one(line)
         except ResearchAgentError as exc:
-            typer.echo(f"error: {exc}", err=True)
+            say(f"error: {exc}")
         except Exception as exc:  # one failed question must not end the session
-            typer.echo(f"error: {type(exc).__name__}: {exc}", err=True)
+            say(f"error: {type(exc).__name__}: {exc}")
 
 
 def chat(

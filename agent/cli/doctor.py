@@ -13,8 +13,10 @@ from agent.settings import Settings
 from tools.embeddings import MINILM_NAME, get_embedder
 from tools.errors import ResearchAgentError
 from tools.fetch import fetch_doc
+from tools.redact import redact_text
 from tools.search import milvus_search
 from tools.store import open_store
+from tools.terminal import safe_line
 
 
 @dataclass(frozen=True)
@@ -25,9 +27,17 @@ class Check:
     ok: bool
     detail: str
 
+    def shown(self) -> str:
+        """The detail as it may be shown: secrets masked, control characters escaped."""
+        return safe_line(redact_text(self.detail))
+
     def line(self) -> str:
         """The report line, e.g. 'ok    milvus: ...'."""
-        return f"{'ok' if self.ok else 'FAIL':<5} {self.name}: {self.detail}"
+        return f"{'ok' if self.ok else 'FAIL':<5} {self.name}: {self.shown()}"
+
+    def as_dict(self) -> dict[str, object]:
+        """The check for `doctor --json`, its detail as `shown()` gives it."""
+        return {"name": self.name, "ok": self.ok, "detail": self.shown()}
 
 
 def check_model(settings: Settings, timeout: float = 5.0) -> list[Check]:

@@ -15,6 +15,8 @@ import typer
 from agent.cli.errors import IngestInterrupted
 from agent.cli.options import AsJson, Collection, K, Uri, settings_with
 from tools.errors import ConfigError
+from tools.redact import redact_url
+from tools.terminal import safe, safe_json, safe_line
 
 if TYPE_CHECKING:
     from tools.progress import IngestProgress
@@ -111,11 +113,13 @@ def ingest(
         f"files: {report.new} new, {report.changed} changed, {report.unchanged} unchanged, "
         f"{report.removed} removed, {len(report.skipped)} skipped{extra}; "
         f"chunks written: {report.chunks_written}, deleted: {report.chunks_deleted}; "
-        f"{report.seconds:.1f} s -> {settings.resolved_milvus_uri()} [{settings.collection}]"
+        f"{report.seconds:.1f} s -> {redact_url(settings.resolved_milvus_uri())} "
+        f"[{settings.collection}]"
     )
     if report.empty:
         typer.echo(
-            f"empty (recorded, never a search hit): {', '.join(report.empty[:SHOW_SKIPPED])}"
+            "empty (recorded, never a search hit): "
+            + safe_line(", ".join(report.empty[:SHOW_SKIPPED]))
             + (" …" if len(report.empty) > SHOW_SKIPPED else ""),
             err=True,
         )
@@ -136,7 +140,7 @@ def _print_left_out(skipped: list[str], excluded: list[str], verbose: bool) -> N
     """Skipped files on stderr (the first SHOW_SKIPPED, or all with --verbose)."""
     shown = skipped if verbose else skipped[:SHOW_SKIPPED]
     for line in shown:
-        typer.echo(f"skipped {line}", err=True)
+        typer.echo(f"skipped {safe_line(line)}", err=True)
     if len(shown) < len(skipped):
         kinds = Counter(
             line.split(": ", 1)[-1].split(" (")[0].split(";")[0] for line in skipped[len(shown) :]
@@ -149,7 +153,7 @@ def _print_left_out(skipped: list[str], excluded: list[str], verbose: bool) -> N
         )
     if verbose:
         for line in excluded:
-            typer.echo(f"left out {line}", err=True)
+            typer.echo(f"left out {safe_line(line)}", err=True)
 
 
 @contextlib.contextmanager
@@ -169,7 +173,7 @@ def _progress_display() -> Iterator[Callable[[IngestProgress], None]]:
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
-        TextColumn("{task.fields[counts]}"),
+        TextColumn("{task.fields[counts]}", markup=False),  # file names are not markup
         TimeElapsedColumn(),
         console=err,
         transient=True,
@@ -186,7 +190,7 @@ def _progress_display() -> Iterator[Callable[[IngestProgress], None]]:
                 description=STAGE_TEXT[p.stage],
                 completed=done,
                 total=total or None,
-                counts=counts,
+                counts=safe_line(counts),
             )
 
         yield show
@@ -216,9 +220,10 @@ def search(
     settings = settings_with(k=k, collection=collection, milvus_uri=milvus_uri)
     result = run(query, settings.k, source, settings, mode)  # type: ignore[arg-type]
     if as_json:
-        typer.echo(json.dumps([h.model_dump() for h in result.hits], ensure_ascii=False, indent=2))
+        hits = [h.model_dump() for h in result.hits]
+        typer.echo(safe_json(json.dumps(hits, ensure_ascii=False, indent=2)))
     else:
-        typer.echo(render_search(result))
+        typer.echo(safe(render_search(result)))
 
 
 def fetch(
@@ -239,7 +244,9 @@ def fetch(
     window = run(
         doc, start_line, num_lines, settings_with(collection=collection, milvus_uri=milvus_uri)
     )
-    typer.echo(window.model_dump_json(indent=2) if as_json else render_window(window))
+    typer.echo(
+        safe_json(window.model_dump_json(indent=2)) if as_json else safe(render_window(window))
+    )
 
 
 def register(app: typer.Typer) -> None:

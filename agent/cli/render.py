@@ -7,11 +7,18 @@ import sys
 import typer
 
 from agent.schemas import Answer
+from tools.redact import redact_text
+from tools.terminal import safe, safe_line
 
 
 def is_terminal() -> bool:
     """Whether stdout is a terminal (answers are rendered as Markdown only there)."""
     return sys.stdout.isatty()
+
+
+def say(text: str) -> None:
+    """A line for stderr (an error, an interruption): secrets masked, control characters shown."""
+    typer.echo(safe(redact_text(text)), err=True)
 
 
 def notes(answer: Answer) -> str:
@@ -32,8 +39,9 @@ def print_answer(answer: Answer, quiet: bool = False, streamed: bool = False) ->
     token by token; piped, it is the plain text the model wrote, so scripts and files get
     exactly that.
     """
+    text = safe(answer.answer)  # the model's words, and documents' words quoted in them
     if quiet:
-        typer.echo(answer.answer)
+        typer.echo(text)
         return
     if not streamed:
         typer.echo("")
@@ -42,11 +50,11 @@ def print_answer(answer: Answer, quiet: bool = False, streamed: bool = False) ->
             from rich.console import Console
             from rich.markdown import Markdown
 
-            Console().print(Markdown(answer.answer))
+            Console().print(Markdown(text))
         else:
-            typer.echo(answer.answer)
+            typer.echo(text)
     if answer.citations:
         typer.echo("\nSources:")
         for c in answer.citations:
-            typer.echo(f"  [{c.n}] {c.location()} ({c.title})")
-    typer.echo("\n" + notes(answer))
+            typer.echo(f"  [{c.n}] {safe_line(c.location())} ({safe_line(c.title)})")
+    typer.echo("\n" + safe_line(notes(answer)))

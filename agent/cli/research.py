@@ -30,6 +30,7 @@ from agent.cli.render import print_answer
 from agent.schemas import Answer, StepEvent
 from agent.settings import Context, resolve
 from tools.errors import ResearchAgentError
+from tools.terminal import safe, safe_json, safe_line
 
 Reasoning = Annotated[
     bool, typer.Option("--show-reasoning", help="Also print the reasoning (dimmed), as it comes.")
@@ -100,7 +101,7 @@ class _Printer:
                 typer.echo("", err=self.err)
                 self.mode = "answer"
             self.answer += event.result
-            typer.echo(event.result, nl=False, err=self.err)
+            typer.echo(safe(event.result), nl=False, err=self.err)
             return
         if event.kind == "reasoning_token":
             if self.show_reasoning:
@@ -108,13 +109,13 @@ class _Printer:
                     self._end_line()
                     typer.secho("  reasoning: ", dim=True, nl=False, err=self.err)
                     self.mode = "reasoning"
-                typer.secho(event.result, dim=True, nl=False, err=self.err)
+                typer.secho(safe(event.result), dim=True, nl=False, err=self.err)
             self.streamed_reasoning = True
             return
         if event.kind == "reasoning":
             if self.show_reasoning and not self.streamed_reasoning:
                 self._end_line()
-                typer.secho(f"  reasoning: {event.result}", dim=True, err=self.err)
+                typer.secho(f"  reasoning: {safe(event.result)}", dim=True, err=self.err)
             self.streamed_reasoning = False
             return
         self._end_line()
@@ -122,11 +123,11 @@ class _Printer:
         args = ", ".join(f"{k}={v!r}" for k, v in event.args.items())
         if event.kind == "tool_call":
             note = f"  [{event.note}]" if event.note else ""
-            typer.echo(f"-> {event.tool}({args}){note}", err=self.err)
+            typer.echo(safe_line(f"-> {event.tool}({args}){note}"), err=self.err)
         elif event.kind == "refused":
-            typer.echo(f"-x {event.tool}({args}) {event.result}", err=self.err)
+            typer.echo(safe_line(f"-x {event.tool}({args}) {event.result}"), err=self.err)
         else:
-            typer.echo(f"   <- {event.result}", err=self.err)
+            typer.echo(f"   <- {safe_line(event.result)}", err=self.err)
 
     def finish(self, final: str) -> bool:
         """End the streamed text; True when the final answer was streamed as it stands.
@@ -200,7 +201,7 @@ def show(
     if answer is None:  # the graph always ends in respond; this guards a broken install
         raise ResearchAgentError("The run ended without an answer; run `research-agent doctor`.")
     if as_json:
-        typer.echo(answer.model_dump_json(indent=2))
+        typer.echo(safe_json(answer.model_dump_json(indent=2)))
     else:
         streamed = streamed and answer.status != "budget_exhausted"
         print_answer(answer, quiet=quiet, streamed=streamed)
@@ -326,7 +327,7 @@ def doctor(
     )
     checks = run_checks(settings)
     if as_json:
-        typer.echo(json.dumps([c.__dict__ for c in checks]))
+        typer.echo(json.dumps([c.as_dict() for c in checks]))
     else:
         for check in checks:
             typer.echo(check.line())

@@ -15,6 +15,7 @@ import openai
 from langchain_core.messages import AIMessage, BaseMessage
 
 from agent.schemas import REASONING_KEY
+from tools.redact import redact_text
 
 Verdict = Literal["retry", "tool_use_failed", "reasoning_mandatory", "fatal"]
 
@@ -139,7 +140,7 @@ def failure_message(exc: BaseException, server: str, url: str, attempts: int) ->
 
 def _short(exc: BaseException) -> str:
     text = getattr(exc, "message", None) or str(exc) or type(exc).__name__
-    text = " ".join(str(text).split())
+    text = redact_text(" ".join(str(text).split()))  # before the cut, which could split a key
     return text if len(text) <= 160 else text[:157] + "..."
 
 

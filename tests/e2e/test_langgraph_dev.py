@@ -12,6 +12,7 @@ import importlib.util
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from agent.schemas import Answer
@@ -20,6 +21,8 @@ from tests.support.agent_e2e import QUESTION, agent_env, file_lines, langgraph_d
 from tests.support.foundation import VENV_BIN
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
+MCP_LIST = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
+MCP_HEADERS = {"Accept": "application/json, text/event-stream"}
 
 
 def require_langgraph_dev() -> None:
@@ -65,6 +68,8 @@ async def drive(url: str, corpus: Path) -> dict[str, Any]:
         ("invalid context", "research", {"question": QUESTION}, {"k": 0}),
         ("model server", "research", {"question": QUESTION}, {"provider": "vllm"}),
         ("store", "ingest", {"paths": [str(corpus.parent / "nonexistent")]}, None),
+        ("outside the roots", "ingest", {"paths": ["/etc"]}, None),
+        ("out by ..", "ingest", {"paths": [str(corpus / ".." / ".." / "..")]}, None),
         ("collection", "research", {"question": QUESTION}, {"collection": "missing"}),
     ):
         try:
@@ -72,6 +77,10 @@ async def drive(url: str, corpus: Path) -> dict[str, Any]:
             out["errors"][name] = "no error"
         except Exception as exc:  # the SDK raises with the server's message
             out["errors"][name] = str(exc)
+
+    async with httpx.AsyncClient(base_url=url, trust_env=False) as http:
+        mcp = await http.post("/mcp", json=MCP_LIST, headers=MCP_HEADERS)
+        out["mcp"] = mcp.status_code
 
     (assistant,) = await client.assistants.search(graph_id="research")
     out["schemas"] = await client.assistants.get_schemas(assistant["assistant_id"])
@@ -88,6 +97,7 @@ def test_langgraph_dev_ingests_answers_and_exposes_the_context_schema(tmp_path: 
         collection="studio",
         RESEARCH_AGENT_PROVIDER="offline",
         RESEARCH_AGENT_K="2",
+        RESEARCH_AGENT_INGEST_ROOTS=str(tmp_path),
     )
 
     with langgraph_dev(env, tmp_path / "langgraph-dev.log") as url:
@@ -126,6 +136,10 @@ def test_langgraph_dev_ingests_answers_and_exposes_the_context_schema(tmp_path: 
     )
     assert "No such file or folder" in errors["store"] and "nonexistent" in errors["store"]
     assert "StoreError" in errors["collection"] and "missing" in errors["collection"]
+    for refused in ("outside the roots", "out by .."):
+        assert "IngestRefusedError" in errors[refused]
+        assert "outside the folders this server may ingest" in errors[refused]
+    assert out["mcp"] == 404  # langgraph.json turns the MCP endpoint off
     assert "internal error" not in " ".join(errors.values()).lower()
 
     schema = out["schemas"]["context_schema"]

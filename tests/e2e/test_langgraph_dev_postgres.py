@@ -61,7 +61,10 @@ def test_studio_threads_are_kept_in_postgres(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     env = agent_env(
-        tmp_path / ".ra", RESEARCH_AGENT_CHECKPOINT_URI=PG_URI, RESEARCH_AGENT_PROVIDER="offline"
+        tmp_path / ".ra",
+        RESEARCH_AGENT_CHECKPOINT_URI=PG_URI,
+        RESEARCH_AGENT_PROVIDER="offline",
+        RESEARCH_AGENT_INGEST_ROOTS=str(tmp_path),
     )
     corpus = write_corpus(tmp_path)
     config = config_with_checkpointer(tmp_path)

@@ -49,6 +49,9 @@ def test_generated_dockerfile_installs_the_project_with_its_constraints(tmp_path
     assert add < install < generic
     graphs = next(line for line in lines if line.startswith("ENV LANGSERVE_GRAPHS="))
     assert "graphs/research.py:graph" in graphs and "graphs/ingest.py:graph" in graphs
+    # the image's server serves no MCP or A2A endpoint (langgraph.json's "http" block)
+    http = next(line for line in lines if line.startswith("ENV LANGGRAPH_HTTP="))
+    assert '"disable_mcp": true' in http and '"disable_a2a": true' in http
 
     # and the constraints pin every requirement of the project and of its postgres extra
     project = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())["project"]

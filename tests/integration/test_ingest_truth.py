@@ -206,10 +206,13 @@ def test_an_answer_cites_pdf_pages_in_the_cli_and_the_json(
     assert line in out.split("Sources:")[1]
 
 
-def test_the_ingest_graph_takes_include_and_exclude(project: Settings) -> None:
+def test_the_ingest_graph_takes_include_and_exclude(
+    project: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from agent.settings import Context
     from graphs.ingest import graph
 
+    monkeypatch.setenv("RESEARCH_AGENT_INGEST_ROOTS", str(Path("docs").resolve()))
     (Path("docs") / "notes.txt").write_text("Plain notes.\n", encoding="utf-8")
     state = graph.invoke(
         {"paths": ["docs"], "include": ["*.md", "*.txt"], "exclude": ["empty.md"]},

@@ -10,7 +10,15 @@ from pathlib import Path
 from tests.support.foundation import PROJECT_ROOT
 
 PACKAGES = ("agent", "tools", "graphs")
-LEAVES = {"agent.settings", "agent.schemas", "agent.prompts", "tools.schemas", "tools.errors"}
+LEAVES = {
+    "agent.settings",
+    "agent.schemas",
+    "agent.prompts",
+    "tools.schemas",
+    "tools.errors",
+    "tools.redact",
+    "tools.terminal",
+}
 GRAPH_USERS = ("agent.api", "agent.eval.")
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,10 +22,6 @@ from tools.store.lite import lite_locked, lock_message
 
 if TYPE_CHECKING:
     from pymilvus import MilvusClient
-
-# gRPC keepalive pings otherwise print "GOAWAY ... too_many_pings" to users' terminals.
-os.environ.setdefault("GRPC_VERBOSITY", "NONE")
-os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "0")
 
 _NOISY_LOGGERS = ("milvus_lite", "pymilvus")
 
