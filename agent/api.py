@@ -18,6 +18,7 @@ from typing import Any, Literal
 from langchain_core.messages import AIMessage, AIMessageChunk, ToolMessage
 from langchain_core.runnables import RunnableConfig
 
+from agent.llm.deadline import run_deadline
 from agent.llm.repair import REPAIRS_KEY
 from agent.nodes.evidence import summarize
 from agent.nodes.run_tools import NOT_RUN
@@ -201,7 +202,7 @@ def stream(question: str, *, tokens: bool = True, **options: Any) -> Iterator[Ev
     run = _run(options)
     calls: dict[str, tuple[str, dict[str, Any], str]] = {}
     modes = ["updates", "messages"] if tokens else "updates"
-    with _graph(run) as graph:
+    with _graph(run) as graph, run_deadline(run.settings.run_timeout):
         for item in graph.stream(
             {"question": question},
             _config(run.thread_id),
@@ -221,7 +222,7 @@ async def astream(question: str, *, tokens: bool = True, **options: Any) -> Asyn
     run = _run(options)
     calls: dict[str, tuple[str, dict[str, Any], str]] = {}
     modes = ["updates", "messages"] if tokens else "updates"
-    async with _agraph(run) as graph:
+    async with _agraph(run) as graph, run_deadline(run.settings.run_timeout):
         async for item in graph.astream(
             {"question": question},
             _config(run.thread_id),
@@ -251,7 +252,7 @@ def ask(question: str, **options: Any) -> Answer:
         agent.threads.ThreadBusyError: wait=False and another run holds the thread.
     """
     run = _run(options)
-    with _graph(run) as graph:
+    with _graph(run) as graph, run_deadline(run.settings.run_timeout):
         state = graph.invoke(
             {"question": question},
             _config(run.thread_id),
@@ -290,7 +291,7 @@ def resume_stream(thread_id: str, **options: Any) -> Iterator[Event]:
     run = _run({**options, "thread_id": thread_id})
     config = _config(thread_id)
     calls: dict[str, tuple[str, dict[str, Any], str]] = {}
-    with _graph(run) as graph:
+    with _graph(run) as graph, run_deadline(run.settings.run_timeout):
         snapshot = graph.get_state(config)
         if not snapshot.next:
             known = bool(snapshot.values)

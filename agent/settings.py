@@ -202,7 +202,12 @@ class Settings(BaseSettings, Context):
     api_key: SecretStr | None = Field(
         None, description="API key for the chat server (else the provider's usual variable)."
     )
-    request_timeout: float = Field(120.0, gt=0, description="Seconds per model request.")
+    request_timeout: float = Field(
+        120.0,
+        gt=0,
+        description="Seconds per model request, from connecting to the reply's last byte "
+        "(keep-alive comments and trickled bytes do not extend it).",
+    )
     max_output_tokens: int = Field(
         0,
         ge=0,
@@ -215,6 +220,12 @@ class Settings(BaseSettings, Context):
         ge=0,
         le=10,
         description="Retries for connection errors, 429, 5xx (chat server, embeddings endpoint).",
+    )
+    run_timeout: float = Field(
+        900.0,
+        gt=0,
+        description="Seconds one run (question) may spend on model requests, retries included; "
+        "then it ends with one error line and a thread can be resumed.",
     )
 
     @field_validator("checkpoint_uri")
