@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -146,3 +147,48 @@ def test_run_deadline_on_a_thread_leaves_it_resumable(wire_server: WireServer) -
             state = resumed.invoke(None, config)
     assert state["answer"].status == "answered"
     assert corpus.searches == ["Zephyr maker"]  # the search was not run again
+
+
+def cli(argv: list[str], monkeypatch: pytest.MonkeyPatch) -> int:
+    from agent.cli.app import main  # lazy: the CLI is only needed by these two tests
+
+    monkeypatch.setattr(sys, "argv", ["research-agent", *argv])
+    with pytest.raises(SystemExit) as exited:
+        main()
+    return int(exited.value.code or 0)
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({"REQUEST_TIMEOUT": "1", "MAX_RETRIES": "0"}, "did not answer in time"),
+        (
+            {"REQUEST_TIMEOUT": "30", "MAX_RETRIES": "3", "RUN_TIMEOUT": "1.5"},
+            "The run did not finish within RESEARCH_AGENT_RUN_TIMEOUT=1.5 s",
+        ),
+    ],
+    ids=["request", "run"],
+)
+def test_cli_ends_a_keep_alive_server_with_one_error_line(
+    wire_server: WireServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Any,
+    env: dict[str, str],
+    expected: str,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    for name in ("PROVIDER", "BASE_URL", "MODEL", "MILVUS_URI"):
+        monkeypatch.delenv(f"RESEARCH_AGENT_{name}", raising=False)
+    monkeypatch.setenv("RESEARCH_AGENT_DATA_DIR", str(tmp_path / "ra"))
+    for name, value in env.items():
+        monkeypatch.setenv(f"RESEARCH_AGENT_{name}", value)
+    wire_server.script(*[keep_alive() for _ in range(4)])
+    start = time.monotonic()
+    argv = ["ask", "Who makes the Zephyr drone?", "--base-url", wire_server.url, "--model", "m"]
+    code = cli(argv, monkeypatch)
+    took = time.monotonic() - start
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1 and len(err) == 1 and err[0].startswith("error: ")
+    assert expected in err[0]
+    assert took < 1.5 + MARGIN + 2.0  # the CLI's start-up included
