@@ -35,8 +35,10 @@ _CHANNEL = re.compile(r"<\|channel\|>\s*(?P<channel>\w+)")
 _ROLE = re.compile(r"^\s*(?:assistant)?")
 _NAMES = ("start", "end", "message", "channel", "constrain", "return", "call", "endoftext")
 _PREFIXES = sorted({n[:i] for n in _NAMES for i in range(1, len(n) + 1)}, key=len, reverse=True)
-_DEBRIS = re.compile(r"<\|(?=$|(?:" + "|".join(_PREFIXES) + r")\|?(?![a-z_>]))")
+_DEBRIS = re.compile(r"<\|(?=(?:" + "|".join(_PREFIXES) + r")\|?(?![a-z_>]))")
 """The `<|` of a harmony token that never closed (`Search <|co"`): markup debris, not text."""
+_DEBRIS_AT_END = re.compile(_DEBRIS.pattern + r"|<\|$")
+"""The same in the last piece of a finished text, where a bare `<|` ends it."""
 _BLANK = " \t\r\n" + JUNK_CHARS
 _HOLD = 19
 """Longest text a partial token or recipient can be (`<|` + 16 letters + `|`), plus one."""
@@ -58,7 +60,7 @@ def split_harmony(text: str) -> Harmony:
     Text without harmony tokens or a recipient is returned unchanged as content.
     """
     fold = _Fold()
-    fold.consume(text)
+    fold.consume(text, final=True)
     return fold.finish()
 
 
@@ -87,19 +89,22 @@ class _Fold:
         """A harmony token was seen: the turn is harmony text, so a `<|` of a token that
         never closed is debris; in text with no token every `<|` is the text's own."""
 
-    def consume(self, text: str) -> None:
-        """Parse text that ends with no partial token or recipient."""
+    def consume(self, text: str, *, final: bool = False) -> None:
+        """Parse text that ends with no partial token or recipient (`final`: or the text's end)."""
         if not text:
             return
         self.marked = self.marked or ("<|" in text and _TOKEN_SPLIT.search(text) is not None)
-        for part in _TOKEN_SPLIT.split(text) if "<|" in text else [text]:
+        parts = _TOKEN_SPLIT.split(text) if "<|" in text else [text]
+        for index, part in enumerate(parts):
             if not part:
                 continue
             if _TOKEN_SPLIT.fullmatch(part):
                 self.in_lead = False
                 self._token(part)
                 continue
-            part = _DEBRIS.sub("<", part) if self.marked and "<|" in part else part
+            if self.marked and "<|" in part:
+                debris = _DEBRIS_AT_END if final and index == len(parts) - 1 else _DEBRIS
+                part = debris.sub("<", part)
             if self.in_lead:
                 self._lead(part)
             else:

@@ -108,7 +108,7 @@ def _arguments(value: object, streamed: bool = True) -> str:
 
 def _json_not_object(text: str) -> bool:
     if depth_over(text, MAX_DEPTH):
-        return False  # langchain-openai's parse fails on it and keeps it as invalid
+        return True  # never handed to langchain-openai's parser as JSON: the repair refuses it
     try:
         return not isinstance(json.loads(text), dict)
     except ValueError:

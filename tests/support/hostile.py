@@ -48,6 +48,9 @@ NASTY = [
 ]
 
 
+JUNK_EVENTS = [b"not json", b'{"choices": [', b": comment", b"\xff\xfe", b'{"error": 5}']
+
+
 @dataclass
 class Shape:
     """One reply: the body (any JSON), how it is sent, and whether it was cut."""
@@ -59,6 +62,8 @@ class Shape:
     cut: bool = False
     """The stream stops before its finish frame (a server closing mid-reply)."""
     close_delimited: bool = False
+    junk: list[Any] = field(default_factory=list)
+    """Extra stream events sent before the finish frame (any JSON; bytes are sent as is)."""
 
 
 def serialise(value: Any) -> bytes:
@@ -101,6 +106,9 @@ def frames_of(shape: Shape) -> list[bytes]:
         finish = choice.get("finish_reason", "stop")
         frames.append({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": finish}]})
     events = [b"data: " + serialise(f) + b"\n\n" for f in frames]
+    for index, extra in enumerate(shape.junk):
+        data = extra if isinstance(extra, bytes) else serialise(extra)
+        events.insert(min(index, len(events)), b"data: " + data + b"\n\n")
     return events if shape.cut else [*events, b"data: [DONE]\n\n"]
 
 
@@ -240,7 +248,8 @@ def shapes(draw: st.DrawFn, streamed: bool) -> Shape:
     body = draw(st.one_of(st.just(body), st.just(body), st.just(body), json_values))
     splits = draw(st.lists(st.integers(0, 60), max_size=6))
     cut = streamed and draw(st.booleans())
-    return Shape(body, streamed, splits, cut, streamed and draw(st.booleans()))
+    junk = draw(st.lists(st.one_of(json_values, st.sampled_from(JUNK_EVENTS)), max_size=2))
+    return Shape(body, streamed, splits, cut, streamed and draw(st.booleans()), junk)
 
 
 def every_split(text: str, pieces: list[int]) -> Iterator[str]:
