@@ -19,12 +19,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from agent.llm.repair_args import (
-    HARMONY_TOKEN,
-    JUNK_CHARS,
-    RawCall,
-    clean_tool_name,
-)
+from agent.llm.repair_args import HARMONY_TOKEN, RawCall, clean_tool_name
+from agent.llm.safe_prefix import SafePrefix
 
 _TOKEN_SPLIT = re.compile(r"(<\|[a-z_]{1,16}\|>)")
 _PARTIAL_TOKEN = re.compile(r"<(?:\|[a-z_]{0,16}\|?)?$")
@@ -39,7 +35,6 @@ _DEBRIS = re.compile(r"<\|(?=(?:" + "|".join(_PREFIXES) + r")\|?(?![a-z_>]))")
 """The `<|` of a harmony token that never closed (`Search <|co"`): markup debris, not text."""
 _DEBRIS_AT_END = re.compile(_DEBRIS.pattern + r"|<\|$")
 """The same in the last piece of a finished text, where a bare `<|` ends it."""
-_BLANK = " \t\r\n" + JUNK_CHARS
 _HOLD = 19
 """Longest text a partial token or recipient can be (`<|` + 16 letters + `|`), plus one."""
 
@@ -191,78 +186,6 @@ def _held(pending: str, before: str) -> int:
     return len(pending)
 
 
-class _Answer:
-    """How much of the growing answer text no later text can turn into a tool call.
-
-    That is the text before a JSON call's possible start (the content's first character
-    being `{`, `[` or a backtick, or a line opening with `{`, `[` or a code fence), without
-    trailing blanks. `add` takes each new piece once: the work is linear in the text.
-    """
-
-    def __init__(self) -> None:
-        self.length = 0
-        self.solid = 0
-        """End of the last character that is not blank."""
-        self.started = False
-        """A character that is not blank was seen."""
-        self.start_solid: int | None = None
-        """Answer end when a call may begin at a complete line (or the first character)."""
-        self.line_solid = 0
-        """`solid` where the current line began."""
-        self.indented = True
-        """The current line has shown only spaces and tabs so far."""
-        self.head = ""
-        """Up to 4 characters of the current line after its indentation."""
-
-    def add(self, piece: str) -> None:
-        """Take the next piece of answer text."""
-        if self.start_solid is not None or not piece:
-            self.length += len(piece)
-            return
-        if not self.started and (lead := piece.lstrip(_BLANK)):
-            self.started = True
-            if lead[0] in "{[`":
-                self.start_solid = 0
-                self.length += len(piece)
-                return
-        at = 0
-        while (newline := piece.find("\n", at)) >= 0:
-            self._line_text(piece[at:newline])
-            if _CALL_LINE.match(self.head + "\n"):
-                self.start_solid = self.line_solid
-                self.length += len(piece)
-                return
-            self._solid_to(piece, at, newline + 1)
-            self.line_solid, self.indented, self.head = self.solid, True, ""
-            at = newline + 1
-        self._line_text(piece[at:])
-        self._solid_to(piece, at, len(piece))
-        self.length += len(piece)
-
-    def _line_text(self, text: str) -> None:
-        if self.indented:
-            text = text.lstrip(" \t")
-            self.indented = not text
-        if len(self.head) < 4:
-            self.head += text[: 4 - len(self.head)]
-
-    def _solid_to(self, piece: str, start: int, end: int) -> None:
-        kept = piece[start:end].rstrip(_BLANK)
-        if kept:
-            self.solid = self.length + start + len(kept)
-
-    def safe_end(self) -> int:
-        """The length of the prefix of the answer text that is safe to show."""
-        if self.start_solid is not None:
-            return self.start_solid
-        if not self.indented and _CALL_LINE.match(self.head):
-            return self.line_solid  # the open line may be a call's first line
-        return self.solid
-
-
-_CALL_LINE = re.compile(r"[ \t]*(?:```|[{\[]|`{1,2}(?:\n|$))")
-
-
 class ContentStream:
     """Incremental repair of one streamed turn's content.
 
@@ -275,7 +198,7 @@ class ContentStream:
         self._raw: list[str] = []
         self._fold = _Fold()
         self._pending = ""
-        self._safe = _Answer()
+        self._safe = SafePrefix()
         self._parts = 0
         self._thought = 0
         self._unshown: list[str] = []
