@@ -16,6 +16,7 @@ from collections.abc import Iterator
 
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from langchain_core.messages import HumanMessage
 
 from agent.llm.chat import GptOssChat
@@ -205,22 +206,34 @@ def test_invalid_utf8_between_frames_is_replaced(server: WireServer) -> None:
 QUESTION_ = [HumanMessage("Who makes the Zephyr drone?")]
 
 
+@pytest.mark.slow
 @GENERATED
 @given(shape=shapes(streamed=False))
 def test_generated_whole_replies(server: WireServer, model: GptOssChat, shape: Shape) -> None:
     SEEN["whole " + judge(server, shape, model)] += 1
 
 
+@pytest.mark.slow
 @GENERATED
 @given(shape=shapes(streamed=True))
 def test_generated_streamed_replies(server: WireServer, model: GptOssChat, shape: Shape) -> None:
     SEEN["streamed " + judge(server, shape, model) + (" (cut)" if shape.cut else "")] += 1
 
 
+@pytest.mark.slow
+@settings(GENERATED, max_examples=40)
+@given(shape=st.one_of(shapes(streamed=True), shapes(streamed=False)))
+def test_generated_replies_on_the_async_path(server: WireServer, shape: Shape) -> None:
+    judge(server, shape, model_for(server.url), run_async=True)
+
+
+@pytest.mark.slow
 def test_generated_outcomes_were_both_kinds() -> None:
-    """The generators reach answers and errors on both paths (run after the two above)."""
+    """The generators reach answers and errors on each path they ran (in this process)."""
     if not SEEN:
-        pytest.skip("run with the generated tests")
+        pytest.skip("run with the generated tests, in the same process")
     print(dict(SEEN))
-    assert SEEN["whole answer"] and SEEN["whole error"]
-    assert SEEN["streamed answer"] and SEEN["streamed error (cut)"]
+    if any(key.startswith("whole") for key in SEEN):
+        assert SEEN["whole answer"] and SEEN["whole error"]
+    if any(key.startswith("streamed") for key in SEEN):
+        assert SEEN["streamed answer"] and SEEN["streamed error (cut)"]

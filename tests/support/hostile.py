@@ -9,6 +9,7 @@ happened: "answer", "error" (a ModelServerError) or raises for anything else (a 
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import re
@@ -167,18 +168,21 @@ class Tokens(BaseCallbackHandler):
         self.text.append(token)
 
 
-def judge(server: WireServer, shape: Shape, model: GptOssChat | None = None) -> str:
+def judge(
+    server: WireServer, shape: Shape, model: GptOssChat | None = None, run_async: bool = False
+) -> str:
     """Send one shape through the real client; "answer" or "error" (anything else raises)."""
     server.replies.clear()
     server.script(reply_of(shape), reply_of(shape))  # the empty-turn retry sees it again
     model = model or model_for(server.url)
+    tokens = Tokens()  # as a run streams: invoke, tokens through the callback
+    config: Any = {"callbacks": [tokens]}
     try:
-        if shape.streamed:  # as a run streams: invoke, tokens through the callback
-            tokens = Tokens()
-            message = model.invoke(QUESTION, stream=True, config={"callbacks": [tokens]})
-            check_answer(message, "".join(tokens.text))
+        if run_async:
+            message = asyncio.run(model.ainvoke(QUESTION, stream=shape.streamed, config=config))
         else:
-            check_answer(model.invoke(QUESTION), None)
+            message = model.invoke(QUESTION, stream=shape.streamed, config=config)
+        check_answer(message, "".join(tokens.text) if shape.streamed else None)
     except ModelServerError as exc:
         check_error(exc)
         return "error"
