@@ -210,7 +210,7 @@ QUESTION_ = [HumanMessage("Who makes the Zephyr drone?")]
 @GENERATED
 @given(shape=shapes(streamed=False))
 def test_generated_whole_replies(server: WireServer, model: GptOssChat, shape: Shape) -> None:
-    SEEN["whole " + judge(server, shape, model)] += 1
+    SEEN["whole " + judge(server, shape, model) + (" (cut)" if shape.cut else "")] += 1
 
 
 @pytest.mark.slow

@@ -61,7 +61,8 @@ class Shape:
     splits: list[int] = field(default_factory=list)
     """Where the streamed content is split into deltas (positions in the content)."""
     cut: bool = False
-    """The stream stops before its finish frame (a server closing mid-reply)."""
+    """The stream stops before its finish frame (a server closing mid-reply); a whole body
+    is cut short."""
     close_delimited: bool = False
     junk: list[Any] = field(default_factory=list)
     """Extra stream events sent before the finish frame (any JSON; bytes are sent as is)."""
@@ -116,7 +117,10 @@ def frames_of(shape: Shape) -> list[bytes]:
 def reply_of(shape: Shape) -> Reply:
     """The scripted reply for a shape."""
     if not shape.streamed:
-        return Reply(200, serialise(shape.body), {"Content-Type": "application/json"})
+        data = serialise(shape.body)
+        if shape.cut:  # the body ends early (Content-Length says so: the client sees a short body)
+            data = data[: (shape.splits[0] if shape.splits else 7) % len(data)]
+        return Reply(200, data, {"Content-Type": "application/json"})
     events = frames_of(shape)
     kind = {"Content-Type": "text/event-stream"}
     if shape.close_delimited:
@@ -251,7 +255,7 @@ def shapes(draw: st.DrawFn, streamed: bool) -> Shape:
     }
     body = draw(st.one_of(st.just(body), st.just(body), st.just(body), json_values))
     splits = draw(st.lists(st.integers(0, 60), max_size=6))
-    cut = streamed and draw(st.booleans())
+    cut = draw(st.booleans()) if streamed else draw(st.integers(0, 5)) == 0
     junk = draw(st.lists(st.one_of(json_values, st.sampled_from(JUNK_EVENTS)), max_size=2))
     return Shape(body, streamed, splits, cut, streamed and draw(st.booleans()), junk)
 
