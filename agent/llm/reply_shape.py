@@ -191,12 +191,24 @@ def _choices(value: object, streamed: bool) -> list[dict[str, Any]]:
     return choices
 
 
-def _usage(value: object) -> dict[str, int] | None:
+def _usage(value: object) -> dict[str, Any] | None:
+    """Token counts that are counts (and their `*_details` of counts); None when none is."""
     if not isinstance(value, dict):
         return None
-    keys = ("prompt_tokens", "completion_tokens", "total_tokens")
-    usage = {k: v for k in keys if type(v := value.get(k)) is int and 0 <= v < 2**53}
-    return usage if len(usage) == len(keys) else None
+    usage: dict[str, Any] = {k: v for k, v in value.items() if _count(v) and _tokens_key(k)}
+    for key in ("prompt_tokens_details", "completion_tokens_details"):
+        details = value.get(key)
+        if isinstance(details, dict):
+            usage[key] = {k: v for k, v in details.items() if _count(v) and _tokens_key(k)}
+    return usage if any(k.endswith("tokens") for k in usage) else None
+
+
+def _tokens_key(key: object) -> bool:
+    return isinstance(key, str) and key.isascii() and key.isidentifier() and "tokens" in key
+
+
+def _count(value: object) -> bool:
+    return type(value) is int and 0 <= value < 2**53
 
 
 def _envelope(body: dict[str, Any], kind: str) -> dict[str, Any]:
