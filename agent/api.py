@@ -31,6 +31,7 @@ from agent.interruptions import (
     resumable,
     thread_guard,
 )
+from agent.llm.deadline import run_deadline
 from agent.llm.repair import REPAIRS_KEY
 from agent.nodes.evidence import summarize
 from agent.nodes.run_tools import NOT_RUN
@@ -218,7 +219,11 @@ def stream(question: str, *, tokens: bool = True, **options: Any) -> Iterator[Ev
     run = _run(options)
     calls: dict[str, tuple[str, dict[str, Any], str]] = {}
     modes = ["updates", "messages"] if tokens else "updates"
-    with _graph(run, fresh=True) as graph, thread_guard(run.settings, run.thread_id):
+    with (
+        _graph(run, fresh=True) as graph,
+        thread_guard(run.settings, run.thread_id),
+        run_deadline(run.settings.run_timeout),
+    ):
         for item in graph.stream(
             {"question": question},
             _config(run.thread_id),
@@ -238,7 +243,11 @@ async def astream(question: str, *, tokens: bool = True, **options: Any) -> Asyn
     run = _run(options)
     calls: dict[str, tuple[str, dict[str, Any], str]] = {}
     modes = ["updates", "messages"] if tokens else "updates"
-    async with _agraph(run) as graph, athread_guard(run.settings, run.thread_id):
+    async with (
+        _agraph(run) as graph,
+        athread_guard(run.settings, run.thread_id),
+        run_deadline(run.settings.run_timeout),
+    ):
         async for item in graph.astream(
             {"question": question},
             _config(run.thread_id),
@@ -272,7 +281,11 @@ def ask(question: str, **options: Any) -> Answer:
         agent.interruptions.RunInterrupted: Ctrl-C on a thread (finish the run with `resume`).
     """
     run = _run(options)
-    with _graph(run, fresh=True) as graph, thread_guard(run.settings, run.thread_id):
+    with (
+        _graph(run, fresh=True) as graph,
+        thread_guard(run.settings, run.thread_id),
+        run_deadline(run.settings.run_timeout),
+    ):
         state = graph.invoke(
             {"question": question},
             _config(run.thread_id),
@@ -311,7 +324,7 @@ def resume_stream(thread_id: str, **options: Any) -> Iterator[Event]:
     run = _run({**options, "thread_id": thread_id})
     config = _config(thread_id)
     calls: dict[str, tuple[str, dict[str, Any], str]] = {}
-    with _graph(run) as graph:
+    with _graph(run) as graph, run_deadline(run.settings.run_timeout):
         snapshot = graph.get_state(config)
         if not resumable(snapshot):
             known = bool(snapshot.values)

@@ -229,7 +229,12 @@ class Settings(BaseSettings, Context):
     api_key: SecretStr | None = Field(
         None, description="API key for the chat server (else the provider's usual variable)."
     )
-    request_timeout: float = Field(120.0, gt=0, description="Seconds per model request.")
+    request_timeout: float = Field(
+        120.0,
+        gt=0,
+        description="Seconds per model request, from connecting to the reply's last byte "
+        "(keep-alive comments and trickled bytes do not extend it).",
+    )
     max_output_tokens: int = Field(
         0,
         ge=0,
@@ -242,6 +247,12 @@ class Settings(BaseSettings, Context):
         ge=0,
         le=10,
         description="Retries for connection errors, 429, 5xx (chat server, embeddings endpoint).",
+    )
+    run_timeout: float = Field(
+        900.0,
+        gt=0,
+        description="Seconds one run (question) may spend on model requests, retries included; "
+        "then it ends with one error line and a thread can be resumed.",
     )
 
     # -- ingest limits: what one file may cost, and which files an ingest follows --------

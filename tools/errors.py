@@ -44,3 +44,7 @@ class ModelServerError(ResearchAgentError):
 
 class ToolInputError(ValueError):
     """A tool call the model can fix; the message says how ("Cursor 7 is unknown. Known: 0-4.")."""
+
+
+class RunTimeoutError(ModelServerError):
+    """A run used up its time (RESEARCH_AGENT_RUN_TIMEOUT); a thread can be resumed."""

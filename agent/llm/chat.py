@@ -24,8 +24,10 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 from langchain_openai import ChatOpenAI
 from pydantic import PrivateAttr, SecretStr
 
+from agent.llm.deadline import check_run
 from agent.llm.providers import ServerConfig, resolve_server
 from agent.llm.repair import CUT_KEY, is_empty, repair_message
+from agent.llm.reply_shape import UnreadableReply
 from agent.llm.stream_turn import TurnStream, merge_invalid
 from agent.llm.transport import AsyncShapeTransport, ShapeTransport
 from agent.llm.wire import (
@@ -44,7 +46,7 @@ from tools import retry
 from tools.errors import ModelServerError
 
 # What a request can fail with on the wire; anything else is a bug and propagates.
-_WIRE_ERRORS = (openai.APIError, httpx.HTTPError, json.JSONDecodeError)
+_WIRE_ERRORS = (openai.APIError, httpx.HTTPError, json.JSONDecodeError, UnreadableReply)
 
 
 class GptOssChat(ChatOpenAI):
@@ -186,6 +188,7 @@ class GptOssChat(ChatOpenAI):
     ) -> ChatResult:
         # Repairs and the empty-turn retry act on the finished turn, streamed or not.
         for _ in range(2):
+            check_run()
             raw = super()._generate_with_cache(messages, stop, run_manager, **kwargs)
             if not _empty(result := self._repaired(raw, kwargs)):
                 return result
@@ -199,6 +202,7 @@ class GptOssChat(ChatOpenAI):
         **kwargs: Any,
     ) -> ChatResult:
         for _ in range(2):
+            check_run()
             raw = await super()._agenerate_with_cache(messages, stop, run_manager, **kwargs)
             if not _empty(result := self._repaired(raw, kwargs)):
                 return result
@@ -228,11 +232,13 @@ class GptOssChat(ChatOpenAI):
             return 0.0
         policy = retry.RetryPolicy(self.retries, self.retry_backoff, self.retry_wait_cap)
         wait = policy.wait(exc, attempt) if kind in ("retry", "tool_use_failed") else None
+        check_run(wait or 0.0)  # the run's time is spent: its own error, whatever failed
         if wait is not None:
             return wait
         raise ModelServerError(failure_message(exc, self.server_label, self._url, attempt + 1))
 
     def _stream_wait_or_raise(self, exc: BaseException, attempt: int, shown: bool) -> float:
+        check_run()
         if shown:  # part of the answer is already out; a retry would repeat it
             raise ModelServerError(broken_stream_message(exc, self.server_label, self._url))
         return self._wait_or_raise(exc, attempt)
@@ -307,9 +313,12 @@ def build_chat_model(
         timeout=settings.request_timeout,
         max_tokens=settings.output_cap(),
         # the reply is converted to the shape asked for (SSE to "stream": false and back)
-        http_client=httpx.Client(transport=ShapeTransport(), timeout=settings.request_timeout),
+        http_client=httpx.Client(
+            transport=ShapeTransport(settings.request_timeout), timeout=settings.request_timeout
+        ),
         http_async_client=httpx.AsyncClient(
-            transport=AsyncShapeTransport(), timeout=settings.request_timeout
+            transport=AsyncShapeTransport(settings.request_timeout),
+            timeout=settings.request_timeout,
         ),
         stream_chunk_timeout=settings.request_timeout,
         max_retries=0,  # openai's own retries off: the counts and waits are ours

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -103,8 +104,9 @@ def repair_message(
     calls: list[ToolCall] = []
     invalid: list[InvalidToolCall] = []
     notes: dict[str, str] = dict(extra.get(REPAIRS_KEY) or {})
+    taken: set[str] = set()
     for index, (call, given_id) in enumerate(raw):
-        call_id = given_id or _call_id(message, call, index)
+        call_id = unique_id(given_id or _call_id(message, call, index), index, taken)
         name, note = _resolve_name(call, known, schemas)
         if note:
             notes[call_id] = note
@@ -160,6 +162,24 @@ def _resolve_name(
         return name, ""
     shown = " ".join(call.name.split())[:60]
     return only, f"tool name {shown!r} is not a tool; ran {only}, the one tool the arguments fit"
+
+
+_ID = re.compile(r"[\w.:-]{1,128}", re.ASCII)
+
+
+def unique_id(call_id: str, index: int, taken: set[str]) -> str:
+    """The call's id, or a new one when it is missing, odd or already used in this turn.
+
+    Every call must have its own id before anything runs: results are paired with calls by
+    id, so 50 calls sharing one id would all be answered by one result.
+    """
+    if not _ID.fullmatch(call_id):
+        call_id = "call_" + hashlib.sha1(call_id.encode("utf-8", "replace")).hexdigest()[:24]
+    candidate, n = call_id, index
+    while candidate in taken:
+        candidate, n = f"{call_id}_{n}", n + 1
+    taken.add(candidate)
+    return candidate
 
 
 def _call_id(message: AIMessage, call: RawCall, index: int) -> str:

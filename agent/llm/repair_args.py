@@ -8,12 +8,20 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from agent.llm.reply_shape import depth_over
+
 # Zero-width and non-breaking characters that llama.cpp leaked around a recipient
 # (ggml-org/llama.cpp#15181); str.strip() does not remove the zero-width ones.
 JUNK_CHARS = "\u00a0\u200b\u200c\u200d\u2060\ufeff"
 HARMONY_TOKEN = re.compile(r"<\|[a-z_]{1,16}\|>")
 _FENCE = re.compile(r"^```[\w-]*[ \t]*\n?(.*?)\n?```$", re.S)
 _PYTHON_WORDS = {"True": "true", "False": "false", "None": "null"}
+_PYTHON_WORD = re.compile(r"True|False|None")
+_TRAILING_COMMA = re.compile(r",\s*[}\]]")
+MAX_ARGUMENTS = 100_000
+"""Longest arguments text repaired; ours are a few hundred characters at most."""
+MAX_NESTING = 64
+"""Deepest nesting of arguments read; ours are flat."""
 _EXAMPLES = {
     "milvus_search": '{"query": "...", "k": 5}',
     "fetch_doc": '{"cursor": 1, "start_line": 1, "num_lines": 40}',
@@ -96,6 +104,11 @@ def parse_arguments(
         raise ArgumentsError(
             f"No arguments were sent. Send a JSON object like {example_for(tool)}."
         )
+    if len(text) > MAX_ARGUMENTS or depth_over(text, MAX_NESTING):
+        raise ArgumentsError(
+            f"Arguments were {len(text)} characters long or nested more than {MAX_NESTING} "
+            f"levels deep. Send a short, flat JSON object like {example_for(tool)}."
+        )
     for candidate in (text, _normalise_jsonish(text)):
         value = _decode_prefix(candidate)
         if isinstance(value, str):
@@ -128,7 +141,7 @@ def _decode_prefix(text: str) -> Any:
     """Decode the JSON value at the start of text, ignoring anything after it."""
     try:
         return json.JSONDecoder().raw_decode(text)[0]
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
 
 
@@ -152,12 +165,12 @@ def _normalise_jsonish(text: str) -> str:
             out.append('"' + "".join(chunk) + '"')
             i = end + 1
             continue
-        word = re.match(r"True|False|None", text[i:])
+        word = _PYTHON_WORD.match(text, i)
         if word and not (i and (text[i - 1].isalnum() or text[i - 1] == "_")):
             out.append(_PYTHON_WORDS[word.group()])
             i += len(word.group())
             continue
-        if char == "," and re.match(r",\s*[}\]]", text[i:]):
+        if char == "," and _TRAILING_COMMA.match(text, i):
             i += 1
             continue
         out.append(char)
@@ -202,7 +215,9 @@ def calls_in_json_content(
         if not re.fullmatch(r"```[ \t]*(?:json[\w-]*)?[ \t]*", opening):
             return (), content
         text = rest.split("```", 1)[0].strip()
-    if not text.startswith(("{", "[")):
+    if not text.startswith(("{", "[")) or len(text) > MAX_ARGUMENTS:
+        return (), content
+    if depth_over(text, MAX_NESTING):
         return (), content
     value = _decode_prefix(text)
     if value is None:
@@ -258,7 +273,7 @@ def complete_json(text: str) -> str | None:
         candidate = re.sub(r"[,:]\s*$", "", candidate.rstrip())
         try:
             json.loads(candidate + closers)
-        except ValueError:
+        except (ValueError, RecursionError):
             continue
         return candidate + closers
     return None

@@ -18,6 +18,7 @@ from langchain_core.outputs import ChatGenerationChunk
 
 from agent.llm.repair import repair_message
 from agent.llm.repair_stream import ContentStream
+from agent.llm.reply_shape import UnreadableReply
 from agent.schemas import REASONING_KEY
 
 REASONING_FINAL_KEY = "turn_reasoning"
@@ -37,10 +38,16 @@ class TurnStream:
         self.calls: dict[int, dict[str, str]] = {}
         self.shown = False
         """True once answer text went out: a retry would repeat it."""
+        self.finished = False
+        """True once a chunk carried a finish_reason: the server ended the reply itself."""
 
     def chunk(self, generation: ChatGenerationChunk) -> ChatGenerationChunk:
         """The chunk to pass on for one server chunk."""
         message = generation.message
+        info = generation.generation_info or {}
+        self.finished = self.finished or bool(
+            info.get("finish_reason") or message.response_metadata.get("finish_reason")
+        )
         text = message.content if isinstance(message.content, str) else message.text
         answer, leaked = self.content.feed(text)
         for call in getattr(message, "tool_call_chunks", None) or []:
@@ -64,7 +71,14 @@ class TurnStream:
         return ChatGenerationChunk(message=out, generation_info=generation.generation_info)
 
     def finish(self) -> ChatGenerationChunk:
-        """The turn's last chunk: the rest of the repaired answer and the repaired calls."""
+        """The turn's last chunk: the rest of the repaired answer and the repaired calls.
+
+        Raises:
+            UnreadableReply: The stream ended without a finish reason: the server closed it
+                mid-reply, so what came is a fragment, never an answer.
+        """
+        if not self.finished:
+            raise UnreadableReply("the stream ended before the reply finished (no finish_reason)")
         raw = AIMessage(
             content=self.content.raw,
             invalid_tool_calls=[

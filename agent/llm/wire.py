@@ -14,6 +14,8 @@ import httpx
 import openai
 from langchain_core.messages import AIMessage, BaseMessage
 
+from agent.llm.repair_args import HARMONY_TOKEN
+from agent.llm.reply_shape import UnreadableReply, clean_chunk, clean_text, decode
 from agent.schemas import REASONING_KEY
 from tools.redact import redact_text
 
@@ -80,8 +82,20 @@ def force_reasoning(payload: dict[str, Any], effort: str | None) -> None:
     payload.pop("reasoning_effort", None)
 
 
+def unreadable(exc: BaseException) -> UnreadableReply | None:
+    """The UnreadableReply behind a failure (openai wraps what a transport raises)."""
+    seen = 0
+    while exc is not None and seen < 4:
+        if isinstance(exc, UnreadableReply):
+            return exc
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1  # type: ignore[assignment]
+    return None
+
+
 def verdict(exc: BaseException) -> Verdict:
     """Decide what a failed request deserves."""
+    if (bad := unreadable(exc)) is not None:
+        return "retry" if bad.retry else "fatal"
     if isinstance(exc, openai.APIStatusError):
         text = f"{exc.message} {json.dumps(exc.body, default=str)}".lower()
         if exc.status_code == 400 and "tool_use_failed" in text:
@@ -99,7 +113,12 @@ def verdict(exc: BaseException) -> Verdict:
 def failure_message(exc: BaseException, server: str, url: str, attempts: int) -> str:
     """One line for the user: what failed at which URL, and what to do next."""
     tries = f"after {attempts} attempt{'s' if attempts != 1 else ''}"
-    if isinstance(exc, openai.APITimeoutError):
+    if (bad := unreadable(exc)) is not None:
+        return (
+            f"The server at {url} sent a reply this client cannot read ({_short(bad)}) "
+            f"{tries}. Is it an OpenAI-compatible /v1 endpoint serving gpt-oss? Check its log."
+        )
+    if isinstance(exc, openai.APITimeoutError | httpx.TimeoutException):
         return (
             f"The {server} server at {url} did not answer in time ({tries}). "
             "Check that it is up and not overloaded, or raise RESEARCH_AGENT_REQUEST_TIMEOUT."
@@ -140,7 +159,10 @@ def failure_message(exc: BaseException, server: str, url: str, attempts: int) ->
 
 def _short(exc: BaseException) -> str:
     text = getattr(exc, "message", None) or str(exc) or type(exc).__name__
-    text = redact_text(" ".join(str(text).split()))  # before the cut, which could split a key
+    text = redact_text(
+        HARMONY_TOKEN.sub("", clean_text(str(text))).replace("<|", "<")
+    )  # never echo markup or keys
+    text = " ".join(text.split())  # before the cut below, after redaction
     return text if len(text) <= 160 else text[:157] + "..."
 
 
@@ -157,6 +179,10 @@ def completion_from_sse(text: str) -> dict[str, Any] | None:
 
     Some servers (versions of `transformers serve`) answer `"stream": false` with SSE
     frames; their deltas are merged as a streaming client would merge them.
+
+    Raises:
+        UnreadableReply: A frame cannot be read, or the stream ended without a finish reason
+            (the server closed it mid-reply: what came is a fragment, not an answer).
     """
     frames = [line[5:].strip() for line in text.splitlines() if line.startswith("data:")]
     if not frames:
@@ -170,30 +196,37 @@ def completion_from_sse(text: str) -> dict[str, Any] | None:
         if frame == "[DONE]":
             break
         try:
-            chunk = json.loads(frame)
+            chunk = clean_chunk(decode(frame.encode()))
+        except UnreadableReply:
+            raise
         except ValueError:
-            return None
+            raise UnreadableReply(f"a stream event is not JSON: {frame[:80]!r}") from None
+        if chunk is None:
+            continue
+        if "error" in chunk:
+            raise UnreadableReply(f"the server sent an error: {chunk['error']}"[:200])
         for key in ("id", "model", "created", "usage"):
             if chunk.get(key) is not None:
                 body[key] = chunk[key]
-        for choice in chunk.get("choices") or []:
-            delta = choice.get("delta") or choice.get("message") or {}
+        for choice in chunk["choices"]:
+            delta = choice["delta"]
             content.append(delta.get("content") or "")
             reasoning.append(reasoning_of(delta) or "")
             for call in delta.get("tool_calls") or []:
                 slot = calls.setdefault(
-                    call.get("index", len(calls)),
+                    call["index"],
                     {"id": None, "type": "function", "function": {"name": "", "arguments": ""}},
                 )
                 slot["id"] = slot["id"] or call.get("id")
-                function = call.get("function") or {}
-                slot["function"]["name"] += function.get("name") or ""
-                slot["function"]["arguments"] += function.get("arguments") or ""
-            finish = choice.get("finish_reason") or finish
+                slot["function"]["name"] += call["function"]["name"]
+                slot["function"]["arguments"] += call["function"]["arguments"]
+            finish = choice["finish_reason"] or finish
+    if finish is None:
+        raise UnreadableReply("the streamed reply ended before it finished (no finish_reason)")
     message: dict[str, Any] = {"role": "assistant", "content": "".join(content)}
     if "".join(reasoning):
         message["reasoning_content"] = "".join(reasoning)
     if calls:
         message["tool_calls"] = [calls[i] for i in sorted(calls)]
-    body["choices"] = [{"index": 0, "message": message, "finish_reason": finish or "stop"}]
+    body["choices"] = [{"index": 0, "message": message, "finish_reason": finish}]
     return body

@@ -39,6 +39,11 @@ class Reply:
     """Drop the connection after the frames, without the final chunk (a cut-off stream)."""
     delay: float = 0.0
     """Seconds to wait before answering (for client timeouts)."""
+    close_delimited: bool = False
+    """Send the frames (or body) with neither Content-Length nor chunked encoding, then close:
+    the end of the body is the end of the connection, so a cut is not a protocol error."""
+    pace: float = 0.0
+    """Seconds between frames (a keep-alive every few seconds, a body trickled byte by byte)."""
     gate: tuple[int, threading.Event, threading.Event] | None = None
     """(n, release, finished): send n frames, wait for `release` (at most 30 s), send the
     rest, then set `finished` (a slow server, driven by the test instead of by a clock)."""
@@ -183,6 +188,9 @@ def _handler_for(server: WireServer) -> type[BaseHTTPRequestHandler]:
                 self.send_response(reply.status)
                 for key, value in reply.headers.items():
                     self.send_header(key, value)
+                if reply.close_delimited:
+                    self._send_close_delimited(reply)
+                    return
                 if reply.events is None:
                     self.send_header("Content-Length", str(len(reply.body)))
                     self.end_headers()
@@ -193,6 +201,8 @@ def _handler_for(server: WireServer) -> type[BaseHTTPRequestHandler]:
                 for index, frame in enumerate(reply.events):
                     if reply.gate is not None and index == reply.gate[0]:
                         reply.gate[1].wait(30)
+                    if reply.pace and index and server._stopping.wait(reply.pace):
+                        return
                     self.wfile.write(b"%x\r\n%s\r\n" % (len(frame), frame))
                     self.wfile.flush()
                 if reply.gate is not None:
@@ -203,6 +213,16 @@ def _handler_for(server: WireServer) -> type[BaseHTTPRequestHandler]:
                 self.wfile.write(b"0\r\n\r\n")
             except (BrokenPipeError, ConnectionResetError):
                 self.close_connection = True  # the client gave up (a timeout test)
+
+        def _send_close_delimited(self, reply: Reply) -> None:
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.close_connection = True
+            for index, frame in enumerate(reply.events or [reply.body]):
+                if reply.pace and index and server._stopping.wait(reply.pace):
+                    return
+                self.wfile.write(frame)
+                self.wfile.flush()
 
     return Handler
 

@@ -281,3 +281,15 @@ def test_attach_reasoning_only_after_the_last_final_answer() -> None:
         {"role": "assistant"},
         {"role": "assistant", "reasoning": "new"},
     ]
+
+
+def test_arguments_nested_thousands_deep_are_a_tool_error_not_a_recursion_error() -> None:
+    for text in ("[" * 100_000 + "]" * 100_000, '{"a": ' * 5000 + "1" + "}" * 5000):
+        try:
+            parse_arguments(text, "milvus_search")
+        except ArgumentsError as exc:
+            assert "nested more than 64 levels deep" in str(exc)
+        else:
+            raise AssertionError("deep arguments were accepted")
+    calls = repair_message(AIMessage("[" * 50_000)).tool_calls
+    assert calls == []

@@ -2,7 +2,8 @@
 
 Every recorded text (tests/fixtures/wire/gptoss) is replayed as recorded (SSE deltas) or
 split at every character and at random points: the concatenated streamed answer equals the
-repaired final answer, reasoning never leaks into it, and no `<|` is ever emitted. Tool-call
+repaired final answer, reasoning never leaks into it, and no harmony token is ever emitted
+(nor any `<|`, unless the text holds one that opens no token, like `<||>`). Tool-call
 malformations are generated from valid calls with hypothesis.
 """
 
@@ -17,7 +18,7 @@ from hypothesis import strategies as st
 from langchain_core.messages import AIMessage
 
 from agent.llm.repair import REPAIRS_KEY, repair_message
-from agent.llm.repair_args import complete_json
+from agent.llm.repair_args import HARMONY_TOKEN, complete_json
 from agent.llm.repair_stream import ContentStream
 from tests.support import WIRE
 
@@ -103,7 +104,9 @@ def _replay(chunks: list[str]) -> tuple[str, list[str], AIMessage]:
 def _check(chunks: list[str]) -> None:
     streamed, pieces, final = _replay(chunks)
     assert streamed == final.content
-    assert not any("<|" in piece for piece in pieces)
+    assert not any(HARMONY_TOKEN.search(piece) for piece in pieces)
+    if "<|" not in "".join(chunks).replace("<||>", ""):
+        assert not any("<|" in piece for piece in pieces)
     reasoning = str(final.additional_kwargs.get("reasoning_content") or "")
     if len(reasoning) > 12:
         assert reasoning not in streamed
@@ -144,7 +147,12 @@ def test_a_partial_token_is_held_back_until_resolved() -> None:
     assert stream.tail(str(repair_message(AIMessage(stream.raw)).content)) == " "
 
 
-QUERY = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1, max_size=40)
+# A query holding `<|` may hold harmony markup (`<|x|>` is a token, `<|co` a token's debris),
+# which the content parser removes by design wherever it stands; the tests below with `<|`
+# in the text are in test_stream_splits.py.
+QUERY = st.text(
+    st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1, max_size=40
+).filter(lambda query: "<|" not in query)
 VALID = st.fixed_dictionaries({"query": QUERY}, optional={"k": st.integers(1, 20)})
 
 
