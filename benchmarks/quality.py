@@ -1,8 +1,13 @@
-"""Quality: the agent (offline policy) vs the single-shot baseline on the multi-hop dev sets.
+"""Quality: FAQ retrieval per fusion, and the agent vs single-shot on the multi-hop dev sets.
 
-For each dataset, search mode (dense, bm25, hybrid) and k (5, 10) it runs `evaluate` with
-`baseline="single-shot"`: both systems answer every question in the same process, over the
-same index, with the same k per search. The index is cached in the data folder.
+--faq: the labelled FAQ paraphrases (tests/fixtures/faq_labelled.jsonl) over the shared
+Milvus FAQ corpus, hit@1 / hit@3 / MRR at each k for dense, BM25 and hybrid with each
+fusion (minmax, rrf), side by side, from one index built in the same run.
+
+Otherwise: for each dataset, search mode (dense, bm25, hybrid) and k (5, 10) it runs
+`evaluate` with `baseline="single-shot"`: both systems answer every question in the same
+process, over the same index, with the same k per search. The index is cached in the data
+folder. RESEARCH_AGENT_FUSION chooses the hybrid fusion there.
 """
 
 from __future__ import annotations
@@ -15,7 +20,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-EVAL = Path(__file__).resolve().parents[2] / "shared" / "eval"
+ROOT = Path(__file__).resolve().parents[1]
+EVAL = ROOT.parent / "shared" / "eval"
+FAQ = ROOT.parent / "shared" / "corpora" / "milvus_faq"
+LABELS = ROOT / "tests" / "fixtures" / "faq_labelled.jsonl"
+FAQ_SYSTEMS = (("dense", "minmax"), ("bm25", "minmax"), ("hybrid", "rrf"), ("hybrid", "minmax"))
 DATASETS = ("hotpotqa_train_100.jsonl", "musique_train_100.jsonl")
 METRICS = (
     "evidence_recall",
@@ -43,7 +52,11 @@ def main() -> None:
     parser.add_argument("--ks", default="5,10")
     parser.add_argument("--data-dir", type=Path, default=None, help="index cache folder")
     parser.add_argument("--json", type=Path, default=None, help="write all aggregates here")
+    parser.add_argument("--faq", action="store_true", help="FAQ retrieval per fusion instead")
     args = parser.parse_args()
+    if args.faq:
+        faq([int(k) for k in args.ks.split(",")])
+        return
     if not EVAL.is_dir():
         raise SystemExit(f"{EVAL} not found (../shared beside the project?)")
     from agent.eval.harness import evaluate
@@ -98,6 +111,39 @@ def main() -> None:
     equal_budget(rows)
     if args.json:
         args.json.write_text(json.dumps(dump, indent=2), encoding="utf-8")
+    tmp.cleanup()
+
+
+def faq(ks: list[int]) -> None:
+    """FAQ hit@1 / hit@3 / MRR per search mode and fusion, at each k, from one index."""
+    if not FAQ.is_dir():
+        raise SystemExit(f"{FAQ} not found (../shared beside the project?)")
+    from agent import documents
+    from agent.eval.faq import faq_entries, figures, first_rank, load_labels
+    from agent.settings import Settings
+
+    tmp = tempfile.TemporaryDirectory(prefix="ra-faq-")
+    base = Settings(milvus_uri=f"{tmp.name}/m.db", collection="faq", data_dir=Path(tmp.name))
+    documents.ingest([FAQ], base)
+    labels = load_labels(LABELS, faq_entries(FAQ))
+    print(f"\nFAQ retrieval, {len(labels)} labelled questions (hit@1 / hit@3 / MRR)\n")
+    print(
+        "| k | " + " | ".join(f"{m} ({f})" if m == "hybrid" else m for m, f in FAQ_SYSTEMS) + " |"
+    )
+    print("|---:|" + "---|" * len(FAQ_SYSTEMS))
+    for k in ks:
+        cells = []
+        for mode, fusion in FAQ_SYSTEMS:
+            settings = base.model_copy(update={"fusion": fusion})
+            t0 = time.perf_counter()
+            ranks = [
+                first_rank(documents.search(q, k, None, settings, mode).hits, wanted)  # type: ignore[arg-type]
+                for q, wanted in labels
+            ]
+            ms = (time.perf_counter() - t0) / len(labels) * 1000
+            f = figures(ranks)
+            cells.append(f"{f['hit@1']:.2f} / {f['hit@3']:.2f} / {f['mrr']:.3f} ({ms:.0f} ms)")
+        print(f"| {k} | " + " | ".join(cells) + " |")
     tmp.cleanup()
 
 

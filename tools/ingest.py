@@ -21,6 +21,7 @@ from tools.discover import Walker
 from tools.embeddings import Embedder
 from tools.errors import ResearchAgentError
 from tools.loaders import SourceDoc, UnreadableFile, load_file
+from tools.metadata import document_metadata
 from tools.progress import IngestProgress, Tracker
 from tools.schemas import Chunk, IngestReport
 from tools.sources import source_name
@@ -62,6 +63,7 @@ def chunk_document(doc: SourceDoc, embedder: Embedder, max_tokens: int) -> list[
     """
     doc_id = doc_id_for(doc.source)
     doc_hash = doc_hash_for(doc, max_tokens)
+    meta = document_metadata(doc)  # modified time and front-matter tags, for filters
     pieces = [Piece("", 1, 0, "")]
     if doc.text.strip():
         pieces = split_document(doc.text, max_tokens, embedder.count_tokens) or pieces
@@ -78,6 +80,7 @@ def chunk_document(doc: SourceDoc, embedder: Embedder, max_tokens: int) -> list[
             n_chunks=len(pieces),
             doc_hash=doc_hash,
             heading=p.heading,
+            **meta,
         )
         for i, p in enumerate(pieces)
     ]

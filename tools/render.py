@@ -55,10 +55,14 @@ def hit_pages(hit: SearchHit) -> str:
 def render_search(result: SearchResult) -> str:
     """Numbered results: cursor, title, source, line span, and the first lines of the chunk."""
     where = f" under '{result.source_prefix}'" if result.source_prefix else ""
+    if result.filters:
+        where += " with " + ", ".join(
+            f"{name}={one_line(str(value))}" for name, value in result.filters.items()
+        )
     if not result.hits:
         return (
             f'No results for "{result.query}"{where}. Try other words, a broader query, '
-            "or drop the source filter."
+            f"or drop the {'filters' if result.filters else 'source filter'}."
         )
     out = [f'Search results for "{result.query}"{where} ({len(result.hits)} hits, {result.mode}):']
     for hit in result.hits:
