@@ -53,6 +53,16 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, default=None, help="index cache folder")
     parser.add_argument("--json", type=Path, default=None, help="write all aggregates here")
     parser.add_argument("--faq", action="store_true", help="FAQ retrieval per fusion instead")
+    parser.add_argument(
+        "--strategy",
+        action="store_true",
+        help="hybrid only: single-shot at each --ks beside the agent on each --schedules",
+    )
+    parser.add_argument(
+        "--schedules",
+        default="5;10;10,5;10,3;15,5",
+        help="agent k per search, e.g. '10,5' (first search 10, later ones 5); ';' between",
+    )
     args = parser.parse_args()
     if args.faq:
         faq([int(k) for k in args.ks.split(",")])
@@ -69,6 +79,12 @@ def main() -> None:
     data_dir = Path(tmp.name) / "data" if args.smoke else args.data_dir
     settings = Settings(data_dir=data_dir) if data_dir else Settings()
     modes, ks = args.modes.split(","), [int(k) for k in args.ks.split(",")]
+    if args.strategy:
+        schedules = [[int(k) for k in s.split(",")] for s in args.schedules.split(";")]
+        for path in files:
+            strategy(path, settings, args.limit, ks, schedules)
+        tmp.cleanup()
+        return
     rows, dump = [], []
     for path in files:
         for mode in modes:
@@ -112,6 +128,38 @@ def main() -> None:
     if args.json:
         args.json.write_text(json.dumps(dump, indent=2), encoding="utf-8")
     tmp.cleanup()
+
+
+def strategy(
+    path: Path, settings: Any, limit: int | None, ks: list[int], schedules: list[list[int]]
+) -> None:
+    """Single-shot at each k and the offline agent on each k schedule, hybrid, one index."""
+    from agent.eval.harness import aggregate, make_graphs, prepare, run_question
+
+    items, context, _ = prepare(path, 5, "hybrid", "offline", settings)
+    items = items[:limit]
+    systems: list[tuple[str, Any]] = []
+    systems += [(f"single-shot k={k}", make_graphs(context, k, "hybrid", True)[1]) for k in ks]
+    for schedule in schedules:
+        name = "agent k=" + " then ".join(str(k) for k in schedule)
+        systems.append((name, make_graphs(context, schedule[0], "hybrid", False, schedule)[0]))
+    print(f"\n{path.name}: {len(items)} questions, hybrid\n")
+    print("| system | docs seen | evidence recall | all gold | tool calls | s/q |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for name, graph in systems:
+        t0 = time.perf_counter()
+        runs = [
+            run_question(
+                graph, context, it.question, [it.answer, *it.answer_aliases], it.supporting_titles
+            )
+            for it in items
+        ]
+        agg = aggregate(runs)
+        print(
+            f"| {name} | {_f(agg.docs_seen)} | {_f(agg.evidence_recall)} | {_f(agg.all_gold)} "
+            f"| {_f(agg.tool_calls)} | {(time.perf_counter() - t0) / len(items):.3f} |",
+            flush=True,
+        )
 
 
 def faq(ks: list[int]) -> None:

@@ -104,6 +104,22 @@ class DocWindow(BaseModel):
         return self.page + sum(1 for s in self.page_starts if s <= line)
 
 
+class FindResult(BaseModel):
+    """Artifact of one find_in_doc call: the windows of one document around each match."""
+
+    cursor: int
+    doc_id: str
+    source: str
+    title: str
+    pattern: str
+    total_lines: int
+    matches: int = Field(description="Matches found in the document (windows may show fewer).")
+    windows: list[DocWindow] = Field(
+        default_factory=list, description="Line windows around the matches, in document order."
+    )
+    more: bool = Field(False, description="Matches beyond the windows shown (they were bounded).")
+
+
 class IngestReport(BaseModel):
     """What an ingest run did."""
 

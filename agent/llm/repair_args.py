@@ -17,6 +17,7 @@ _PYTHON_WORDS = {"True": "true", "False": "false", "None": "null"}
 _EXAMPLES = {
     "milvus_search": '{"query": "...", "k": 5}',
     "fetch_doc": '{"cursor": 1, "start_line": 1, "num_lines": 40}',
+    "find_in_doc": '{"cursor": 1, "pattern": "..."}',
 }
 
 
