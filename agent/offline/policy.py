@@ -32,6 +32,11 @@ FETCH_BEFORE = 5  # lines of context to show above the matching chunk
 
 
 FOLLOW_UP_WORDS = frozenset("it its they them their this that these those he she his her".split())
+FOLLOW_UP_OPENINGS = ("and ", "also ", "what about ", "how about ", "and?", "why not")
+WIDE_K = 10
+"""Hits of the first search of a question: wide (measured: README, Evaluation)."""
+NARROW_K = 5
+"""Hits of each later search (a second hop names one entity)."""
 
 
 def _question(messages: Sequence[BaseMessage]) -> tuple[str, int]:
@@ -46,14 +51,22 @@ def search_query(messages: Sequence[BaseMessage]) -> str:
     """The first search of a turn: the question, plus the previous one when it is a follow-up.
 
     A chat follow-up such as "and where is its metadata kept?" names nothing by itself;
-    the earlier question supplies the subject.
+    the earlier question supplies the subject. A follow-up refers back (a pronoun such as
+    "its"), opens with "and" or "what about", or has no content word at all; a short
+    question that names its own subject ("What does doctor check?") stands alone.
     """
     question, index = _question(messages)
-    words = {w.strip("?.,!;:").lower() for w in question.split()}
-    if not words & FOLLOW_UP_WORDS and len(terms(question)) >= 3:
+    if not is_follow_up(question):
         return question
     earlier, _ = _question(messages[:index])
     return f"{earlier} {question}".strip()
+
+
+def is_follow_up(question: str) -> bool:
+    """Whether a question leans on the one before it (see search_query)."""
+    words = {w.strip("?.,!;:").lower() for w in question.split()}
+    opening = question.strip().lower().startswith(FOLLOW_UP_OPENINGS)
+    return bool(words & FOLLOW_UP_WORDS) or opening or not terms(question)
 
 
 class OfflinePolicy(BaseChatModel):

@@ -119,3 +119,19 @@ def test_follow_up_question_borrows_the_subject_of_the_previous_one() -> None:
         "Where does Milvus store inserted data? and where is its metadata kept?"
     )
     assert search_query([first]) == "Where does Milvus store inserted data?"
+
+
+def test_a_short_new_question_is_not_a_follow_up() -> None:
+    from langchain_core.messages import AIMessage, HumanMessage
+
+    from agent.offline.policy import is_follow_up, search_query
+
+    first = HumanMessage("Where does Milvus store inserted data?")
+    short = HumanMessage("What does doctor check?")  # two content words, its own subject
+    assert search_query([first, AIMessage("answer"), short]) == "What does doctor check?"
+    assert [is_follow_up(q) for q in ("Why?", "What about HNSW?", "Is it fast?")] == [
+        True,
+        True,
+        True,
+    ]
+    assert not is_follow_up("Which index types exist?")

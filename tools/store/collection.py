@@ -51,9 +51,18 @@ SEARCH_TEXT_BYTES = 65535
 
 
 def create_collection(
-    client: MilvusClient, name: str, dim: int, embedder: str, dense: DenseIndex = "HNSW"
+    client: MilvusClient,
+    name: str,
+    dim: int,
+    embedder: str,
+    dense: DenseIndex = "HNSW",
+    metadata: bool = True,
 ) -> None:
-    """Create the collection (dense + BM25 sparse vectors, indexes, embedder name), loaded."""
+    """Create the collection (dense + BM25 sparse vectors, indexes, embedder name), loaded.
+
+    metadata=False gives the layout of collections made before the modified and tags fields
+    (the tests build one to check that such collections keep working).
+    """
     schema = client.create_schema(auto_id=False, enable_dynamic_field=False)
     schema.add_field("id", DataType.VARCHAR, is_primary=True, max_length=65535)
     # BM25's input: title, heading and text, tokenized by Milvus's standard analyzer.
@@ -66,9 +75,9 @@ def create_collection(
         schema.add_field(field, DataType.VARCHAR, max_length=max_length)
     for field in INTEGERS:
         schema.add_field(field, DataType.INT64)
-    # Filters by date and tag (tools/store/filters.py); collections made before lack them.
-    schema.add_field("modified", DataType.INT64)
-    schema.add_field("tags", DataType.ARRAY, element_type=DataType.VARCHAR, **TAG_LIMITS)
+    if metadata:  # filters by date and tag (tools/store/filters.py)
+        schema.add_field("modified", DataType.INT64)
+        schema.add_field("tags", DataType.ARRAY, element_type=DataType.VARCHAR, **TAG_LIMITS)
     schema.add_function(
         Function(
             name="bm25",
