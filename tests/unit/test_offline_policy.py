@@ -101,7 +101,7 @@ def test_policy_searches_first_when_tools_are_bound() -> None:
     assert message.tool_calls == [
         {
             "name": "milvus_search",
-            "args": {"query": "Who builds the Zephyr?"},
+            "args": {"query": "Who builds the Zephyr?", "k": 10},  # wide first search
             "id": "offline_0_0",
             "type": "tool_call",
         }
