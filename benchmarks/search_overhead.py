@@ -153,6 +153,7 @@ def raw_calls(store: Any) -> dict[str, Callable[[str, np.ndarray], Any]]:
 
 def measure(n: int, queries: int, root: Path, seed: int = 7) -> list[Row]:
     import tools.embeddings
+    import tools.search
     from tools.cursors import CursorRegistry
     from tools.search import milvus_search, run_search
     from tools.store import close_stores, open_store
@@ -172,6 +173,7 @@ def measure(n: int, queries: int, root: Path, seed: int = 7) -> list[Row]:
     vecs = unit(rng, queries)
     stub = StubEmbedder(dict(zip(texts, vecs, strict=True)))
     tools.embeddings.get_embedder = lambda s: stub  # type: ignore[assignment]
+    tools.search.get_embedder = lambda s: stub  # type: ignore[assignment]  # its own name
 
     def tool(q: str, v: np.ndarray) -> Any:
         call = {"type": "tool_call", "name": "milvus_search", "id": "1", "args": {"query": q}}
