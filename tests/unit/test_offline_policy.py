@@ -135,3 +135,14 @@ def test_a_short_new_question_is_not_a_follow_up() -> None:
         True,
     ]
     assert not is_follow_up("Which index types exist?")
+
+
+def test_one_graph_plans_each_run_with_that_runs_k() -> None:
+    graph = build_graph(tools=FakeCorpus(dict(DOCS)).tools())
+    firsts = []
+    for k in (1, 3, 1):
+        state = graph.invoke(
+            {"question": "Who builds the Zephyr?"}, context=Context(provider="offline", k=k)
+        )
+        firsts.append(state["answer"].steps.records[0].args["k"])
+    assert firsts == [2, 6, 2]  # the wide first search is 2k of each run's own k
