@@ -7,6 +7,7 @@ widened the filter (or broke out of its quotes) and one that wrongly narrowed it
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from agent import documents
+from agent.cli.app import main
 from agent.settings import Settings
 from tests.support.foundation import lite_settings
 from tools.cursors import CursorRegistry
@@ -185,3 +187,46 @@ def test_a_collection_made_before_the_metadata_fields_keeps_working(tmp_path: Pa
         with pytest.raises(ToolInputError, match="built before date and tag filters"):
             found(old, f)
     close_stores()
+
+
+def cli(monkeypatch: pytest.MonkeyPatch, *args: str) -> int:
+    monkeypatch.setattr("sys.argv", ["research-agent", *args])
+    try:
+        main()
+    except SystemExit as stop:
+        return int(stop.code or 0)
+    return 0
+
+
+def test_cli_search_takes_the_filters_as_flags(
+    store_settings: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    where = ["--milvus-uri", store_settings.milvus_uri, "-c", store_settings.collection]
+    code = cli(
+        monkeypatch,
+        "search",
+        QUERY,
+        "-k",
+        "10",
+        "--type",
+        "md",
+        "--after",
+        "2025-01-01",
+        "--tag",
+        "milvus",
+        "--json",
+        *where,
+    )
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    want = allowed(SearchFilters(file_type="md", modified_after=date(2025, 1, 1), tags=["milvus"]))
+    assert {h["source"] for h in json.loads(out.out)} == want == {"notes/b.md", "notes/f.markdown"}
+    code = cli(monkeypatch, "search", QUERY, "--before", "last week", *where)
+    out = capsys.readouterr()
+    assert code == 2
+    assert out.err == (
+        "error: --before must be a day as YYYY-MM-DD, e.g. 2025-01-01; got 'last week'.\n"
+    )
+    code = cli(monkeypatch, "search", QUERY, "--type", "p df", *where)
+    out = capsys.readouterr()
+    assert code == 1 and out.err.startswith("error: Bad search filter: file type 'p df'")
