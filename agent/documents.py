@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
 from typing import Literal
 
@@ -17,7 +18,7 @@ from tools.fetch import find_document, run_fetch
 from tools.indexes import ReindexReport
 from tools.ingest import Progress, ingest_paths
 from tools.schemas import DocWindow, IngestReport, SearchResult
-from tools.search import run_search
+from tools.search import make_filters, run_search
 from tools.store import SearchMode, open_store
 
 
@@ -58,10 +59,23 @@ def search(
     source: str | None = None,
     settings: Settings | None = None,
     mode: SearchMode = "hybrid",
+    *,
+    file_type: str | None = None,
+    after: date | None = None,
+    before: date | None = None,
+    title: str | None = None,
+    tags: Sequence[str] = (),
 ) -> SearchResult:
-    """Search the collection exactly as the model's milvus_search does (fresh cursors)."""
+    """Search the collection exactly as the model's milvus_search does (fresh cursors).
+
+    file_type, after, before (modified on or after / before that day, UTC), title (text the
+    title contains) and tags (all of them, from front matter) narrow the search as the
+    model's filters do.
+    """
     try:
-        return run_search(settings or Settings(), query, k, source, CursorRegistry(), mode)
+        filters = make_filters(file_type, after, before, title, list(tags))
+        settings = settings or Settings()
+        return run_search(settings, query, k, source, CursorRegistry(), mode, filters)
     except ToolInputError as exc:
         raise ResearchAgentError(str(exc)) from exc
 

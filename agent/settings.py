@@ -310,6 +310,26 @@ class Settings(BaseSettings, Context):
             Path(p).expanduser().resolve() for p in self.ingest_roots.split(os.pathsep) if p.strip()
         ]
 
+    # Retrieval: hybrid fusion and the optional reranker (README, Tools).
+    fusion: Literal["minmax", "rrf"] = Field(
+        "minmax",
+        description="Hybrid fusion: minmax (weighted sum of min-max-scaled dense and BM25 "
+        "scores) or rrf (reciprocal rank fusion, k=60).",
+    )
+    fusion_dense_weight: float = Field(
+        0.7, ge=0, le=1, description="minmax fusion: weight of the dense side; BM25 gets the rest."
+    )
+    rerank_url: str = Field(
+        "",
+        description="A /rerank endpoint (TEI, vLLM, Infinity, llama.cpp) that reorders hybrid "
+        "candidates; empty: no reranker.",
+    )
+    rerank_model: str = Field("", description="Model name sent to the rerank endpoint, if any.")
+    rerank_api_key: SecretStr | None = Field(
+        None, description="Bearer token for the rerank endpoint, if it needs one."
+    )
+    rerank_timeout: float = Field(10.0, gt=0, description="Seconds per rerank request.")
+
     @field_validator("checkpoint_uri")
     @classmethod
     def _checkpoint_uri(cls, value: str) -> str:

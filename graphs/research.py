@@ -15,9 +15,10 @@ from agent.nodes.run_tools import make_run_tools
 from agent.settings import Context
 from agent.state import InputState, State
 from tools.fetch import fetch_doc
+from tools.find import find_in_doc
 from tools.search import milvus_search
 
-DEFAULT_TOOLS: tuple[BaseTool, ...] = (milvus_search, fetch_doc)
+DEFAULT_TOOLS: tuple[BaseTool, ...] = (milvus_search, fetch_doc, find_in_doc)
 """The product's tools."""
 
 
@@ -33,7 +34,8 @@ def build_graph(
         model: The chat model for every run; None chooses one per run from the context
             (a configured gpt-oss server, a local one, or the offline policy).
         checkpointer: A LangGraph checkpointer for persistent threads, or None.
-        tools: The tools the model may call; None means milvus_search and fetch_doc.
+        tools: The tools the model may call; None means DEFAULT_TOOLS (milvus_search,
+            fetch_doc, find_in_doc).
 
     Returns:
         The compiled graph, named "research".

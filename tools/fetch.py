@@ -38,9 +38,10 @@ class FetchArgs(BaseModel):
     state: Annotated[dict[str, Any] | None, InjectedState] = None
 
 
-def _resolve(
+def resolve_doc(
     settings: Settings, registry: CursorRegistry, cursor: int | None, doc_id: str | None
 ) -> str:
+    """The doc_id a tool call names by cursor or by doc_id/path (a ToolInputError if none)."""
     if cursor is not None:
         if cursor not in registry.by_cursor:
             raise ToolInputError(
@@ -95,7 +96,7 @@ def run_fetch(
     """Read a window of a document rebuilt from its chunks."""
     if not 1 <= num_lines <= MAX_LINES:
         raise ToolInputError(f"num_lines must be between 1 and {MAX_LINES}; got {num_lines}.")
-    resolved = _resolve(settings, registry, cursor, doc_id)
+    resolved = resolve_doc(settings, registry, cursor, doc_id)
     store = open_store(settings)
     if resolved in store.incomplete():
         raise ToolInputError(

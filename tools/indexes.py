@@ -7,9 +7,10 @@ Milvus Lite accepts any index name, so a wrong value would only fail on a real s
 - dense: HNSW (M=16, efConstruction=200) with `ef` sent on every dense request; FLAT only
   in a Milvus Lite file whose process lacks faiss (Lite builds HNSW through faiss-cpu).
 - sparse: SPARSE_INVERTED_INDEX with the BM25 metric (Milvus's built-in BM25 function).
-- fusion: `RRFRanker(60)`, the ranker form that Milvus 2.5 documents (pymilvus 2.5
-  `hybrid_search(ranker=...)`) and 2.6 still documents in its hybrid search guide; the
-  `Function(reranker="rrf")` form exists only from 2.6 on.
+- fusion: the store fuses the two sides itself (tools/store/fusion.py), so it sends no
+  ranker. `rrf_ranker` is for callers of Milvus's own `hybrid_search` (benchmarks): the
+  `RRFRanker(60)` form that Milvus 2.5 documents and 2.6 still documents in its hybrid
+  search guide; the `Function(reranker="rrf")` form exists only from 2.6 on.
 """
 
 from __future__ import annotations

@@ -45,6 +45,7 @@ from tools.loaders import (
     load_file,
     read_limits,
 )
+from tools.metadata import metadata_of
 from tools.pdftext import PdfWorker
 from tools.progress import IngestProgress, Tracker
 from tools.schemas import Chunk, IngestReport
@@ -84,6 +85,7 @@ def chunk_document(doc: SourceDoc, embedder: Embedder, max_tokens: int) -> list[
 def chunks_of(plan: DocPlan, max_tokens: int, embedder: Embedder) -> Iterator[Chunk]:
     """A planned document's chunks, streamed."""
     v = plan.version
+    meta = metadata_of(plan.source, plan.fragments)  # modified time, front-matter tags
     for i, p in enumerate(pieces_of(plan.fragments, v.blank, max_tokens, embedder.count_tokens)):
         yield Chunk(
             id=chunk_id(plan.doc_id, i, p.text),
@@ -97,6 +99,7 @@ def chunks_of(plan: DocPlan, max_tokens: int, embedder: Embedder) -> Iterator[Ch
             n_chunks=plan.n_chunks,
             doc_hash=v.doc_hash,
             heading=p.heading,
+            **meta,
         )
 
 

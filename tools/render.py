@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tools.pages import line_pages, page_label
-from tools.schemas import DocWindow, SearchHit, SearchResult
+from tools.schemas import DocWindow, FindResult, SearchHit, SearchResult
 
 SNIPPET_LINES = 8
 SNIPPET_CHARS = 700
@@ -55,10 +55,14 @@ def hit_pages(hit: SearchHit) -> str:
 def render_search(result: SearchResult) -> str:
     """Numbered results: cursor, title, source, line span, and the first lines of the chunk."""
     where = f" under '{result.source_prefix}'" if result.source_prefix else ""
+    if result.filters:
+        where += " with " + ", ".join(
+            f"{name}={one_line(str(value))}" for name, value in result.filters.items()
+        )
     if not result.hits:
         return (
             f'No results for "{result.query}"{where}. Try other words, a broader query, '
-            "or drop the source filter."
+            f"or drop the {'filters' if result.filters else 'source filter'}."
         )
     out = [f'Search results for "{result.query}"{where} ({len(result.hits)} hits, {result.mode}):']
     for hit in result.hits:
@@ -91,3 +95,29 @@ def render_window(win: DocWindow) -> str:
     if win.end_line < win.total_lines:
         tail.append(f"(more: fetch_doc cursor={win.cursor}, start_line={win.end_line + 1})")
     return "\n".join([head, *body, *tail])
+
+
+def render_find(result: FindResult) -> str:
+    """The windows around a phrase's matches in one document, as numbered lines."""
+    head = f"【{result.cursor}†{one_line(result.title)}†{one_line(result.source)}】"
+    if not result.windows:
+        return (
+            f'{head} no match for "{one_line(result.pattern)}" in its {result.total_lines} '
+            "lines. Try other words, or read it with fetch_doc."
+        )
+    out = [
+        f'{head} find "{one_line(result.pattern)}": {result.matches} '
+        f"match{'es' if result.matches != 1 else ''} in {result.total_lines} lines"
+    ]
+    for win in result.windows:
+        out.append(f"[lines {win.start_line} - {win.end_line}]")
+        out.extend(
+            f"L{n}: {clip_line(line)}" for n, line in enumerate(win.lines, start=win.start_line)
+        )
+    if result.more:
+        last = result.windows[-1]
+        out.append(
+            f"(more matches after line {last.end_line}: fetch_doc cursor={result.cursor}, "
+            f"start_line={last.end_line + 1})"
+        )
+    return "\n".join(out)

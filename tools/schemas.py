@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from pydantic import BaseModel, Field
 
 
@@ -23,6 +25,27 @@ class Chunk(BaseModel):
     n_chunks: int = Field(0, description="How many chunks the document has in this version.")
     doc_hash: str = Field("", description="Content hash of the whole document at ingest time.")
     heading: str = Field("", description="The heading path the chunk sits under.")
+    modified: int = Field(0, description="The file's modification time (Unix seconds) at ingest.")
+    tags: list[str] = Field(
+        default_factory=list, description="Tags from the document's front matter, lowercased."
+    )
+
+
+class SearchFilters(BaseModel):
+    """What a search may return, beyond matching the query (every field narrows it)."""
+
+    source: list[str] = Field(
+        default_factory=list, description="Source prefixes, in stored form; any of them."
+    )
+    file_type: str | None = Field(None, description="File type, e.g. pdf, md, html, txt.")
+    modified_after: date | None = Field(None, description="Modified on or after this day (UTC).")
+    modified_before: date | None = Field(None, description="Modified before this day (UTC).")
+    title_contains: str | None = Field(None, description="Text the title contains (exact case).")
+    tags: list[str] = Field(default_factory=list, description="Front-matter tags; all of them.")
+
+    def is_empty(self) -> bool:
+        """Whether nothing is filtered."""
+        return self == SearchFilters()
 
 
 class SearchHit(BaseModel):
@@ -36,7 +59,10 @@ class SearchHit(BaseModel):
     chunk_index: int
     start_line: int
     end_line: int
-    score: float = Field(description="Fused score (RRF in hybrid mode); higher is better.")
+    score: float = Field(
+        description="Fused score in hybrid mode (min-max weighted sum, or RRF), the dense or "
+        "BM25 score otherwise, or the reranker's; higher is better."
+    )
     text: str = Field(description="The chunk's full text.")
     heading: str = ""
     page: int | None = Field(None, description="PDF page of start_line; None for other types.")
@@ -49,6 +75,9 @@ class SearchResult(BaseModel):
     k: int
     source_prefix: str | None = None
     mode: str = "hybrid"
+    filters: dict[str, str | list[str]] = Field(
+        default_factory=dict, description="Filters the call gave besides source, as given."
+    )
     hits: list[SearchHit] = Field(default_factory=list)
 
 
@@ -73,6 +102,22 @@ class DocWindow(BaseModel):
         if self.page is None:
             return None
         return self.page + sum(1 for s in self.page_starts if s <= line)
+
+
+class FindResult(BaseModel):
+    """Artifact of one find_in_doc call: the windows of one document around each match."""
+
+    cursor: int
+    doc_id: str
+    source: str
+    title: str
+    pattern: str
+    total_lines: int
+    matches: int = Field(description="Matches found in the document (windows may show fewer).")
+    windows: list[DocWindow] = Field(
+        default_factory=list, description="Line windows around the matches, in document order."
+    )
+    more: bool = Field(False, description="Matches beyond the windows shown (they were bounded).")
 
 
 class IngestReport(BaseModel):

@@ -1,7 +1,8 @@
-"""The milvus_search tool: hybrid search over the chunk collection."""
+"""The milvus_search tool: hybrid search over the chunk collection, with typed filters."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any
 
 from langchain_core.tools import tool
@@ -15,9 +16,11 @@ from tools.embeddings import get_embedder
 from tools.errors import ToolInputError
 from tools.pages import PAGE_BREAK, is_paged
 from tools.render import render_search
-from tools.schemas import SearchHit, SearchResult
+from tools.rerank import CANDIDATES, rerank
+from tools.schemas import SearchFilters, SearchHit, SearchResult
 from tools.sources import prefix_forms
 from tools.store import ChunkStore, SearchMode, open_store
+from tools.store.fusion import Fusion
 
 MAX_QUERY_CHARS = 1000
 
@@ -38,7 +41,49 @@ class SearchArgs(BaseModel):
         "e.g. 'docs/faq/' (./docs/faq and absolute paths work too). "
         "Leave empty to search everything.",
     )
+    file_type: str | None = Field(
+        None, description="Optional: only files of this type, e.g. 'pdf', 'md', 'html', 'txt'."
+    )
+    modified_after: date | None = Field(
+        None, description="Optional: only files modified on or after this day, YYYY-MM-DD."
+    )
+    modified_before: date | None = Field(
+        None, description="Optional: only files modified before this day, YYYY-MM-DD."
+    )
+    title_contains: str | None = Field(
+        None, description="Optional: only documents whose title contains this text."
+    )
+    tags: list[str] | None = Field(
+        None, description="Optional: only documents tagged with all of these (front matter)."
+    )
     state: Annotated[dict[str, Any] | None, InjectedState] = None
+
+
+def make_filters(
+    file_type: str | None = None,
+    modified_after: date | None = None,
+    modified_before: date | None = None,
+    title_contains: str | None = None,
+    tags: list[str] | None = None,
+) -> SearchFilters:
+    """The filters of a call (all but source), checked: a bad value is a ToolInputError."""
+    for name, value in (("file_type", file_type), ("title_contains", title_contains)):
+        if value is not None and any(ord(c) < 32 for c in value):
+            raise ToolInputError(f"{name} must be plain text without control characters.")
+    if any(any(ord(c) < 32 for c in t) for t in tags or []):
+        raise ToolInputError("tags must be plain text without control characters.")
+    if modified_after and modified_before and modified_after >= modified_before:
+        raise ToolInputError(
+            f"modified_after ({modified_after}) must be before modified_before "
+            f"({modified_before}); nothing can match both."
+        )
+    return SearchFilters(
+        file_type=(file_type or "").strip() or None,
+        modified_after=modified_after,
+        modified_before=modified_before,
+        title_contains=title_contains or None,
+        tags=[t.strip() for t in tags or [] if t.strip()],
+    )
 
 
 def run_search(
@@ -48,8 +93,13 @@ def run_search(
     source: str | None,
     registry: CursorRegistry,
     mode: SearchMode = "hybrid",
+    filters: SearchFilters | None = None,
 ) -> SearchResult:
-    """Search the collection and number the hits with cursors from the registry."""
+    """Search the collection and number the hits with cursors from the registry.
+
+    With a reranker configured (settings.rerank_url), up to CANDIDATES fused passages go
+    to it and the top k of its order are kept.
+    """
     query = query.strip()
     if not query:
         raise ToolInputError(
@@ -66,7 +116,14 @@ def run_search(
     embedder = get_embedder(settings)
     store.check_embedder(embedder.name)
     vector = None if mode == "bm25" else embedder.embed([query])[0]
-    rows = store.search(query, vector, k, prefix_forms(source or ""), mode)
+    prefixes = prefix_forms(source or "")
+    fusion = Fusion(settings.fusion, settings.fusion_dense_weight)
+    if settings.rerank_url:
+        keep = max(k, CANDIDATES)
+        rows = store.search(query, vector, k, prefixes, mode, filters, keep, fusion)
+        rows = rerank(settings, query, rows)[:k]
+    else:
+        rows = store.search(query, vector, k, prefixes, mode, filters, fusion=fusion)
     first_pages = _first_pages(store, rows)
     hits = [
         SearchHit(
@@ -85,7 +142,10 @@ def run_search(
         )
         for r in rows
     ]
-    return SearchResult(query=query, k=k, source_prefix=source or None, mode=mode, hits=hits)
+    given = (filters or SearchFilters()).model_dump(mode="json", exclude_defaults=True)
+    return SearchResult(
+        query=query, k=k, source_prefix=source or None, mode=mode, filters=given, hits=hits
+    )
 
 
 PAGE_CACHE_DOCS = 64
@@ -119,7 +179,15 @@ def _first_pages(store: ChunkStore, rows: list[dict[str, Any]]) -> dict[str, int
 
 @tool("milvus_search", args_schema=SearchArgs, response_format="content_and_artifact")
 def milvus_search(
-    query: str, k: int | None = None, source: str | None = None, state: dict[str, Any] | None = None
+    query: str,
+    k: int | None = None,
+    source: str | None = None,
+    file_type: str | None = None,
+    modified_after: date | None = None,
+    modified_before: date | None = None,
+    title_contains: str | None = None,
+    tags: list[str] | None = None,
+    state: dict[str, Any] | None = None,
 ) -> tuple[str, SearchResult]:
     """Search the user's documents. Returns numbered results: 【cursor†title†source】, the line span and the first lines.
 
@@ -128,5 +196,7 @@ def milvus_search(
     """  # noqa: E501
     settings = settings_from_runtime()
     registry = CursorRegistry.from_messages((state or {}).get("messages", []))
-    result = run_search(settings, query, settings.k if k is None else k, source, registry)
+    filters = make_filters(file_type, modified_after, modified_before, title_contains, tags)
+    k = settings.k if k is None else k
+    result = run_search(settings, query, k, source, registry, filters=filters)
     return render_search(result), result

@@ -7,6 +7,7 @@ import json
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -206,6 +207,22 @@ def search(
         ),
     ] = None,
     mode: Annotated[str, typer.Option("--mode", help="hybrid, dense or bm25.")] = "hybrid",
+    file_type: Annotated[
+        str | None, typer.Option("--type", help="Only files of this type (pdf, md, html, txt).")
+    ] = None,
+    after: Annotated[
+        str | None, typer.Option("--after", help="Only files modified on or after YYYY-MM-DD.")
+    ] = None,
+    before: Annotated[
+        str | None, typer.Option("--before", help="Only files modified before YYYY-MM-DD.")
+    ] = None,
+    title: Annotated[
+        str | None, typer.Option("--title", help="Only documents whose title contains this.")
+    ] = None,
+    tag: Annotated[
+        list[str] | None,
+        typer.Option("--tag", help="Only documents with this front-matter tag (repeatable)."),
+    ] = None,
     collection: Collection = None,
     milvus_uri: Uri = None,
     as_json: AsJson = False,
@@ -218,12 +235,35 @@ def search(
     if mode not in ("hybrid", "dense", "bm25"):
         raise ConfigError(f"--mode must be hybrid, dense or bm25, not '{mode}'.")
     settings = settings_with(k=k, collection=collection, milvus_uri=milvus_uri)
-    result = run(query, settings.k, source, settings, mode)  # type: ignore[arg-type]
+    result = run(
+        query,
+        settings.k,
+        source,
+        settings,
+        mode,  # type: ignore[arg-type]
+        file_type=file_type,
+        after=_day("--after", after),
+        before=_day("--before", before),
+        title=title,
+        tags=tag or [],
+    )
     if as_json:
         hits = [h.model_dump() for h in result.hits]
         typer.echo(safe_json(json.dumps(hits, ensure_ascii=False, indent=2)))
     else:
         typer.echo(safe(render_search(result)))
+
+
+def _day(flag: str, value: str | None) -> date | None:
+    """A YYYY-MM-DD flag value as a date (a ConfigError naming the flag otherwise)."""
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise ConfigError(
+            f"{flag} must be a day as YYYY-MM-DD, e.g. 2025-01-01; got {value!r}."
+        ) from None
 
 
 def fetch(

@@ -88,6 +88,14 @@ def eval_command(
         Path | None,
         _opt("--data-dir", help="Folder of the eval index (default: the settings' data folder)."),
     ] = None,
+    schedule: Annotated[
+        str | None,
+        _opt(
+            "--schedule",
+            help="The agent's k per search, e.g. 10,5: first search 10 hits, later ones 5 "
+            "(the baseline keeps --k).",
+        ),
+    ] = None,
 ) -> None:
     """Measure the agent on a QA dataset: evidence recall, citations, EM/F1, cost."""
     # lazy: rich's console and progress bar (+0.03 s), kept out of `--help` (cold_start.py)
@@ -101,6 +109,7 @@ def eval_command(
         raise ResearchAgentError(f"--mode must be dense, bm25 or hybrid, not '{mode}'.")
     if baseline not in (None, "single-shot"):
         raise ResearchAgentError(f"--baseline must be single-shot, not '{baseline}'.")
+    ks = _schedule(schedule)
     settings = Settings(data_dir=data_dir) if data_dir else Settings()
     search_mode = cast("SearchMode", mode)
     columns = (BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
@@ -118,7 +127,9 @@ def eval_command(
 
         items, context, header = prepare(dataset, k, search_mode, provider, settings, progress)
         shot: Baseline | None = "single-shot" if baseline else None
-        runs = iter_results(items[:limit], context, k, search_mode, shot, progress)
+        runs = iter_results(items[:limit], context, k, search_mode, shot, progress, ks)
+        if ks:
+            header["schedule"] = ks
         try:
             for result in runs:
                 results.append(result)
@@ -127,6 +138,22 @@ def eval_command(
             _finish(build_report(results, header, interrupted=True), json_out)
             raise typer.Exit(130) from None
     _finish(build_report(results, header), json_out)
+
+
+def _schedule(text: str | None) -> list[int] | None:
+    """--schedule as a list of k values (a ResearchAgentError naming the flag otherwise)."""
+    if text is None:
+        return None
+    try:
+        ks = [int(part) for part in text.split(",")]
+    except ValueError:
+        ks = []
+    if not ks or not all(1 <= k <= 20 for k in ks):
+        raise ResearchAgentError(
+            f"--schedule must be k values from 1 to 20 separated by commas, e.g. 10,5; "
+            f"got {text!r}."
+        )
+    return ks
 
 
 def register(app: typer.Typer) -> None:

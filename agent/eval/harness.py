@@ -4,7 +4,8 @@ A dataset is JSONL: `question`, `answer`, `answer_aliases` (optional), `supporti
 and `paragraphs` (`{title, text}`). The corpus is the union of all paragraphs of the file,
 indexed into collection `eval_<hash>` of <data_dir>/eval/eval_<hash>.db (re-runs reuse it).
 Evidence is judged by title. Every search, the agent's and the baseline's, returns exactly
-`k` hits in the given mode. Like agent.api, this public API module builds the graph itself.
+`k` hits in the given mode, unless a schedule gives the agent's n-th search its own k.
+Like agent.api, this public API module builds the graph itself.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from agent.settings import Context, Settings
 from graphs.research import build_graph
 from tools.errors import ResearchAgentError
 from tools.fetch import fetch_doc
+from tools.find import find_in_doc
 from tools.schemas import SearchResult
 from tools.store import SearchMode
 
@@ -59,13 +61,22 @@ class RunMetrics(BaseModel):
     cited_titles: list[str]
 
 
-def make_graphs(context: Context, k: int, mode: SearchMode, baseline: bool) -> tuple[Any, Any]:
-    """The agent's graph and, when asked, the single-shot baseline's, over the eval tools."""
-    tools = [search_tool(k, mode), fetch_doc]
-    agent = build_graph(tools=tools)
+def make_graphs(
+    context: Context,
+    k: int,
+    mode: SearchMode,
+    baseline: bool,
+    schedule: Sequence[int] | None = None,
+) -> tuple[Any, Any]:
+    """The agent's graph and, when asked, the single-shot baseline's, over the eval tools.
+
+    The agent's n-th search returns schedule[n] hits (the last repeats; default: k each);
+    the baseline's one search returns k.
+    """
+    agent = build_graph(tools=[search_tool(schedule or k, mode), fetch_doc, find_in_doc])
     if not baseline:
         return agent, None
-
+    tools = [search_tool(k, mode), fetch_doc, find_in_doc]
     return agent, build_graph(SingleShot(inner=select_chat_model(context)[0]), tools=tools)
 
 
@@ -140,6 +151,7 @@ class EvalReport(BaseModel):
     k: int
     mode: str
     provider: str
+    schedule: list[int] | None = Field(None, description="The agent's k per search, if not k.")
     paragraphs: int = Field(description="Distinct paragraphs (documents) in the corpus.")
     index_seconds: float
     interrupted: bool = False
@@ -165,9 +177,10 @@ def iter_results(
     mode: SearchMode,
     baseline: Baseline | None,
     progress: Progress | None = None,
+    schedule: Sequence[int] | None = None,
 ) -> Iterator[QuestionResult]:
     """Run every question (agent, then baseline) and yield its result as soon as it is done."""
-    agent_graph, baseline_graph = make_graphs(context, k, mode, baseline is not None)
+    agent_graph, baseline_graph = make_graphs(context, k, mode, baseline is not None, schedule)
     for done, item in enumerate(items):
         if progress:
             progress("questions", done, len(items))
@@ -249,6 +262,7 @@ def evaluate(
     baseline: Baseline | None = None,
     progress: Progress | None = None,
     settings: Settings | None = None,
+    schedule: Sequence[int] | None = None,
 ) -> EvalReport:
     """Evaluate the agent on a dataset.
 
@@ -261,6 +275,9 @@ def evaluate(
         baseline: "single-shot" also runs one search with the question and no loop.
         progress: Called with (phase, done, total).
         settings: Base settings (data folder, embedder, Milvus URI); default from environment.
+        schedule: Hits of the agent's n-th search, e.g. (10, 5): a wide first search, then
+            narrow ones (the last entry repeats); default: k for every search. The baseline
+            searches with k.
 
     Returns:
         The report: aggregates, baseline aggregates and per-question results.
@@ -270,5 +287,7 @@ def evaluate(
             says what to do.
     """
     items, context, header = prepare(dataset, k, mode, provider, settings, progress)
-    results = list(iter_results(items[:limit], context, k, mode, baseline, progress))
+    results = list(iter_results(items[:limit], context, k, mode, baseline, progress, schedule))
+    if schedule:
+        header["schedule"] = list(schedule)
     return build_report(results, header)

@@ -42,14 +42,14 @@ def select_chat_model(context: Context) -> tuple[BaseChatModel, str, str]:
     """
     settings = context.settings()
     if settings.provider == "offline":
-        return OfflinePolicy(), MODEL_NAME, PROVIDER
+        return OfflinePolicy(k=settings.k), MODEL_NAME, PROVIDER
     # lazy: offline runs never load langchain-openai and openai (about 0.2 s of a cold
     # `ask --provider offline`, benchmarks/cold_start.py --compare)
     from agent.llm.chat import build_chat_model
 
     server = resolve_server(settings)  # probes local presets when nothing is configured
     if server is None:
-        return OfflinePolicy(), MODEL_NAME, PROVIDER
+        return OfflinePolicy(k=settings.k), MODEL_NAME, PROVIDER
     configured = bool(settings.provider or settings.base_url)
     # Fail fast on a configured local server that is down; remote ones (maybe behind a
     # proxy the probe ignores) report failures through the chat model's own errors.

@@ -25,6 +25,7 @@ MAX_NESTING = 64
 _EXAMPLES = {
     "milvus_search": '{"query": "...", "k": 5}',
     "fetch_doc": '{"cursor": 1, "start_line": 1, "num_lines": 40}',
+    "find_in_doc": '{"cursor": 1, "pattern": "..."}',
 }
 
 

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from tools.pages import line_pages
 from tools.render import LINE_CHARS, clip_line, snippet
-from tools.schemas import DocWindow, SearchResult
+from tools.schemas import DocWindow, FindResult, SearchResult
 
 CLIPPED = re.compile(r"… \[(\d+) more characters on this line\]$")
 """The mark tools/render.py's clip_line puts after the shown part of a long line."""
@@ -36,20 +36,24 @@ class SeenDoc:
     """PDF page of each line seen (empty for other types)."""
 
 
-def parse_artifact(artifact: Any) -> SearchResult | DocWindow | None:
+def parse_artifact(artifact: Any) -> SearchResult | DocWindow | FindResult | None:
     """The artifact as a tools.schemas model, whatever shape the checkpoint left it in.
 
     Args:
         artifact: A ToolMessage artifact (model, dict or None).
 
     Returns:
-        The SearchResult or DocWindow, or None for anything else.
+        The SearchResult, DocWindow or FindResult, or None for anything else.
     """
-    if isinstance(artifact, SearchResult | DocWindow):
+    if isinstance(artifact, SearchResult | DocWindow | FindResult):
         return artifact
     if not isinstance(artifact, dict):
         return None
-    model: type[SearchResult] | type[DocWindow] = SearchResult if "hits" in artifact else DocWindow
+    model: type[SearchResult] | type[DocWindow] | type[FindResult] = DocWindow
+    if "hits" in artifact:
+        model = SearchResult
+    elif "windows" in artifact:
+        model = FindResult
     try:
         return model.model_validate(artifact)
     except ValidationError:
@@ -101,11 +105,16 @@ def run_start(messages: Sequence[BaseMessage]) -> int:
 
 
 def artifacts(messages: Sequence[BaseMessage]) -> Iterator[SearchResult | DocWindow]:
-    """The parsed artifacts of the successful tool results among `messages`, in order."""
+    """The parsed artifacts of the successful tool results among `messages`, in order.
+
+    A find_in_doc result counts as the windows it showed (each a DocWindow).
+    """
     for message in messages:
         if isinstance(message, ToolMessage) and message.status != "error":
             parsed = parse_artifact(message.artifact)
-            if parsed is not None:
+            if isinstance(parsed, FindResult):
+                yield from parsed.windows
+            elif parsed is not None:
                 yield parsed
 
 
@@ -156,6 +165,8 @@ def summarize(message: ToolMessage) -> str:
         return f"{prefix}{count} hit{'s' if count != 1 else ''}"
     if isinstance(parsed, DocWindow):
         return f"{prefix}lines {parsed.start_line}-{parsed.end_line} of {parsed.total_lines}"
+    if isinstance(parsed, FindResult):
+        return f"{prefix}{parsed.matches} match{'es' if parsed.matches != 1 else ''}"
     return prefix + "done"
 
 

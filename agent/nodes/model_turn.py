@@ -77,14 +77,15 @@ def make_call_model(
     Returns:
         The node function.
     """
-    chosen: dict[tuple[str | None, ...], tuple[BaseChatModel, str, str]] = {}
+    chosen: dict[tuple[str | int | None, ...], tuple[BaseChatModel, str, str]] = {}
     specs = [convert_to_openai_tool(t) for t in tools]  # as the request will carry them
 
     def choose(context: Context) -> tuple[BaseChatModel, str, str]:
         if model is not None:
             return (model, *describe_model(model))
         settings = context.settings()
-        key = (settings.provider, settings.model, settings.base_url, settings.effort)
+        # k too: the offline policy plans its searches with the run's k
+        key = (settings.provider, settings.model, settings.base_url, settings.effort, settings.k)
         if key in chosen:  # probing servers once per configuration, not once per turn
             return chosen[key]
 

@@ -1,9 +1,12 @@
 """The offline policy: a deterministic chat model (no LLM) that drives the research graph.
 
-It plans like a careful reader: search with the question, open the best documents,
-search again for an entity those results name but the question does not (a two-hop
-bridge), open what that finds, then answer with the best-matching sentences, each cited
-as 【cursor†La-Lb】. All evidence comes from the ToolMessage artifacts it is given.
+It plans like a careful reader: search wide with the question (2k hits, k the run's
+setting, so 10 by default), open the best documents, search narrowly (k hits) for an entity
+those results name but the question does not (a two-hop bridge), open what that finds,
+then answer with the best-matching sentences, each cited as 【cursor†La-Lb】.
+Wide-then-narrow was measured against a single k at about equal documents seen
+(benchmarks/quality.py --strategy; README, Evaluation).
+All evidence comes from the ToolMessage artifacts it is given.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from agent import prompts
 from agent.nodes.citations import MARKER
 from agent.nodes.evidence import SeenDoc, artifacts, seen_documents
 from agent.offline.extractive import best_sentences, bridge_terms, terms
+from agent.settings import MAX_K
 from tools.schemas import DocWindow, SearchResult
 
 MODEL_NAME = "offline-extractive"
@@ -32,6 +36,7 @@ FETCH_BEFORE = 5  # lines of context to show above the matching chunk
 
 
 FOLLOW_UP_WORDS = frozenset("it its they them their this that these those he she his her".split())
+FOLLOW_UP_OPENINGS = ("and ", "also ", "what about ", "how about ", "and?", "why not")
 
 
 def _question(messages: Sequence[BaseMessage]) -> tuple[str, int]:
@@ -46,20 +51,30 @@ def search_query(messages: Sequence[BaseMessage]) -> str:
     """The first search of a turn: the question, plus the previous one when it is a follow-up.
 
     A chat follow-up such as "and where is its metadata kept?" names nothing by itself;
-    the earlier question supplies the subject.
+    the earlier question supplies the subject. A follow-up refers back (a pronoun such as
+    "its"), opens with "and" or "what about", or has no content word at all; a short
+    question that names its own subject ("What does doctor check?") stands alone.
     """
     question, index = _question(messages)
-    words = {w.strip("?.,!;:").lower() for w in question.split()}
-    if not words & FOLLOW_UP_WORDS and len(terms(question)) >= 3:
+    if not is_follow_up(question):
         return question
     earlier, _ = _question(messages[:index])
     return f"{earlier} {question}".strip()
+
+
+def is_follow_up(question: str) -> bool:
+    """Whether a question leans on the one before it (see search_query)."""
+    words = {w.strip("?.,!;:").lower() for w in question.split()}
+    opening = question.strip().lower().startswith(FOLLOW_UP_OPENINGS)
+    return bool(words & FOLLOW_UP_WORDS) or opening or not terms(question)
 
 
 class OfflinePolicy(BaseChatModel):
     """Deterministic planner and extractive answerer, shaped as a tool-calling chat model."""
 
     max_sentences: int = 3
+    k: int = 5
+    """The run's k: the first search asks for 2k hits (at most 20), later ones for k."""
 
     @property
     def _llm_type(self) -> str:
@@ -104,7 +119,8 @@ class OfflinePolicy(BaseChatModel):
         searches = [a for a in found if isinstance(a, SearchResult)]
         fetched = {a.cursor for a in found if isinstance(a, DocWindow)}
         if not searches:
-            return [("milvus_search", {"query": first_query or question})]
+            wide = min(2 * self.k, MAX_K)
+            return [("milvus_search", {"query": first_query or question, "k": wide})]
         if not searches[0].hits:
             return []
         if len(searches) == 1 and not fetched:
@@ -119,7 +135,8 @@ class OfflinePolicy(BaseChatModel):
             missing = [
                 w for w in question.split() if w.lower().strip("?.,!") in terms(question) - read
             ]
-            return [("milvus_search", {"query": " ".join([*bridge, *missing[:4]])})]
+            query = " ".join([*bridge, *missing[:4]])
+            return [("milvus_search", {"query": query, "k": self.k})]
         fresh = [h for h in _best_per_doc(searches[-1]) if h.cursor not in fetched]
         if len(searches) == 2 and fresh and sum(isinstance(m, AIMessage) for m in run) < 4:
             return [_fetch(fresh[0])]

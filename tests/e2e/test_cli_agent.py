@@ -74,7 +74,7 @@ def test_ask_prints_banner_steps_answer_and_sources(workspace: Workspace) -> Non
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert_offline_banner(lines[0])
-    assert lines[1] == f"-> milvus_search(query={QUESTION!r})"
+    assert lines[1] == f"-> milvus_search(query={QUESTION!r}, k=10)"  # wide first: 2k
     calls = [m.group(1) for line in lines if (m := STEP_CALL.match(line))]
     assert calls[:2] == ["milvus_search", "fetch_doc"]
     hits = [int(m.group(1)) for line in lines if (m := STEP_HITS.match(line))]
@@ -102,7 +102,7 @@ def test_ask_json_prints_only_the_answer(workspace: Workspace) -> None:
     assert answer.steps.records[0].tool == "milvus_search"
     # the banner and the steps went to stderr
     assert_offline_banner(done.stderr.splitlines()[0])
-    assert f"-> milvus_search(query={QUESTION!r})" in done.stderr.splitlines()
+    assert f"-> milvus_search(query={QUESTION!r}, k=10)" in done.stderr.splitlines()
 
 
 def test_ask_with_a_configured_server_that_is_down_is_an_error(workspace: Workspace) -> None:
@@ -142,7 +142,7 @@ def test_chat_thread_persists_across_processes(workspace: Workspace) -> None:
     # the offline policy resolves "its" with the previous question, which only the
     # checkpoint written by the first process can supply
     searches = [m.group(2) for line in second.stdout.splitlines() if (m := STEP_CALL.match(line))]
-    assert searches[0] == f"query={f'{QUESTION} {follow_up}'!r}"
+    assert searches[0] == f"query={f'{QUESTION} {follow_up}'!r}, k=10"
     assert "Segments are sealed once they reach 512 megabytes. [1]" in second.stdout
 
     state = checkpoint_state(Path(workspace.env["RESEARCH_AGENT_DATA_DIR"]), thread)

@@ -118,12 +118,14 @@ def test_langgraph_dev_ingests_answers_and_exposes_the_context_schema(tmp_path: 
     for c in answer.citations:
         assert c.quote == file_lines(tmp_path / c.source, c.start_line, c.end_line)
     assert answer.steps.records[0].tool == "milvus_search"
-    assert answer.steps.records[0].result == "2 hits"  # RESEARCH_AGENT_K=2 of the server
+    # the offline policy's first search is wide, 2k: 4 from RESEARCH_AGENT_K=2 of the server
+    assert answer.steps.records[0].args["k"] == 4
+    assert answer.steps.records[0].result == "2 hits"  # three chunks, two passages
 
     k1 = Answer.model_validate(out["k1"]["answer"])
-    assert k1.steps.records[0].result == "1 hit"
+    assert k1.steps.records[0].args["k"] == 2
     k5 = Answer.model_validate(out["k5"]["answer"])
-    assert k5.steps.records[0].result == "3 hits"  # all three chunks: k=5 was not replaced by 2
+    assert k5.steps.records[0].args["k"] == 10  # k=5 was not replaced by the server's 2
 
     errors = out["errors"]
     assert (

@@ -43,7 +43,7 @@ def hostile_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """An environment whose every value differs from the built-in default."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("RESEARCH_AGENT_COLLECTION", "other")
-    monkeypatch.setenv("RESEARCH_AGENT_K", "2")
+    monkeypatch.setenv("RESEARCH_AGENT_K", "1")
     monkeypatch.setenv("RESEARCH_AGENT_EFFORT", "high")
     monkeypatch.setenv("RESEARCH_AGENT_MAX_RETRIES", "0")
 
@@ -105,20 +105,23 @@ def test_cli_explicit_values_equal_to_the_defaults_win(
     out = capsys.readouterr()
     assert code == 0, out.err
     assert [b["reasoning_effort"] for b in wire_server.bodies] == ["medium", "medium"]
-    assert "<- 3 hits" in out.out  # k=5 over three chunks; RESEARCH_AGENT_K=2 would give 2
+    # k=5 over three chunks, two of them one passage; RESEARCH_AGENT_K=1 would give 1
+    assert "<- 2 hits" in out.out
 
 
 @pytest.mark.usefixtures("hostile_env")
 def test_api_explicit_values_equal_to_the_defaults_win(uri: str) -> None:
     answer = ask(QUESTION, provider="offline", milvus_uri=uri, collection=DEFAULT_COLLECTION, k=5)
-    assert answer.steps.records[0].result == "3 hits"
+    # the offline policy's first search is wide, 2k: RESEARCH_AGENT_K=1 would ask for 2
+    assert answer.steps.records[0].args["k"] == 10
+    assert answer.steps.records[0].result == "2 hits"
     assert answer.status == "answered"
 
 
 @pytest.mark.usefixtures("hostile_env")
 def test_values_left_out_come_from_the_environment(uri: str) -> None:
     settings = Context(milvus_uri=uri).settings()
-    assert (settings.collection, settings.k, settings.effort) == ("other", 2, "high")
+    assert (settings.collection, settings.k, settings.effort) == ("other", 1, "high")
     with pytest.raises(ResearchAgentError, match="other"):  # no such collection: said so
         ask(QUESTION, provider="offline", milvus_uri=uri)
 

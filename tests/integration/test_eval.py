@@ -11,9 +11,11 @@ import typer
 from typer.testing import CliRunner
 
 from agent.cli.evaluate import register
-from agent.eval.harness import EvalReport, corpus_docs, evaluate, load_dataset
+from agent.eval.harness import EvalReport, corpus_docs, evaluate, load_dataset, make_graphs, prepare
+from agent.nodes.evidence import artifacts, run_start
 from agent.settings import Settings
 from tests.support import shared_path
+from tools.schemas import SearchResult
 
 
 def _p(title: str, text: str) -> dict[str, str]:
@@ -137,6 +139,33 @@ def test_cli_writes_the_documented_json(dataset: Path, settings: Settings, tmp_p
     assert len(data["questions"]) == 3 and data["questions"][0]["baseline"]["tool_calls"] == 1
     assert data["k"] == 3 and data["mode"] == "dense"
     EvalReport.model_validate(data)
+
+
+def test_a_k_schedule_gives_each_search_of_a_run_its_own_k(
+    dataset: Path, settings: Settings
+) -> None:
+    items, context, _ = prepare(dataset, 1, "hybrid", "offline", settings)
+    agent, baseline = make_graphs(context, 1, "hybrid", True, [3, 1])
+    for graph, expected in ((agent, [3, 1]), (baseline, [1])):
+        state = graph.invoke({"question": items[0].question}, context=context)
+        searches = [a for a in artifacts(state["messages"]) if isinstance(a, SearchResult)]
+        assert [len(s.hits) for s in searches] == expected
+    # the second question of a thread starts the schedule again
+    again = agent.invoke(
+        {"messages": state["messages"], "question": items[1].question}, context=context
+    )
+    runs = [a for a in artifacts(again["messages"][run_start(again["messages"]) :])]
+    assert [len(a.hits) for a in runs if isinstance(a, SearchResult)] == [3, 1]
+
+
+def test_cli_rejects_a_bad_schedule(dataset: Path) -> None:
+    app = typer.Typer()
+    register(app)
+    app.command("noop")(lambda: None)
+    args = ["eval", "--dataset", str(dataset), "--schedule", "10,x"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code != 0
+    assert "--schedule must be k values from 1 to 20" in str(result.exception)
 
 
 def test_cli_rejects_a_bad_mode(dataset: Path) -> None:

@@ -170,7 +170,8 @@ def test_graph_answers_with_verified_citations_and_replays_reasoning(
     # what went over the wire
     first, second, third = wire_server.bodies
     assert first["model"] == "gpt-oss-20b"
-    assert sorted(t["function"]["name"] for t in first["tools"]) == ["fetch_doc", "milvus_search"]
+    names = sorted(t["function"]["name"] for t in first["tools"])
+    assert names == ["fetch_doc", "find_in_doc", "milvus_search"]
     assert first["messages"][0]["role"] == "system"
     assert first["messages"][0]["content"].startswith("Reasoning: medium")  # llama.cpp: both
     assert first["reasoning_effort"] == "medium"
@@ -183,7 +184,8 @@ def test_graph_answers_with_verified_citations_and_replays_reasoning(
     tool_msg = second["messages"][-1]
     assert tool_msg["role"] == "tool" and tool_msg["tool_call_id"] == "call_s1"
     assert tool_msg["content"].startswith("<<<UNTRUSTED DATA from milvus_search")
-    assert f"【0†Heron storage engine†{corpus.sources['heron.md']}】 L1-L6" in tool_msg["content"]
+    # heron.md's two chunks (L1-L6, L7-L9) both matched: one passage, their union
+    assert f"【0†Heron storage engine†{corpus.sources['heron.md']}】 L1-L9" in tool_msg["content"]
     assert [m.get("reasoning_content") for m in assistants(third)] == [R_SEARCH, R_FETCH]
     assert (
         "L5: Sealed segments are compacted every night at 02:00 UTC."

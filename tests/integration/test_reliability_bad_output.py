@@ -32,7 +32,7 @@ from tools.errors import ModelServerError
 from tools.store import close_stores
 
 pytestmark = pytest.mark.timeout(120)
-KNOWN = ["milvus_search", "fetch_doc"]
+KNOWN = ["milvus_search", "fetch_doc", "find_in_doc"]
 QUESTION = "Who makes the Zephyr drone?"
 
 
@@ -184,7 +184,7 @@ def test_a_model_that_keeps_sending_garbage_ends_at_the_budget(
         assert 2 <= state["answer"].steps.turns <= 3  # a tool-call or turn budget ended it
     else:
         assert state["answer"].steps.turns == 1
-    assert all(m["tools"] in (KNOWN, None) for m in model.calls)  # only the two tools, ever
+    assert all(m["tools"] in (KNOWN, None) for m in model.calls)  # only the three tools, ever
 
 
 class GarbageThenAnswer(FakeToolCallingModel):

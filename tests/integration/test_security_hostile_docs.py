@@ -100,7 +100,8 @@ def test_injected_text_stays_inside_the_data_block_and_tokens_are_neutralised(
         assert max(len(line) for line in inner.splitlines()) < 1000  # long lines are clipped
     assert "IGNORE PREVIOUS INSTRUCTIONS" in "".join(texts)  # shown as data, not removed
     # the model was only ever offered the two read-only tools
-    assert all(c["tools"] in (["milvus_search", "fetch_doc"], None) for c in model.calls)
+    tools = ["milvus_search", "fetch_doc", "find_in_doc"]
+    assert all(c["tools"] in (tools, None) for c in model.calls)
     assert state["answer"].status == "answered"
 
 

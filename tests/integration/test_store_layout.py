@@ -57,8 +57,11 @@ def test_first_write_creates_the_documented_layout(store: ChunkStore) -> None:
         "n_chunks",
         "start_line",
         "end_line",
+        "modified",  # search filters by date and tag (tools/store/filters.py)
+        "tags",
     }
     assert fields["id"].get("is_primary") is True
+    assert fields["tags"]["params"]["max_capacity"] in (32, "32")
     assert fields["dense"]["params"]["dim"] == 3
     assert fields["search_text"]["params"]["enable_analyzer"] in (True, "true")
     limits = {
@@ -83,7 +86,10 @@ def test_first_write_creates_the_documented_layout(store: ChunkStore) -> None:
     }
     kinds = {i["field_name"]: (i["index_type"], i["metric_type"]) for i in indexes.values()}
     assert kinds == {"dense": ("HNSW", "COSINE"), "sparse": ("SPARSE_INVERTED_INDEX", "BM25")}
-    assert [h["id"] for h in store.search("line 1 about milvus", None, 1, mode="bm25")] == ["c1"]
+    # BM25 ranks c1 first; c0 and c1 are neighbours in one document, so one passage
+    (hit,) = store.search("line 1 about milvus", None, 1, mode="bm25")
+    assert (hit["id"], hit["start_line"], hit["end_line"]) == ("c0", 1, 2)
+    assert hit["text"] == "line 0 about milvus\nline 1 about milvus\n"
 
 
 def test_every_write_is_an_upsert_even_the_one_that_creates(

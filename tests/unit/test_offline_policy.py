@@ -101,7 +101,7 @@ def test_policy_searches_first_when_tools_are_bound() -> None:
     assert message.tool_calls == [
         {
             "name": "milvus_search",
-            "args": {"query": "Who builds the Zephyr?"},
+            "args": {"query": "Who builds the Zephyr?", "k": 10},  # wide first search
             "id": "offline_0_0",
             "type": "tool_call",
         }
@@ -119,3 +119,30 @@ def test_follow_up_question_borrows_the_subject_of_the_previous_one() -> None:
         "Where does Milvus store inserted data? and where is its metadata kept?"
     )
     assert search_query([first]) == "Where does Milvus store inserted data?"
+
+
+def test_a_short_new_question_is_not_a_follow_up() -> None:
+    from langchain_core.messages import AIMessage, HumanMessage
+
+    from agent.offline.policy import is_follow_up, search_query
+
+    first = HumanMessage("Where does Milvus store inserted data?")
+    short = HumanMessage("What does doctor check?")  # two content words, its own subject
+    assert search_query([first, AIMessage("answer"), short]) == "What does doctor check?"
+    assert [is_follow_up(q) for q in ("Why?", "What about HNSW?", "Is it fast?")] == [
+        True,
+        True,
+        True,
+    ]
+    assert not is_follow_up("Which index types exist?")
+
+
+def test_one_graph_plans_each_run_with_that_runs_k() -> None:
+    graph = build_graph(tools=FakeCorpus(dict(DOCS)).tools())
+    firsts = []
+    for k in (1, 3, 1):
+        state = graph.invoke(
+            {"question": "Who builds the Zephyr?"}, context=Context(provider="offline", k=k)
+        )
+        firsts.append(state["answer"].steps.records[0].args["k"])
+    assert firsts == [2, 6, 2]  # the wide first search is 2k of each run's own k

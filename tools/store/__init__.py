@@ -4,7 +4,8 @@
 - `lite`: Milvus Lite's one-opener LOCK: who holds it, and releasing this process's own.
 - `collection`: the collection's fields, indexes and properties; the rows written.
 - `chunks`: `ChunkStore`, one path per operation: create, upsert, delete, read, search.
-- `retrieve`: dense, BM25 and hybrid (RRF) search requests.
+- `retrieve`: dense, BM25 and hybrid search requests; `fusion` combines hybrid's two
+  sides (min-max weighted, or RRF); `passages` merges neighbouring chunks into one hit.
 - `filters`: filter expressions built from values (never from the model's text).
 - `registry`: one store per (URI, collection) in a process; `close_stores`.
 - `langchain_milvus`: a read-only LangChain vector store and retriever (agent.as_retriever).

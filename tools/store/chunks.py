@@ -20,11 +20,19 @@ from pymilvus import MilvusException
 
 from agent.settings import Settings
 from tools import indexes
-from tools.errors import StoreError
-from tools.schemas import Chunk
+from tools.errors import StoreError, ToolInputError
+from tools.schemas import Chunk, SearchFilters
 from tools.store import collection as layout
 from tools.store.connect import answering, connect, quiet
-from tools.store.filters import ids_filters, milvus_literal
+from tools.store.filters import (
+    METADATA_FIELDS,
+    ids_filters,
+    milvus_literal,
+    needs_metadata,
+    search_filter,
+    title_matches,
+)
+from tools.store.fusion import Fusion
 from tools.store.retrieve import SearchMode, search
 
 if TYPE_CHECKING:
@@ -68,6 +76,7 @@ class ChunkStore:
         self._embedder_ok: str | None = None  # the embedder name last found to match
         self._dense_index: str | None = None  # the dense field's index type, read on load
         self._incomplete: tuple[float, set[str]] | None = None  # (when read, doc_ids)
+        self._metadata: bool | None = None  # whether the collection has modified and tags
 
     # -- collection ---------------------------------------------------------------------
     def exists(self) -> bool:
@@ -130,6 +139,19 @@ class ChunkStore:
         self._embedder_ok = None
         self._dense_index = None
         self._incomplete = None
+        self._metadata = None
+
+    def has_metadata(self) -> bool:
+        """Whether the collection has the modified and tags fields (made since they exist).
+
+        Milvus Lite cannot add fields to a collection, so an older one keeps working
+        without them: its rows are written without them and date or tag filters on it
+        are refused with what to do instead.
+        """
+        if self._metadata is None:
+            names = layout.field_names(self.client, self.collection)
+            self._metadata = set(METADATA_FIELDS) <= names
+        return self._metadata
 
     # -- writes -------------------------------------------------------------------------
     def upsert(self, chunks: Sequence[Chunk], vectors: np.ndarray, embedder: str) -> None:
@@ -143,7 +165,8 @@ class ChunkStore:
             )
             self._dense_index = dense
             self._loaded = True
-        self.client.upsert(self.collection, layout.rows(chunks, vectors))
+        rows = layout.rows(chunks, vectors, self.has_metadata())
+        self.client.upsert(self.collection, rows)
 
     def incomplete(self) -> set[str]:
         """doc_ids of documents being written, or left half-written by an interrupted ingest."""
@@ -281,14 +304,41 @@ class ChunkStore:
         k: int,
         source_prefix: str | Sequence[str] | None = None,
         mode: SearchMode = "hybrid",
+        filters: SearchFilters | None = None,
+        keep: int | None = None,
+        fusion: Fusion | None = None,
     ) -> list[dict[str, Any]]:
-        """Top-k chunks: dense, BM25, or both fused by RRF inside Milvus.
+        """Top-k passages: dense, BM25, or both fused (the settings' fusion).
 
-        source_prefix: one source prefix or several (any of them matches). Empty files'
-        marker chunks, and chunks of documents being written (or left half-written by an
-        interrupted ingest), are never returned.
+        Args:
+            query: The query text.
+            vector: Its embedding (None: BM25 only).
+            k: How many passages.
+            source_prefix: One source prefix or several (any of them matches).
+            mode: hybrid, dense or bm25.
+            filters: More conditions every hit meets; both sides of hybrid apply them.
+            keep: Return this many passages instead of k (a reranker's candidates).
+            fusion: How hybrid fuses the sides (default: the store's settings).
+
+        Empty files' marker chunks, and chunks of documents being written (or left
+        half-written by an interrupted ingest), are never returned.
+
+        Raises:
+            ToolInputError: A filter value no filter can hold, or a date or tag filter on a
+                collection made before those fields existed.
         """
         self.require()
+        try:
+            expr = search_filter(source_prefix, filters, sorted(self._incomplete_recent()))
+        except ValueError as exc:
+            raise ToolInputError(f"Bad search filter: {exc}. Fix or drop that filter.") from exc
+        if needs_metadata(filters) and not self.has_metadata():
+            raise ToolInputError(
+                f"Collection '{self.collection}' was built before date and tag filters "
+                "existed: search without after, before and tags (the user can re-ingest "
+                "into a new collection to get them)."
+            )
+        fusion = fusion or Fusion(self.settings.fusion, self.settings.fusion_dense_weight)
         try:
             return search(
                 self.client,
@@ -296,10 +346,12 @@ class ChunkStore:
                 query,
                 vector,
                 k,
-                source_prefix,
+                expr,
                 mode,
                 self._dense_index,
-                sorted(self._incomplete_recent()),
+                fusion,
+                keep,
+                accept=lambda row: title_matches(filters, row),
             )
         except MilvusException as exc:
             # The collection may have been dropped or rebuilt by another process since it

@@ -47,13 +47,24 @@ VARCHARS = {
     "doc_hash": 64,
 }
 INTEGERS = ("chunk_index", "n_chunks", "start_line", "end_line")
+TAG_LIMITS = {"max_capacity": 32, "max_length": 128}
+"""Front-matter tags per chunk and bytes per tag (tools/metadata.py keeps within them)."""
 SEARCH_TEXT_BYTES = 65535
 
 
 def create_collection(
-    client: MilvusClient, name: str, dim: int, embedder: str, dense: DenseIndex = "HNSW"
+    client: MilvusClient,
+    name: str,
+    dim: int,
+    embedder: str,
+    dense: DenseIndex = "HNSW",
+    metadata: bool = True,
 ) -> None:
-    """Create the collection (dense + BM25 sparse vectors, indexes, embedder name), loaded."""
+    """Create the collection (dense + BM25 sparse vectors, indexes, embedder name), loaded.
+
+    metadata=False gives the layout of collections made before the modified and tags fields
+    (the tests build one to check that such collections keep working).
+    """
     schema = client.create_schema(auto_id=False, enable_dynamic_field=False)
     schema.add_field("id", DataType.VARCHAR, is_primary=True, max_length=65535)
     # BM25's input: title, heading and text, tokenized by Milvus's standard analyzer.
@@ -66,6 +77,9 @@ def create_collection(
         schema.add_field(field, DataType.VARCHAR, max_length=max_length)
     for field in INTEGERS:
         schema.add_field(field, DataType.INT64)
+    if metadata:  # filters by date and tag (tools/store/filters.py)
+        schema.add_field("modified", DataType.INT64)
+        schema.add_field("tags", DataType.ARRAY, element_type=DataType.VARCHAR, **TAG_LIMITS)
     schema.add_function(
         Function(
             name="bm25",
@@ -95,11 +109,21 @@ def _clip(value: str, max_bytes: int) -> str:
     return value.encode("utf-8")[:max_bytes].decode("utf-8", "ignore")
 
 
-def rows(chunks: Sequence[Chunk], vectors: np.ndarray) -> list[dict[str, Any]]:
-    """The rows to upsert: each chunk's fields clipped to their limits, with its vector."""
+def field_names(client: MilvusClient, name: str) -> set[str]:
+    """The names of a collection's fields."""
+    return {f["name"] for f in client.describe_collection(name).get("fields", [])}
+
+
+def rows(
+    chunks: Sequence[Chunk], vectors: np.ndarray, metadata: bool = True
+) -> list[dict[str, Any]]:
+    """The rows to upsert: each chunk's fields clipped to their limits, with its vector.
+
+    metadata: False for a collection made before the modified and tags fields existed.
+    """
     out = []
     for chunk, vec in zip(chunks, vectors, strict=True):
-        row = chunk.model_dump()
+        row = chunk.model_dump(exclude=None if metadata else {"modified", "tags"})
         for field in ("title", "heading", "source"):
             row[field] = _clip(row[field], VARCHARS[field])
         row["search_text"] = _clip(

@@ -1,25 +1,28 @@
-"""Top-k chunks from the collection: dense, BM25, or both fused by RRF inside Milvus.
+"""Top-k passages from the collection: dense, BM25, or both fused here (tools/store/fusion).
 
 pymilvus directly: langchain-milvus's hybrid search embeds the query itself, asks each side
 for exactly k candidates and returns Documents without the distance per field we rank by.
+Hybrid runs the two plain searches and fuses them in this process, so Milvus Lite and a
+Milvus server give the same ranking. Neighbouring chunks of a document are then merged
+(tools/store/passages), so k hits are k distinct passages.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Literal
-
-from pymilvus import AnnSearchRequest
 
 from tools import indexes
 from tools.store.collection import OUTPUT_FIELDS
-from tools.store.filters import search_filter
+from tools.store.fusion import Fusion, fuse
+from tools.store.passages import merge_neighbours
 
 if TYPE_CHECKING:
     from pymilvus import MilvusClient
 
 SearchMode = Literal["hybrid", "dense", "bm25"]
 HYBRID_MIN_DEPTH = 8
+Scored = list[tuple[dict[str, Any], float]]
 
 
 def search(
@@ -28,58 +31,83 @@ def search(
     query: str,
     vector: Sequence[float] | None,
     k: int,
-    source_prefix: str | Sequence[str] | None,
+    expr: str,
     mode: SearchMode,
     dense_index: str | None = "HNSW",
-    exclude_docs: Sequence[str] = (),
+    fusion: Fusion | None = None,
+    keep: int | None = None,
+    accept: Callable[[dict[str, Any]], bool] | None = None,
 ) -> list[dict[str, Any]]:
     """Hits as rows of OUTPUT_FIELDS plus a score (higher is better); BM25 without a vector.
 
-    dense_index: the collection's dense index type (FLAT collections get no `ef`).
-    exclude_docs: doc_ids left out (documents being written).
+    Args:
+        client: The Milvus client.
+        collection: The chunk collection.
+        query: The query text (BM25's input).
+        vector: The query's embedding; None searches BM25 only.
+        k: How many passages to return.
+        expr: The filter expression both sides apply (tools/store/filters).
+        mode: hybrid, dense or bm25.
+        dense_index: The collection's dense index type (FLAT collections get no `ef`).
+        fusion: How hybrid combines the sides (default: min-max, 0.7 dense).
+        keep: Return this many passages instead of k (candidates for a reranker).
+        accept: A last check on each candidate row of either side (exact title match).
     """
-    expr = search_filter(source_prefix, exclude_docs)
+    # Candidates per side: max(k, 8). Deeper lists (2k was tried) let chunks that both sides
+    # rank low outvote one that dense ranks first; measured on tests/fixtures/
+    # faq_labelled.jsonl (see README, Performance). Single modes fetch as deep, so that
+    # merging neighbouring chunks still leaves k passages.
+    depth = max(k, keep or 0, HYBRID_MIN_DEPTH)
     if mode == "bm25" or vector is None:
-        res = client.search(
-            collection,
-            data=[query],
-            anns_field="sparse",
-            limit=k,
-            filter=expr,
-            search_params=indexes.sparse_search(),
-            output_fields=OUTPUT_FIELDS,
-        )
+        ranked = _rows(_sparse(client, collection, query, depth, expr))
     elif mode == "dense":
-        res = client.search(
-            collection,
-            data=[list(vector)],
-            anns_field="dense",
-            limit=k,
-            filter=expr,
-            search_params=indexes.dense_search(dense_index, k),
-            output_fields=OUTPUT_FIELDS,
-        )
+        ranked = _rows(_dense(client, collection, vector, depth, expr, dense_index))
     else:
-        # Candidates per side: max(k, 8). Deeper lists (2k was tried) let chunks that both
-        # sides rank low outvote one that dense ranks first, so the top hits changed with
-        # k; measured on tests/fixtures/faq_labelled.jsonl (see README, Performance).
-        fetch = max(k, HYBRID_MIN_DEPTH)
-        dense = indexes.dense_search(dense_index, fetch)
-        reqs = [
-            AnnSearchRequest([list(vector)], "dense", dense, fetch, expr=expr),
-            AnnSearchRequest([query], "sparse", indexes.sparse_search(), fetch, expr=expr),
-        ]
-        res = client.hybrid_search(
-            collection,
-            reqs=reqs,
-            ranker=indexes.rrf_ranker(),
-            limit=k,
-            output_fields=OUTPUT_FIELDS,
-        )
-    hits = []
-    for rank, hit in enumerate(res[0]):
-        row = dict(hit["entity"])
-        # BM25 distances come back negative in Lite; rank order is what counts.
-        row["score"] = float(hit["distance"]) if mode != "bm25" else float(k - rank)
-        hits.append(row)
-    return hits
+        dense = _dense(client, collection, vector, depth, expr, dense_index)
+        sparse = _sparse(client, collection, query, depth, expr)
+        ranked = fuse(_kept(dense, accept), _kept(sparse, accept), fusion or Fusion())
+        return merge_neighbours(ranked)[: keep or k]
+    return merge_neighbours([r for r in ranked if accept is None or accept(r)])[: keep or k]
+
+
+def _dense(
+    client: MilvusClient,
+    collection: str,
+    vector: Sequence[float],
+    depth: int,
+    expr: str,
+    dense_index: str | None,
+) -> Scored:
+    res = client.search(
+        collection,
+        data=[list(vector)],
+        anns_field=indexes.DENSE_FIELD,
+        limit=depth,
+        filter=expr,
+        search_params=indexes.dense_search(dense_index, depth),
+        output_fields=OUTPUT_FIELDS,
+    )
+    return [(dict(hit["entity"]), float(hit["distance"])) for hit in res[0]]
+
+
+def _sparse(client: MilvusClient, collection: str, query: str, depth: int, expr: str) -> Scored:
+    res = client.search(
+        collection,
+        data=[query],
+        anns_field=indexes.SPARSE_FIELD,
+        limit=depth,
+        filter=expr,
+        search_params=indexes.sparse_search(),
+        output_fields=OUTPUT_FIELDS,
+    )
+    # A server returns BM25 scores as positive distances, Milvus Lite as their negatives
+    # (best first either way): the magnitude is the score.
+    return [(dict(hit["entity"]), abs(float(hit["distance"]))) for hit in res[0]]
+
+
+def _kept(scored: Scored, accept: Callable[[dict[str, Any]], bool] | None) -> Scored:
+    return [(row, s) for row, s in scored if accept is None or accept(row)]
+
+
+def _rows(scored: Scored) -> list[dict[str, Any]]:
+    return [{**row, "score": score} for row, score in scored]
