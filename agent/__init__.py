@@ -11,8 +11,9 @@ from agent.schemas import Answer
 
 if TYPE_CHECKING:
     from agent.api import aask, ask, astream, resume, stream
+    from agent.report_api import areport, report
 
-__all__ = ["Answer", "aask", "ask", "astream", "resume", "stream"]
+__all__ = ["Answer", "aask", "areport", "ask", "astream", "report", "resume", "stream"]
 
 
 def __getattr__(name: str) -> Any:
@@ -22,4 +23,9 @@ def __getattr__(name: str) -> Any:
         from agent import api
 
         return getattr(api, name)
+    if name in ("report", "areport"):
+        # lazy: as above, the report API loads the report graph
+        from agent import report_api
+
+        return getattr(report_api, name)
     raise AttributeError(f"module 'agent' has no attribute {name!r}")

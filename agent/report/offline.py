@@ -1,0 +1,103 @@
+"""The report without a language model: a deterministic planner and an extractive writer.
+
+The plan is the topic plus follow-ups from what its first search finds (the documents it
+hits and the names they mention that the topic does not); each section is the sentences
+that the branches read which best match its sub-questions, each cited.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from agent.nodes.citations import MARKER
+from agent.nodes.evidence import SeenDoc, chunk_lines
+from agent.offline.extractive import CAPITALISED, best_sentences, bridge_terms, terms
+from agent.report.schemas import MAX_QUESTIONS, OutlineSection, Plan
+from tools.schemas import SearchResult
+
+SENTENCES_PER_SECTION = 4
+
+
+def _hit_docs(result: SearchResult) -> list[SeenDoc]:
+    docs: dict[str, SeenDoc] = {}
+    for hit in result.hits:
+        doc = docs.setdefault(hit.doc_id, SeenDoc(hit.cursor, hit.doc_id, hit.source, hit.title))
+        doc.lines.update(chunk_lines(hit.text, hit.start_line, hit.end_line))
+    return list(docs.values())
+
+
+def names_in(docs: Sequence[SeenDoc], topic: str, limit: int = 3) -> list[str]:
+    """Capitalised names the hits mention that the topic does not, in order of appearance."""
+    found: list[str] = []
+    for doc in docs:
+        for number in sorted(doc.lines):
+            line = doc.lines[number]
+            if line.lstrip().startswith("#"):
+                continue
+            for name in CAPITALISED.findall(line):
+                words = terms(name)
+                if words and not words <= terms(topic) and name not in found:
+                    found.append(name.strip())
+    return found[:limit]
+
+
+def offline_plan(topic: str, first_search: SearchResult | None, max_branches: int) -> Plan:
+    """The topic, then a follow-up per document the first search hit and per new name.
+
+    Args:
+        topic: The report's topic.
+        first_search: What searching the topic found (None or no hits: a generic follow-up).
+        max_branches: The most sub-questions to keep (at least 2).
+
+    Returns:
+        A valid plan, the same for the same topic and documents.
+    """
+    core = " ".join(topic.split()).rstrip("?.! ") or topic
+    questions, headings = [topic.strip()], ["Overview"]
+    if first_search is not None and first_search.hits:
+        docs = _hit_docs(first_search)
+        for name in [*bridge_terms(docs, topic, limit=2), *names_in(docs, topic)]:
+            questions.append(f"What is {name}, in connection with {core}?")
+            headings.append(name)
+        for doc in docs:
+            if not terms(doc.title) <= terms(topic):
+                questions.append(f"What does {doc.title} say about {core}?")
+                headings.append(doc.title)
+    if len(questions) < 2:
+        questions.append(f"What details, limits and examples of {core} do the documents give?")
+        headings.append("Details")
+    limit = max(2, min(max_branches, MAX_QUESTIONS))
+    unique: list[tuple[str, str]] = []
+    for question, heading in zip(questions, headings, strict=True):
+        if question.lower() not in {q.lower() for q, _ in unique}:
+            unique.append((question, heading))
+    unique = unique[:limit]
+    outline = [OutlineSection(heading=h, covers=[i + 1]) for i, (_, h) in enumerate(unique)]
+    return Plan(
+        title=core[:1].upper() + core[1:], sub_questions=[q for q, _ in unique], outline=outline
+    )
+
+
+def extractive_section(
+    docs: Sequence[SeenDoc], questions: Sequence[str], used: set[tuple[int, int]]
+) -> str:
+    """The best-matching sentences the branches read, each cited in report numbers.
+
+    Args:
+        docs: The documents read by the branches the section covers (report cursors).
+        questions: The section's sub-questions.
+        used: (cursor, line) of sentences earlier sections used; updated here.
+
+    Returns:
+        A Markdown list of cited sentences, or "" when nothing matches.
+    """
+    wanted = terms(" ".join(questions))
+    ranked = best_sentences(list(docs), wanted, set(), limit=SENTENCES_PER_SECTION * 3)
+    chosen = [s for s in ranked if (s.cursor, s.start_line) not in used][:SENTENCES_PER_SECTION]
+    used.update((s.cursor, s.start_line) for s in chosen)
+    lines = []
+    for s in chosen:
+        # a document's own citation marks are its text, not evidence of ours
+        text = " ".join(MARKER.sub(" ", s.text).split())
+        lines.append(f"- {text} 【{s.cursor}†L{s.start_line}-L{s.end_line}】")
+    return "\n".join(lines)
