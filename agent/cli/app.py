@@ -9,7 +9,7 @@ import typer
 from typer._click.exceptions import UsageError
 from typer.exceptions import TyperException
 
-from agent.cli import catalog, chat, collections, documents, evaluate, research
+from agent.cli import catalog, chat, collections, documents, evaluate, report, research
 from agent.cli.errors import Interrupted
 from tools.errors import ConfigError, ResearchAgentError
 
@@ -42,6 +42,7 @@ def _root(
 
 documents.register(app)
 research.register(app)
+report.register(app)
 chat.register(app)
 collections.register(catalog.collections_app)  # `collections reindex` beside list and rm
 catalog.register(app)

@@ -7,12 +7,14 @@ that the branches read which best match its sub-questions, each cited.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from agent.nodes.citations import MARKER
 from agent.nodes.evidence import SeenDoc, chunk_lines
 from agent.offline.extractive import CAPITALISED, best_sentences, bridge_terms, terms
 from agent.report.schemas import MAX_QUESTIONS, OutlineSection, Plan
+from agent.report.verify import split_sentences
 from tools.schemas import SearchResult
 
 SENTENCES_PER_SECTION = 4
@@ -36,6 +38,8 @@ def names_in(docs: Sequence[SeenDoc], topic: str, limit: int = 3) -> list[str]:
                 continue
             for name in CAPITALISED.findall(line):
                 words = terms(name)
+                if re.search(r"\d", name) or len(name) < 4:
+                    continue  # line numbers, versions, initials: not a subject to research
                 if words and not words <= terms(topic) and name not in found:
                     found.append(name.strip())
     return found[:limit]
@@ -99,5 +103,7 @@ def extractive_section(
     for s in chosen:
         # a document's own citation marks are its text, not evidence of ours
         text = " ".join(MARKER.sub(" ", s.text).split())
-        lines.append(f"- {text} 【{s.cursor}†L{s.start_line}-L{s.end_line}】")
+        mark = f"【{s.cursor}†L{s.start_line}-L{s.end_line}】"
+        # each piece the verifier reads as a sentence carries the citation
+        lines.append("- " + " ".join(f"{piece} {mark}" for piece in split_sentences(text)))
     return "\n".join(lines)
