@@ -148,7 +148,8 @@ def main() -> None:
     counts = [2, 4] if args.smoke else [int(n) for n in args.branches.split(",")]
     print(f"latency {latency:.2f} s per request; each branch makes 2 requests\n")
     print(
-        "| branches | research wall (s) | slowest branch (s) | sum of branches (s) | wall / slowest | wall / sum |"
+        "| branches | research wall (s) | slowest branch (s) | sum of branches (s) "
+        "| wall / slowest | wall / sum |"
     )
     print("|---|---|---|---|---|---|")
     for count in counts:

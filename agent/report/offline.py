@@ -28,20 +28,42 @@ def _hit_docs(result: SearchResult) -> list[SeenDoc]:
     return list(docs.values())
 
 
+ARTICLE = re.compile(r"^(?:the|a|an)\s+", re.IGNORECASE)
+LINE_START = re.compile(r"^\s*(?:[-*+>|]\s*|\d+[.)]\s*)*")
+
+
+def subject(name: str, topic: str) -> str:
+    """A name worth a follow-up, without its article; "" for numbers and what the topic says."""
+    name = ARTICLE.sub("", name.strip())
+    if re.search(r"\d", name) or len(name) < 4:
+        return ""  # line numbers, versions, years, initials: not a subject to research
+    words = terms(name)
+    return name if words and not words <= terms(topic) else ""
+
+
 def names_in(docs: Sequence[SeenDoc], topic: str, limit: int = 3) -> list[str]:
-    """Capitalised names the hits mention that the topic does not, in order of appearance."""
+    """Capitalised names the hits mention that the topic does not, in order of appearance.
+
+    A single capitalised word that starts a sentence is only a sentence's first word.
+    """
     found: list[str] = []
     for doc in docs:
         for number in sorted(doc.lines):
             line = doc.lines[number]
             if line.lstrip().startswith("#"):
                 continue
-            for name in CAPITALISED.findall(line):
-                words = terms(name)
-                if re.search(r"\d", name) or len(name) < 4:
-                    continue  # line numbers, versions, initials: not a subject to research
-                if words and not words <= terms(topic) and name not in found:
-                    found.append(name.strip())
+            first = LINE_START.match(line)
+            begin = first.end() if first else 0
+            for match in CAPITALISED.finditer(line):
+                single = " " not in match.group().strip()
+                if single and (
+                    match.start() == begin
+                    or line[: match.start()].rstrip().endswith((".", "!", "?", ":"))
+                ):
+                    continue
+                name = subject(match.group(), topic)
+                if name and name not in found:
+                    found.append(name)
     return found[:limit]
 
 
@@ -60,11 +82,13 @@ def offline_plan(topic: str, first_search: SearchResult | None, max_branches: in
     questions, headings = [topic.strip()], ["Overview"]
     if first_search is not None and first_search.hits:
         docs = _hit_docs(first_search)
-        for name in [*bridge_terms(docs, topic, limit=2), *names_in(docs, topic)]:
+        bridges = [subject(n, topic) for n in bridge_terms(docs, topic, limit=2)]
+        for name in dict.fromkeys(n for n in [*bridges, *names_in(docs, topic)] if n):
             questions.append(f"What is {name}, in connection with {core}?")
             headings.append(name)
         for doc in docs:
-            if not terms(doc.title) <= terms(topic):
+            named = any(h.lower() in doc.title.lower() for h in headings[1:])
+            if not named and not terms(doc.title) <= terms(topic):
                 questions.append(f"What does {doc.title} say about {core}?")
                 headings.append(doc.title)
     if len(questions) < 2:
@@ -97,7 +121,9 @@ def extractive_section(
     """
     wanted = terms(" ".join(questions))
     ranked = best_sentences(list(docs), wanted, set(), limit=SENTENCES_PER_SECTION * 3)
-    chosen = [s for s in ranked if (s.cursor, s.start_line) not in used][:SENTENCES_PER_SECTION]
+    fresh = [s for s in ranked if (s.cursor, s.start_line) not in used]
+    # a sentence may serve two sections when nothing else answers the second
+    chosen = (fresh or ranked)[:SENTENCES_PER_SECTION]
     used.update((s.cursor, s.start_line) for s in chosen)
     lines = []
     for s in chosen:
