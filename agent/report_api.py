@@ -18,6 +18,7 @@ from typing import Any
 from langchain_core.runnables import RunnableConfig
 from langgraph.types import Command
 
+from agent.api import NothingToResumeError
 from agent.report.schemas import Plan, Report, ReportEvent
 from agent.settings import ReportContext, Settings, resolve
 from agent.threads import checkpoint_serde, open_checkpointer, thread_lock
@@ -146,15 +147,19 @@ def resume_report_stream(
     Branches that finished before the interruption are not run again.
 
     Raises:
-        ResearchAgentError: The thread holds no report waiting to go on.
+        NothingToResumeError: The thread's report finished, or there is none.
     """
     run = _run({**options, "thread_id": thread_id})
     with open_checkpointer(run.settings, checkpoint_serde()) as saver:
         snapshot = build_report_graph(checkpointer=saver).get_state(_config(thread_id))
     if not snapshot.next:
-        raise ResearchAgentError(
-            f"Thread {thread_id} has no report to go on with: it finished or never started."
+        known = bool(snapshot.values)
+        message = (
+            f"Thread {thread_id} has nothing to resume: its last report finished."
+            if known
+            else f"Thread {thread_id} has no report to resume; check the id."
         )
+        raise NothingToResumeError(message, finished=known)
     waiting = any(task.interrupts for task in snapshot.tasks)
     yield from _stream(run, Command(resume=decision) if waiting else None)
 

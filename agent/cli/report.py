@@ -181,10 +181,26 @@ def report(
 def resume_report(thread: str, options: dict[str, Any], as_json: bool) -> None:
     """Finish an interrupted report on a thread (`research-agent resume` dispatches here)."""
     # lazy: the report graph, langgraph and pymilvus, kept out of `--help` (cold_start.py)
+    from agent.api import NothingToResumeError
     from agent.report_api import resume_report_stream
 
     rest = {k: v for k, v in options.items() if k != "thread_id"}
-    show_report(resume_report_stream(thread, None, **rest), rest, as_json, None)
+    items = resume_report_stream(thread, None, **rest)
+    try:
+        first = next(items)
+    except NothingToResumeError as exc:
+        if not exc.finished:
+            raise
+        typer.echo(str(exc))  # not an error: the report is complete
+        return
+    show_report(_chain(first, items), rest, as_json, None)
+
+
+def _chain(
+    first: ReportEvent | Report, rest: Iterator[ReportEvent | Report]
+) -> Iterator[ReportEvent | Report]:
+    yield first
+    yield from rest
 
 
 def register(app: typer.Typer) -> None:
