@@ -19,7 +19,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.types import Command
 
 from agent.api import NothingToResumeError
-from agent.report.schemas import Plan, Report, ReportEvent
+from agent.reporting.schemas import Plan, Report, ReportEvent
 from agent.settings import ReportContext, Settings, resolve
 from agent.threads import checkpoint_serde, open_checkpointer, thread_lock
 from graphs.report import build_report_graph, graph

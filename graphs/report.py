@@ -16,12 +16,12 @@ from langchain_core.tools import BaseTool
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
-from agent.report.branch import make_research_branch
-from agent.report.plan import make_plan
-from agent.report.review import review
-from agent.report.state import ReportInput, ReportState
-from agent.report.verify import verify_report
-from agent.report.write import make_write
+from agent.reporting.branch import make_research_branch
+from agent.reporting.plan import make_plan
+from agent.reporting.review import review
+from agent.reporting.state import ReportInput, ReportState
+from agent.reporting.verify import verify_report
+from agent.reporting.write import make_write
 from agent.settings import ReportContext
 from graphs.research import DEFAULT_TOOLS, build_graph
 

@@ -21,7 +21,7 @@ from agent.cli.options import (
     Uri,
 )
 from agent.cli.research import run_options
-from agent.report.schemas import Plan, Report, ReportEvent
+from agent.reporting.schemas import Plan, Report, ReportEvent
 from tools.errors import ResearchAgentError
 
 Review = Annotated[

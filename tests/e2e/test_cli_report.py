@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.report.schemas import Report
+from agent.reporting.schemas import Report
 from tests.support.agent_e2e import agent_env, file_lines, run_agent, write_corpus
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from agent.report.schemas import Report
+from agent.reporting.schemas import Report
 from agent.settings import ReportContext
 from tests.e2e.test_langgraph_dev import require_langgraph_dev
 from tests.support.agent_e2e import agent_env, file_lines, langgraph_dev, write_corpus

@@ -6,7 +6,7 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, ToolMessage
 
-from agent.report.schemas import Report
+from agent.reporting.schemas import Report
 from agent.settings import ReportContext
 from graphs.report import build_report_graph
 from tests.support.corpus import DOCS

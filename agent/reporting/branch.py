@@ -10,9 +10,9 @@ from langgraph.config import get_stream_writer
 from langgraph.runtime import Runtime
 
 from agent.nodes.evidence import summarize
-from agent.report.evidence import read_docs
-from agent.report.schemas import BranchResult
-from agent.report.state import BranchTask
+from agent.reporting.evidence import read_docs
+from agent.reporting.schemas import BranchResult
+from agent.reporting.state import BranchTask
 from agent.settings import Context, ReportContext
 
 

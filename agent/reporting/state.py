@@ -6,7 +6,7 @@ from typing import Annotated, NotRequired
 
 from typing_extensions import TypedDict
 
-from agent.report.schemas import BranchResult, Plan, ReadDoc, Report, SectionDraft
+from agent.reporting.schemas import BranchResult, Plan, ReadDoc, Report, SectionDraft
 
 
 def merge_branches(
@@ -47,6 +47,9 @@ class ReportState(TypedDict):
 
     plan_notes: NotRequired[list[str]]
     """What planning had to repair or replace."""
+
+    planning_tool_calls: NotRequired[int]
+    """Tool calls the planner made (its first search), out of the report's budget."""
 
     review_error: NotRequired[str]
     """Why the last edit at review was refused (shown with the next review)."""

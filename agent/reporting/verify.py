@@ -17,13 +17,13 @@ from langgraph.runtime import Runtime
 
 from agent.nodes.citations import apply_citations, parse_markers, verify
 from agent.nodes.evidence import SeenDoc
-from agent.report.evidence import as_seen
-from agent.report.schemas import BranchResult, Report, ReportSection, ReportStatus
-from agent.report.state import ReportState
+from agent.reporting.evidence import as_seen
+from agent.reporting.schemas import BranchResult, Report, ReportSection, ReportStatus
+from agent.reporting.state import ReportState
 from agent.settings import ReportContext
 
 MIN_CLAIM_WORDS = 4
-SENTENCE_END = re.compile(r"[.!?](?:\s*(?:【[^】]*】|\[\d+†[^\]]*\]))*(?=\s|$)")
+SENTENCE_END = re.compile(r"[.!?](?:\s*(?:【[^】]*】|\[\d+(?:†[^\]]*)?\]))*(?=\s|$)")
 MARKERLESS = re.compile(r"【[^】]*】|\[\d+(?:†[^\]]*)?\]")
 WORDS = re.compile(r"[^\W\d_]{2,}")
 BULLET = re.compile(r"^(\s*(?:[-*+]|\d+[.)])\s+)")

@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from agent.nodes.citations import MARKER
 from agent.nodes.evidence import SeenDoc, chunk_lines
 from agent.offline.extractive import CAPITALISED, best_sentences, bridge_terms, terms
-from agent.report.schemas import MAX_QUESTIONS, OutlineSection, Plan
-from agent.report.verify import split_sentences
+from agent.reporting.schemas import MAX_QUESTIONS, OutlineSection, Plan
+from agent.reporting.verify import split_sentences
 from tools.schemas import SearchResult
 
 SENTENCES_PER_SECTION = 4

@@ -16,9 +16,9 @@ from langgraph.runtime import Runtime
 from langgraph.types import Command, Send, interrupt
 from pydantic import ValidationError
 
-from agent.report.planning import cap_plan, repair_plan
-from agent.report.schemas import Plan, Report
-from agent.report.state import BranchTask, ReportState
+from agent.reporting.planning import cap_plan, repair_plan
+from agent.reporting.schemas import Plan, Report
+from agent.reporting.state import BranchTask, ReportState
 from agent.settings import ReportContext
 
 ACTIONS = ("accept", "edit", "reject")
@@ -87,5 +87,6 @@ def review(state: ReportState, runtime: Runtime[ReportContext]) -> Command[Any]:
         if action == "reject":
             reason = str(decision.get("reason") or "") if isinstance(decision, dict) else ""
             return Command(goto=END, update={"report": rejected(state, plan, reason)})
-    sends = branch_tasks(plan, state, settings.report_tool_calls)
+    left = settings.report_tool_calls - state.get("planning_tool_calls", 0)
+    sends = branch_tasks(plan, state, left)
     return Command(goto=sends or "write", update={"plan": plan, "review_error": ""})

@@ -21,11 +21,11 @@ from agent.llm.context_window import context_budget
 from agent.llm.harmony_tokens import count_request_tokens
 from agent.llm.repair import CUT_KEY
 from agent.nodes.respond import clean_answer
-from agent.report.evidence import as_seen, findings, number_evidence
-from agent.report.model import choose_model, is_offline
-from agent.report.offline import extractive_section
-from agent.report.schemas import BranchResult, OutlineSection, Plan, ReadDoc, SectionDraft
-from agent.report.state import ReportState
+from agent.reporting.evidence import as_seen, findings, number_evidence
+from agent.reporting.model import choose_model, is_offline
+from agent.reporting.offline import extractive_section
+from agent.reporting.schemas import BranchResult, OutlineSection, Plan, ReadDoc, SectionDraft
+from agent.reporting.state import ReportState
 from agent.settings import ReportContext, Settings
 
 

@@ -13,10 +13,10 @@ from langgraph.runtime import Runtime
 
 from agent import prompts
 from agent.nodes.evidence import parse_artifact
-from agent.report.model import choose_model, is_offline
-from agent.report.offline import offline_plan
-from agent.report.planning import cap_plan, model_plan
-from agent.report.state import ReportState
+from agent.reporting.model import choose_model, is_offline
+from agent.reporting.offline import offline_plan
+from agent.reporting.planning import cap_plan, model_plan
+from agent.reporting.state import ReportState
 from agent.settings import ReportContext
 from tools.errors import ResearchAgentError
 from tools.schemas import SearchResult
@@ -59,13 +59,16 @@ def make_plan(
         settings = context.settings()
         chat, name, provider = choose_model(model, context)
         notes: list[str] = []
+        spent = 0
         if is_offline(chat):
+            spent = 1  # its search comes out of the report's tool budget
             chosen = offline_plan(topic, first_search(tools, topic), settings.max_branches)
             notes.append(prompts.OFFLINE_REPORT_NOTE)
         else:
             planned, notes, _ = model_plan(chat, topic)
             if planned is None:
                 notes.append("the deterministic plan was used instead")
+                spent = 1
                 planned = offline_plan(topic, first_search(tools, topic), settings.max_branches)
             chosen = cap_plan(planned, settings.max_branches)
         get_stream_writer()({"kind": "plan", "plan": chosen.model_dump()})
@@ -73,6 +76,7 @@ def make_plan(
             "topic": topic,
             "plan": chosen,
             "plan_notes": notes,
+            "planning_tool_calls": spent,
             "review_error": "",
             "branches": [],
             "evidence": [],

@@ -17,7 +17,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from pydantic import ValidationError
 
 from agent import prompts
-from agent.report.schemas import MAX_QUESTIONS, MIN_QUESTIONS, OutlineSection, Plan
+from agent.reporting.schemas import MAX_QUESTIONS, MIN_QUESTIONS, OutlineSection, Plan
 
 PLAN_TOOL = "submit_plan"
 MAX_ATTEMPTS = 3
