@@ -19,7 +19,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.types import Command
 
 from agent.api import NothingToResumeError
-from agent.reporting.schemas import Plan, Report, ReportEvent
+from agent.reporting.schemas import MAX_QUESTIONS, Plan, Report, ReportEvent
 from agent.settings import ReportContext, Settings, resolve
 from agent.threads import checkpoint_serde, open_checkpointer, thread_lock
 from graphs.report import build_report_graph, graph
@@ -70,8 +70,16 @@ def _graph(run: ReportRun) -> Iterator[Any]:
         yield build_report_graph(checkpointer=saver)
 
 
+BRANCH_THREADS = 2 * MAX_QUESTIONS
+"""Worker threads for a run's parallel tasks: every branch at once (LangGraph's default
+pool has min(32, CPUs + 4) threads, 6 on a 2-core machine, so 8 branches ran in two waves)."""
+
+
 def _config(thread_id: str | None) -> RunnableConfig:
-    return {"configurable": {"thread_id": thread_id}} if thread_id else {}
+    config: RunnableConfig = {"max_concurrency": BRANCH_THREADS}
+    if thread_id:
+        config["configurable"] = {"thread_id": thread_id}
+    return config
 
 
 def _items(chunk: tuple[str, Any], thread_id: str) -> Iterator[ReportItem]:

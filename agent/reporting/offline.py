@@ -18,6 +18,7 @@ from agent.reporting.verify import split_sentences
 from tools.schemas import SearchResult
 
 SENTENCES_PER_SECTION = 4
+TITLE_CHARS = 120
 
 
 def _hit_docs(result: SearchResult) -> list[SeenDoc]:
@@ -101,8 +102,9 @@ def offline_plan(topic: str, first_search: SearchResult | None, max_branches: in
             unique.append((question, heading))
     unique = unique[:limit]
     outline = [OutlineSection(heading=h, covers=[i + 1]) for i, (_, h) in enumerate(unique)]
+    title = core if len(core) <= TITLE_CHARS else core[:TITLE_CHARS].rsplit(" ", 1)[0] + " ..."
     return Plan(
-        title=core[:1].upper() + core[1:], sub_questions=[q for q, _ in unique], outline=outline
+        title=title[:1].upper() + title[1:], sub_questions=[q for q, _ in unique], outline=outline
     )
 
 

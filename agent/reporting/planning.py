@@ -80,7 +80,7 @@ def repair_plan(args: dict[str, Any], topic: str) -> tuple[dict[str, Any], list[
     if len(questions) > MAX_QUESTIONS:
         notes.append(f"the plan had {len(questions)} sub-questions; the first {MAX_QUESTIONS} kept")
         questions = questions[:MAX_QUESTIONS]
-    title = str(args.get("title") or "").strip() or topic.strip().rstrip("?")
+    title = (str(args.get("title") or "").strip() or topic.strip().rstrip("?"))[:200]
     outline = _outline(args.get("outline"), len(questions))
     return {"title": title, "sub_questions": questions, "outline": outline}, notes
 

@@ -196,3 +196,12 @@ def test_max_branches_caps_the_plan() -> None:
     report = run(chat, max_branches=2)
     assert report.plan.sub_questions == [Q1, Q2]
     assert len(report.branches) == 2
+
+
+def test_offline_plan_of_a_long_topic_is_valid() -> None:
+    from agent.reporting.offline import offline_plan
+
+    topic = " ".join(["Rhiwallon ap Cynfyn ruled Powys jointly with his brother"] * 8) + "?"
+    plan = offline_plan(topic, None, 5)
+    assert len(plan.title) <= 124 and plan.title.endswith(" ...")
+    assert plan.sub_questions[0] == topic and len(plan.sub_questions) == 2
