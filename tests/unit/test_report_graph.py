@@ -6,6 +6,7 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, ToolMessage
 
+from agent.reporting.offline import offline_plan
 from agent.reporting.schemas import Report
 from agent.settings import ReportContext
 from graphs.report import build_report_graph
@@ -199,8 +200,6 @@ def test_max_branches_caps_the_plan() -> None:
 
 
 def test_offline_plan_of_a_long_topic_is_valid() -> None:
-    from agent.reporting.offline import offline_plan
-
     topic = " ".join(["Rhiwallon ap Cynfyn ruled Powys jointly with his brother"] * 8) + "?"
     plan = offline_plan(topic, None, 5)
     assert len(plan.title) <= 124 and plan.title.endswith(" ...")
