@@ -69,7 +69,8 @@ def verify_text(text: str, seen: dict[int, SeenDoc], mark: bool) -> tuple[str, i
                 continue
             failed += 1
             if mark:
-                kept.append(UNVERIFIED + MARKERLESS.sub("", sentence).strip())
+                bare = re.sub(r"\s+([.,;:!?])", r"\1", MARKERLESS.sub("", sentence))
+                kept.append(UNVERIFIED + bare.strip())
         if kept or not line.strip():
             kept_lines.append(prefix + " ".join(kept) if kept else "")
     return re.sub(r"\n{3,}", "\n\n", "\n".join(kept_lines)).strip(), failed

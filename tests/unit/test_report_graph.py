@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from langchain_core.messages import AIMessage, ToolMessage
@@ -204,3 +205,10 @@ def test_offline_plan_of_a_long_topic_is_valid() -> None:
     plan = offline_plan(topic, None, 5)
     assert len(plan.title) <= 124 and plan.title.endswith(" ...")
     assert plan.sub_questions[0] == topic and len(plan.sub_questions) == 2
+
+
+def test_graph_shape_snapshot() -> None:
+    snapshot = Path(__file__).parents[1] / "fixtures" / "report_graph.mmd"
+    drawn = build_report_graph(tools=FakeCorpus(dict(DOCS)).tools()).get_graph().draw_mermaid()
+    assert drawn == snapshot.read_text()
+    assert "review -.-> research_branch;" in drawn and "write --> verify;" in drawn
