@@ -12,9 +12,20 @@ from agent.schemas import Answer
 
 if TYPE_CHECKING:
     from agent.api import aask, ask, astream, resume, stream
+    from agent.report_api import areport, report
     from agent.retriever import as_retriever
 
-__all__ = ["Answer", "aask", "as_retriever", "ask", "astream", "resume", "stream"]
+__all__ = [
+    "Answer",
+    "aask",
+    "areport",
+    "as_retriever",
+    "ask",
+    "astream",
+    "report",
+    "resume",
+    "stream",
+]
 
 
 def __getattr__(name: str) -> Any:
@@ -29,4 +40,9 @@ def __getattr__(name: str) -> Any:
         from agent.retriever import as_retriever
 
         return as_retriever
+    if name in ("report", "areport"):
+        # lazy: as above, the report API loads the report graph
+        from agent import report_api
+
+        return getattr(report_api, name)
     raise AttributeError(f"module 'agent' has no attribute {name!r}")

@@ -42,6 +42,7 @@ FLAGS = {
     "max_tool_calls": "--max-tool-calls",
     "max_turns": "--max-turns",
     "max_context_tokens": "--max-context-tokens",
+    "max_branches": "--max-branches",
 }
 """The command-line flag of each setting that has one (named in error messages)."""
 
@@ -161,6 +162,26 @@ def _plain(value: str | SecretStr) -> str:
     return value.get_secret_value() if isinstance(value, SecretStr) else value
 
 
+# Research reports (graphs/report.py): the report's own options, on top of a run's.
+class ReportContext(Context):
+    """Options of one report run: those of a research run, plus the report's own."""
+
+    max_branches: int = Field(
+        5, ge=2, le=8, description="Sub-questions researched in parallel, at most (2-8)."
+    )
+    report_tool_calls: int = Field(
+        30,
+        ge=2,
+        le=400,
+        description="Tool calls for the whole report, shared equally by its branches.",
+    )
+    unverified: Literal["drop", "mark"] = Field(
+        "drop",
+        description="A report sentence without a verified citation: drop it, or mark it "
+        "[unverified]; counted either way.",
+    )
+
+
 def _env_file() -> str | None:
     chosen = os.environ.get(ENV_FILE_VARIABLE)
     if chosen is None:
@@ -168,7 +189,7 @@ def _env_file() -> str | None:
     return chosen or None
 
 
-class Settings(BaseSettings, Context):
+class Settings(BaseSettings, ReportContext):
     """Everything a user can configure. Field descriptions are the README's settings table."""
 
     model_config = SettingsConfigDict(

@@ -36,6 +36,10 @@ from tools.errors import ResearchAgentError
 
 SCHEMA_TYPES = [("agent.schemas", n) for n in ("Answer", "Citation", "Steps", "StepRecord")]
 """Our types that checkpoints may hold (LANGGRAPH_STRICT_MSGPACK allows only these)."""
+_REPORT_TYPES = ("Plan", "OutlineSection", "ReadDoc", "BranchResult", "SectionDraft")
+SCHEMA_TYPES += [
+    ("agent.reporting.schemas", n) for n in (*_REPORT_TYPES, "ReportSection", "Report")
+]
 POSTGRES_EXTRA = "pip install 'research-agent[postgres]'"
 # A fixed advisory-lock key that serializes the checkpointer's table migrations.
 SETUP_KEY = int.from_bytes(

@@ -9,7 +9,7 @@ import typer
 from typer._click.exceptions import UsageError
 from typer.exceptions import TyperException
 
-from agent.cli import catalog, chat, collections, documents, evaluate, research, stopping
+from agent.cli import catalog, chat, collections, documents, evaluate, report, research, stopping
 from agent.cli.errors import IngestInterrupted, Interrupted, exit_now
 from agent.cli.render import say
 from tools.errors import ConfigError, ResearchAgentError
@@ -43,6 +43,7 @@ def _root(
 
 documents.register(app)
 research.register(app)
+report.register(app)
 chat.register(app)
 collections.register(catalog.collections_app)  # `collections reindex` beside list and rm
 catalog.register(app)

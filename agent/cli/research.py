@@ -285,6 +285,8 @@ def resume(
     if no_wait:
         options["wait"] = False
     with stopped_run(thread):
+        if _resume_report(thread, options, as_json):
+            return
         events = resume_stream(thread, **options)
         try:
             first = next(events)
@@ -296,6 +298,18 @@ def resume(
         except StopIteration:
             first = None
         show(_chain(first, events), banner, show_reasoning, as_json)
+
+
+def _resume_report(thread: str, options: dict[str, Any], as_json: bool) -> bool:
+    """Finish the thread's report if it holds one (True), else leave it to `resume`."""
+    # lazy: the report graph and its CLI, loaded only by `resume`
+    from agent.cli.report import resume_report
+    from agent.report_api import is_report_thread
+
+    if not is_report_thread(thread, **options):
+        return False
+    resume_report(thread, options, as_json)
+    return True
 
 
 def _chain(

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -109,6 +109,8 @@ class WireServer:
         self.replies: deque[Reply] = deque()
         self.requests: list[Recorded] = []
         self.models: list[str] = ["openai/gpt-oss-20b"]
+        self.router: Callable[[Any], Reply | None] | None = None
+        """Picks a reply from the request body (concurrent requests); None: the script."""
         self._stopping = threading.Event()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._httpd.daemon_threads = True
@@ -147,7 +149,10 @@ class WireServer:
     def __exit__(self, *_: object) -> None:
         self.stop()
 
-    def _next(self) -> Reply:
+    def _next(self, body: Any = None) -> Reply:
+        routed = self.router(body) if self.router is not None else None
+        if routed is not None:
+            return routed
         if self.replies:
             return self.replies.popleft()
         return Reply.json({"error": {"message": "wire_server: no scripted reply left"}}, 500)
@@ -175,7 +180,7 @@ def _handler_for(server: WireServer) -> type[BaseHTTPRequestHandler]:
             except ValueError:
                 body = raw.decode(errors="replace")
             self._record(body)
-            self._send(server._next())
+            self._send(server._next(body))
 
         def _record(self, body: Any) -> None:
             headers = {k.lower(): v for k, v in self.headers.items()}

@@ -1,0 +1,238 @@
+"""The Python API of research reports: `report`, `areport`, `report_stream`, `resume_report`.
+
+Options are those of `agent.api.ask` plus the report's own (fields of
+agent.settings.ReportContext): max_branches, report_tool_calls, unverified. A review of
+the plan, and resuming an interrupted report, need a thread (`thread_id`); a review
+without one gets a new thread, named in the `review` event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from langchain_core.runnables import RunnableConfig
+from langgraph.types import Command
+
+from agent.api import NothingToResumeError
+from agent.reporting.schemas import MAX_QUESTIONS, Plan, Report, ReportEvent
+from agent.settings import ReportContext, Settings, resolve
+from agent.thread_locks import thread_lock
+from agent.threads import checkpoint_serde, open_checkpointer
+from graphs.report import build_report_graph, graph
+from tools.errors import ConfigError, ResearchAgentError
+
+ReportItem = ReportEvent | Report
+Reviewer = Callable[[Plan], Any]
+"""Called with the plan; returns a decision: "accept", {"action": "edit", ...}, or reject."""
+FIELDS = frozenset(ReportContext.model_fields)
+
+
+@dataclass(frozen=True)
+class ReportRun:
+    """One call's options, split up and checked."""
+
+    context: ReportContext
+    thread_id: str | None
+    settings: Settings
+    wait: bool
+
+
+def _run(options: dict[str, Any]) -> ReportRun:
+    """Check the options before anything runs (ConfigError names a bad one)."""
+    options = {k: v for k, v in options.items() if v is not None}
+    thread_id = options.pop("thread_id", None)
+    data_dir = options.pop("data_dir", None)
+    wait = bool(options.pop("wait", True))
+    unknown = set(options) - FIELDS
+    if unknown:
+        valid = ", ".join(sorted(FIELDS | {"thread_id", "data_dir", "wait"}))
+        raise ConfigError(f"unknown option(s) {', '.join(sorted(unknown))}; valid: {valid}.")
+    context = ReportContext(**options)
+    settings = resolve(context, data_dir=data_dir)
+    if "milvus_uri" not in options:
+        context = ReportContext(**options, milvus_uri=settings.resolved_milvus_uri())
+    return ReportRun(context, thread_id, settings, wait)
+
+
+@contextmanager
+def _graph(run: ReportRun) -> Iterator[Any]:
+    if not run.thread_id:
+        yield graph
+        return
+    # The checkpointer (its tables set up on first use) is opened before the thread is
+    # locked, as in agent.api: a run never holds the thread while it waits for the setup.
+    with (
+        open_checkpointer(run.settings, checkpoint_serde()) as saver,
+        thread_lock(run.settings, run.thread_id, wait=run.wait),
+    ):
+        yield build_report_graph(checkpointer=saver)
+
+
+BRANCH_THREADS = 2 * MAX_QUESTIONS
+"""Worker threads for a run's parallel tasks: every branch at once (LangGraph's default
+pool has min(32, CPUs + 4) threads, 6 on a 2-core machine, so 8 branches ran in two waves)."""
+
+
+def _config(thread_id: str | None) -> RunnableConfig:
+    config: RunnableConfig = {"max_concurrency": BRANCH_THREADS}
+    if thread_id:
+        config["configurable"] = {"thread_id": thread_id}
+    return config
+
+
+def _items(chunk: tuple[str, Any], thread_id: str) -> Iterator[ReportItem]:
+    """Translate one streamed (mode, data) pair into report events and the Report."""
+    mode, data = chunk
+    if mode == "custom":
+        kind = data.get("kind")
+        index = data.get("index")
+        if kind == "plan":
+            yield ReportEvent(kind="plan", plan=Plan.model_validate(data["plan"]))
+        elif kind == "branch_start":
+            yield ReportEvent(kind=kind, index=index, text=data["question"])
+        elif kind == "branch_step":
+            yield ReportEvent(kind=kind, index=index, text=data["step"])
+        elif kind == "branch_done":
+            text = (
+                f"{data['status']}, {data['tool_calls']} tool calls, {data['citations']} citations"
+            )
+            yield ReportEvent(kind=kind, index=index, text=text)
+        elif kind == "section":
+            yield ReportEvent(
+                kind="section",
+                text=data["heading"] + (f" ({data['note']})" if data["note"] else ""),
+            )
+        return
+    for node, values in data.items():
+        if node == "__interrupt__":
+            payload = values[0].value
+            yield ReportEvent(
+                kind="review",
+                plan=Plan.model_validate(payload["plan"]),
+                text=payload.get("error", ""),
+                thread_id=thread_id,
+            )
+        elif isinstance(values, dict) and values.get("report") is not None:
+            yield values["report"]
+
+
+def _stream(run: ReportRun, payload: Any) -> Iterator[ReportItem]:
+    with _graph(run) as compiled:
+        for chunk in compiled.stream(
+            payload,
+            _config(run.thread_id),
+            context=run.context,
+            stream_mode=["custom", "updates"],
+            durability="sync" if run.thread_id else None,
+        ):
+            yield from _items(chunk, run.thread_id or "")
+
+
+def report_stream(topic: str, *, review: bool = False, **options: Any) -> Iterator[ReportItem]:
+    """Research a topic and yield the plan, each branch's progress, then the Report.
+
+    Args:
+        topic: What the report is about.
+        review: Stop after planning with a `review` event; continue with `resume_report`.
+        **options: See the module docstring.
+
+    Yields:
+        ReportEvent as the report progresses, then the Report (not after a `review` event).
+    """
+    if review and not options.get("thread_id"):
+        options["thread_id"] = f"report-{uuid.uuid4().hex[:12]}"
+    run = _run(options)
+    yield from _stream(run, {"topic": topic, "review": review})
+
+
+def resume_report_stream(
+    thread_id: str, decision: Any = None, **options: Any
+) -> Iterator[ReportItem]:
+    """Go on with a thread's report: after a review (with `decision`) or an interruption.
+
+    Branches that finished before the interruption are not run again.
+
+    Raises:
+        NothingToResumeError: The thread's report finished, or there is none.
+    """
+    run = _run({**options, "thread_id": thread_id})
+    with open_checkpointer(run.settings, checkpoint_serde()) as saver:
+        snapshot = build_report_graph(checkpointer=saver).get_state(_config(thread_id))
+    if not snapshot.next:
+        known = bool(snapshot.values)
+        message = (
+            f"Thread {thread_id} has nothing to resume: its last report finished."
+            if known
+            else f"Thread {thread_id} has no report to resume; check the id."
+        )
+        raise NothingToResumeError(message, finished=known)
+    waiting = any(task.interrupts for task in snapshot.tasks)
+    yield from _stream(run, Command(resume=decision) if waiting else None)
+
+
+def is_report_thread(thread_id: str, **options: Any) -> bool:
+    """True when the thread's last checkpoint is a report's (it has a topic)."""
+    run = _run({**options, "thread_id": thread_id})
+    with open_checkpointer(run.settings, checkpoint_serde()) as saver:
+        snapshot = build_report_graph(checkpointer=saver).get_state(_config(thread_id))
+    return bool(snapshot.values.get("topic"))
+
+
+def _finish(
+    items: Iterator[ReportItem], reviewer: Reviewer | None, options: dict[str, Any]
+) -> Report:
+    while True:
+        pending: ReportEvent | None = None
+        for item in items:
+            if isinstance(item, Report):
+                return item
+            if item.kind == "review":
+                pending = item
+        if pending is None or pending.plan is None:
+            raise ResearchAgentError("The report ended without a result; run `doctor`.")
+        decision = reviewer(pending.plan) if reviewer is not None else "accept"
+        items = resume_report_stream(pending.thread_id, decision, **options)
+
+
+def report(topic: str, *, review: Reviewer | None = None, **options: Any) -> Report:
+    """Research a topic: plan, research the sub-questions in parallel, write, verify.
+
+    Args:
+        topic: What the report is about.
+        review: Called with the plan before any research; returns "accept",
+            {"action": "edit", "plan": {...}} or {"action": "edit", "sub_questions": [...]},
+            or {"action": "reject", "reason": "..."}. None: no review.
+        **options: See the module docstring, e.g. provider="offline", max_branches=4.
+
+    Returns:
+        The Report; every citation in it points at lines a branch read.
+    """
+    options = {k: v for k, v in options.items() if k != "thread_id" or v}
+    if review is not None:
+        options.setdefault("thread_id", f"report-{uuid.uuid4().hex[:12]}")
+    rest = {k: v for k, v in options.items() if k != "thread_id"}
+    items = report_stream(topic, review=review is not None, **options)
+    return _finish(items, review, rest)
+
+
+async def areport(topic: str, *, review: Reviewer | None = None, **options: Any) -> Report:
+    """Async form of `report` (the run happens in a worker thread)."""
+    return await asyncio.to_thread(report, topic, review=review, **options)
+
+
+async def areport_stream(
+    topic: str, *, review: bool = False, **options: Any
+) -> AsyncIterator[ReportItem]:
+    """Async form of `report_stream`."""
+    items = report_stream(topic, review=review, **options)
+    done = object()
+    while True:
+        item = await asyncio.to_thread(next, items, done)
+        if item is done:
+            return
+        yield item  # type: ignore[misc]

@@ -1,0 +1,1 @@
+"""Research reports: plan, review, parallel research branches, write, verify."""
