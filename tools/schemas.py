@@ -1,8 +1,51 @@
-"""Data models of the tools: chunks, search hits, document windows (a leaf module)."""
+"""Data models of the tools: their arguments, chunks, search hits, windows (a leaf module).
+
+The argument models are shared: the graph's tools (milvus_search, fetch_doc) add the
+injected state to them, and the MCP server (agent/mcp_server.py) builds its input schemas
+from the same fields, so both describe an argument with the same words and limits.
+"""
 
 from __future__ import annotations
 
 from pydantic import BaseModel, Field
+
+from agent.settings import MAX_K
+
+MAX_LINES = 200
+"""The most lines one fetch_doc window shows."""
+
+
+class SearchInput(BaseModel):
+    """Arguments of milvus_search, as the model sees them."""
+
+    query: str = Field(
+        description="What to look for: a question or keywords. Search again with other words "
+        "or with a name found in earlier results to follow a second hop."
+    )
+    k: int | None = Field(
+        None, description=f"How many results to return, 1 to {MAX_K} (default: the user's k)."
+    )
+    source: str | None = Field(
+        None,
+        description="Optional: only documents whose source path starts with this, "
+        "e.g. 'docs/faq/' (./docs/faq and absolute paths work too). "
+        "Leave empty to search everything.",
+    )
+
+
+class FetchInput(BaseModel):
+    """Arguments of fetch_doc, as the model sees them."""
+
+    cursor: int | None = Field(
+        None, description="The cursor number of a milvus_search result (the n in 【n†...】)."
+    )
+    doc_id: str | None = Field(
+        None,
+        description="Alternatively, a doc_id or source path from a result. "
+        "Give a cursor or a doc_id.",
+    )
+    start_line: int = Field(1, description="First line to show (1-based).")
+    num_lines: int = Field(60, description=f"How many lines to show, 1 to {MAX_LINES}.")
 
 
 class Chunk(BaseModel):

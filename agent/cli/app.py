@@ -9,7 +9,7 @@ import typer
 from typer._click.exceptions import UsageError
 from typer.exceptions import TyperException
 
-from agent.cli import catalog, chat, collections, documents, evaluate, research
+from agent.cli import catalog, chat, collections, documents, evaluate, mcp, research
 from agent.cli.errors import Interrupted
 from tools.errors import ConfigError, ResearchAgentError
 
@@ -46,6 +46,7 @@ chat.register(app)
 collections.register(catalog.collections_app)  # `collections reindex` beside list and rm
 catalog.register(app)
 evaluate.register(app)
+mcp.register(app)
 
 
 def _usage(exc: UsageError) -> None:
