@@ -12,6 +12,7 @@ is one line (agent.mcp_errors), never a traceback.
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
@@ -69,6 +70,21 @@ class ServerConfig:
     """Options of agent.api.astream for `ask` (provider, model, base_url, effort, ...)."""
 
 
+class ClientHungUp(logging.Filter):
+    """Drops the SDK's traceback for a client that closed its event stream.
+
+    mcp's streamable HTTP transport logs `Error in standalone SSE ...` with a traceback of
+    anyio.ClosedResourceError when a client ends its session while the server-to-client
+    stream is open: the normal end of a session, not a failure worth a traceback.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """False for records of a closed client stream."""
+        exc = record.exc_info[1] if record.exc_info else None
+        found = list(exc.exceptions) if isinstance(exc, BaseExceptionGroup) else [exc]
+        return not any(isinstance(e, anyio.ClosedResourceError) for e in found)
+
+
 class ReadOnlyServer(FastMCP[Any]):
     """FastMCP whose tool errors are one line: the user's message, never a traceback."""
 
@@ -103,6 +119,9 @@ def build_server(config: ServerConfig, **fastmcp_options: Any) -> FastMCP[Any]:
         **fastmcp_options: Passed to FastMCP (host, port for streamable HTTP).
     """
     server = ReadOnlyServer(SERVER_NAME, instructions=INSTRUCTIONS, **fastmcp_options)
+    transport_log = logging.getLogger("mcp.server.streamable_http")
+    if not any(isinstance(f, ClientHungUp) for f in transport_log.filters):
+        transport_log.addFilter(ClientHungUp())
     store_lock = anyio.CapacityLimiter(1)  # one Milvus Lite client, one caller at a time
 
     @server.tool(annotations=READ_ONLY)
