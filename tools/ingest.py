@@ -21,6 +21,7 @@ from tools.discover import Walker
 from tools.embeddings import Embedder
 from tools.errors import ResearchAgentError
 from tools.loaders import SourceDoc, UnreadableFile, load_file
+from tools.loaders_code import OUTLINE_VERSION
 from tools.progress import IngestProgress, Tracker
 from tools.schemas import Chunk, IngestReport
 from tools.sources import source_name
@@ -51,7 +52,8 @@ def doc_id_for(source: str) -> str:
 
 def doc_hash_for(doc: SourceDoc, max_tokens: int) -> str:
     """Content hash of a document as chunked: a new splitter or chunk size re-chunks it."""
-    return _sha(doc.text, doc.title, f"chunker={CHUNKER_VERSION}:{max_tokens}")[:32]
+    outlined = "" if doc.outline is None else f":outline={OUTLINE_VERSION}"
+    return _sha(doc.text, doc.title, f"chunker={CHUNKER_VERSION}:{max_tokens}{outlined}")[:32]
 
 
 def chunk_document(doc: SourceDoc, embedder: Embedder, max_tokens: int) -> list[Chunk]:
@@ -64,7 +66,7 @@ def chunk_document(doc: SourceDoc, embedder: Embedder, max_tokens: int) -> list[
     doc_hash = doc_hash_for(doc, max_tokens)
     pieces = [Piece("", 1, 0, "")]
     if doc.text.strip():
-        pieces = split_document(doc.text, max_tokens, embedder.count_tokens) or pieces
+        pieces = split_document(doc.text, max_tokens, embedder.count_tokens, doc.outline) or pieces
     return [
         Chunk(
             id=_sha(doc_id, str(i), p.text)[:32],

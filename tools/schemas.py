@@ -9,10 +9,30 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from agent.settings import MAX_K
-
+MAX_K = 20
+"""The most hits one search returns."""
 MAX_LINES = 200
 """The most lines one fetch_doc window shows."""
+
+PAGE_WORDS = {".pdf": ("p.", "pp."), ".pptx": ("slide", "slides"), ".xlsx": ("sheet", "sheets")}
+"""Types whose lines have pages (a PDF's pages, a deck's slides, a workbook's sheets), and the
+words for one and for a span of them."""
+
+
+def page_words(source: str) -> tuple[str, str] | None:
+    """('p.', 'pp.'), ('slide', 'slides') or ('sheet', 'sheets'); None when not paged."""
+    dot = source.rfind(".")
+    return PAGE_WORDS.get(source[dot:].lower()) if dot >= 0 else None
+
+
+def page_span(source: str, first: int | None, last: int | None) -> str:
+    """'p. 3', 'pp. 3-4', 'slide 4', 'sheets 2-3', or '' when there are no pages."""
+    words = page_words(source)
+    if first is None or words is None:
+        return ""
+    if last is None or last == first:
+        return f"{words[0]} {first}"
+    return f"{words[1]} {first}-{last}"
 
 
 class SearchInput(BaseModel):
@@ -82,7 +102,9 @@ class SearchHit(BaseModel):
     score: float = Field(description="Fused score (RRF in hybrid mode); higher is better.")
     text: str = Field(description="The chunk's full text.")
     heading: str = ""
-    page: int | None = Field(None, description="PDF page of start_line; None for other types.")
+    page: int | None = Field(
+        None, description="PDF page (slide, sheet) of start_line; None for other types."
+    )
 
 
 class SearchResult(BaseModel):
@@ -106,7 +128,9 @@ class DocWindow(BaseModel):
     end_line: int = Field(description="Last line shown, inclusive.")
     total_lines: int
     lines: list[str] = Field(description="The lines shown, without numbers or newlines.")
-    page: int | None = Field(None, description="PDF page of start_line; None for other types.")
+    page: int | None = Field(
+        None, description="PDF page (slide, sheet) of start_line; None for other types."
+    )
     page_starts: list[int] = Field(
         default_factory=list, description="Lines shown that begin a new PDF page."
     )

@@ -7,7 +7,7 @@ rebuild any document from the store alone.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 HEADING = re.compile(r"^[ ]{0,3}(#{1,6})[ \t]+(.*?)[ \t#]*$")
@@ -16,6 +16,8 @@ FENCE = re.compile(r"^[ ]{0,3}(```|~~~)")
 CHUNKER_VERSION = "2"  # bump when the split changes: stored documents are then re-chunked
 HEADING_ROOM = 32
 TokenCounter = Callable[[Sequence[str]], list[int]]
+Outline = Mapping[int, tuple[int, str]]
+"""Section starts of a document that is not Markdown: line number -> (level, title)."""
 
 
 @dataclass(frozen=True)
@@ -63,7 +65,9 @@ def _split_long_line(line: str, max_tokens: int, count: TokenCounter) -> list[st
     return [q for p in out for q in _split_long_line(p, max_tokens, count)]
 
 
-def _units(text: str, max_tokens: int, count: TokenCounter) -> list[_Unit]:
+def _units(
+    text: str, max_tokens: int, count: TokenCounter, outline: Outline | None = None
+) -> list[_Unit]:
     lines = text.splitlines(keepends=True)
     counts = count([ln for ln in lines]) if lines else []
     units: list[_Unit] = []
@@ -71,9 +75,14 @@ def _units(text: str, max_tokens: int, count: TokenCounter) -> list[_Unit]:
     in_fence = False
     for i, (line, tokens) in enumerate(zip(lines, counts, strict=True), start=1):
         starts = False
-        if FENCE.match(line):
+        if outline is not None:  # code, reStructuredText, AsciiDoc: the loader found the sections
+            h = outline.get(i)
+        elif FENCE.match(line):
             in_fence = not in_fence
-        elif not in_fence and (h := heading_of(line)):
+            h = None
+        else:
+            h = None if in_fence else heading_of(line)
+        if h:
             stack = [s for s in stack if s[0] < h[0]] + [h]
             starts = True
         heading = " > ".join(t for _, t in stack)
@@ -86,12 +95,15 @@ def _units(text: str, max_tokens: int, count: TokenCounter) -> list[_Unit]:
     return units
 
 
-def split_document(text: str, max_tokens: int, count: TokenCounter) -> list[Piece]:
+def split_document(
+    text: str, max_tokens: int, count: TokenCounter, outline: Outline | None = None
+) -> list[Piece]:
     """Split text into non-overlapping pieces of at most about max_tokens tokens.
 
     A new piece starts at every heading (unless the piece so far holds only headings and
     blank lines), and a section that is too long breaks at the last blank line before the
-    budget runs out, else at a line, else inside a line that alone is too long.
+    budget runs out, else at a line, else inside a line that alone is too long. With an
+    `outline` (from the loader of code, .rst or .adoc), its section starts are the headings.
     """
     pieces: list[Piece] = []
     cur: list[_Unit] = []
@@ -108,7 +120,7 @@ def split_document(text: str, max_tokens: int, count: TokenCounter) -> list[Piec
                 Piece("".join(u.text for u in head), head[0].line, head[-1].line, body.heading)
             )
 
-    for unit in _units(text, max_tokens, count):
+    for unit in _units(text, max_tokens, count, outline):
         if unit.starts_section and cur and not all(u.starts_section or u.is_blank for u in cur):
             flush(len(cur))
         if cur and total + unit.tokens > max_tokens:
