@@ -121,7 +121,15 @@ def split_document(
             )
 
     for unit in _units(text, max_tokens, count, outline):
-        if unit.starts_section and cur and not all(u.starts_section or u.is_blank for u in cur):
+        # In an outlined text (code) sections are small and many: one starts a new piece only
+        # once the piece so far holds a quarter of the budget, else they share a piece.
+        small = outline is not None and total < max_tokens // 4
+        if (
+            unit.starts_section
+            and cur
+            and not small
+            and not all(u.starts_section or u.is_blank for u in cur)
+        ):
             flush(len(cur))
         if cur and total + unit.tokens > max_tokens:
             blank = max((i for i, u in enumerate(cur) if u.is_blank and i > 0), default=0)

@@ -126,7 +126,7 @@ def test_code_is_split_at_functions_and_keeps_the_files_lines(tmp_path: Path) ->
     path.write_text(PYTHON, encoding="utf-8")
     doc = load_file(path, "store.py")
     assert doc.title == "store.py" and doc.text == PYTHON and doc.outline is not None
-    pieces = split_document(doc.text, 12, word_count, doc.outline)
+    pieces = split_document(doc.text, 8, word_count, doc.outline)
     assert "".join(p.text for p in pieces) == PYTHON
     assert [(p.start_line, p.heading) for p in pieces] == [
         (1, ""),
@@ -135,6 +135,9 @@ def test_code_is_split_at_functions_and_keeps_the_files_lines(tmp_path: Path) ->
         (12, "Store > get"),
         (15, "Store > aget"),
     ]
+    # with room to spare, small sections share a piece until it holds a quarter of the budget
+    pieces = split_document(doc.text, 40, word_count, doc.outline)
+    assert [(p.start_line, p.heading) for p in pieces] == [(1, ""), (12, "Store > get")]
 
 
 def test_a_file_without_extension_is_text_titled_by_its_name(tmp_path: Path) -> None:
