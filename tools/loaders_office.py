@@ -144,7 +144,8 @@ def office_markdown(path: Path) -> str:
     except OSError:
         raise
     except Exception as exc:  # a hostile file breaks the converters in too many ways to list
-        if isinstance(exc, zipfile.BadZipFile):
+        # python-docx and python-pptx say "Package not found" for a file that is not a zip
+        if isinstance(exc, zipfile.BadZipFile) or type(exc).__name__ == "PackageNotFoundError":
             raise OfficeError(f"corrupt or unreadable {suffix} (not a zip package)") from exc
         raise OfficeError(f"corrupt or unreadable {suffix} ({type(exc).__name__}: {exc})") from exc
     text = "\n".join(lines) if suffix != ".docx" else plain_lines("\n".join(lines))

@@ -19,6 +19,7 @@ from agent import documents
 from agent.api import ask
 from agent.settings import Settings
 from tests.support.foundation import lite_settings
+from tools.loaders import UnreadableFile, load_file
 from tools.render import render_search
 from tools.store import close_stores
 
@@ -123,3 +124,13 @@ def test_without_the_office_extra_office_files_are_skipped_with_the_hint(
         f"{path / 'plan.docx'}: unsupported type .docx {HINT}",
     ]
     assert report.new == len(WORDS) - 3
+
+
+@pytest.mark.parametrize("name", ["a.docx", "a.pptx", "a.xlsx"])
+def test_a_file_that_is_not_an_office_package_says_so(tmp_path: Path, name: str) -> None:
+    (tmp_path / name).write_bytes(b"PK\x03\x04 not really a zip")
+    suffix = name[1:]
+    with pytest.raises(
+        UnreadableFile, match=rf"^corrupt or unreadable \{suffix} \(not a zip package\)$"
+    ):
+        load_file(tmp_path / name, name)
