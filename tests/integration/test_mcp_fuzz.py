@@ -159,6 +159,23 @@ def test_hostile_paths_never_read_a_file(lite: Settings) -> None:
     assert os.path.exists("secret.md")
 
 
+def test_ask_about_a_file_that_is_not_ingested_cites_only_ingested_ones(lite: Settings) -> None:
+    run = {"provider": "offline", "milvus_uri": lite.milvus_uri, "collection": lite.collection}
+
+    async def go() -> list[Any]:
+        async with in_process(lite, run) as session:
+            return [
+                await session.call_tool("ask", {"question": f"What does {path} say?"})
+                for path in ("secret.md", str(Path.cwd() / "secret.md"), "/etc/passwd")
+            ]
+
+    for result in asyncio.run(go()):
+        text = "".join(c.text for c in result.content if isinstance(c, TextContent))
+        assert not result.isError and SECRET not in text and PASSWD_LINE not in text
+        cited = {c["source"] for c in result.structuredContent["citations"]}
+        assert cited <= set(TINY_DOCS)
+
+
 def test_random_calls_are_answered_or_refused_in_one_line(lite: Settings) -> None:
     _fuzz(lite, calls=100, per_session=20)
 
