@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from tools.schemas import page_span
+
 REASONING_KEY = "reasoning_content"
 """Where reasoning is kept on AIMessage.additional_kwargs, whatever the server calls it."""
 
@@ -25,17 +27,21 @@ class Citation(BaseModel):
     start_line: int = Field(description="First cited line, clipped to what the agent saw.")
     end_line: int = Field(description="Last cited line, inclusive.")
     quote: str = Field(description="The cited lines as stored, not as the model wrote them.")
-    page: int | None = Field(None, description="PDF page of start_line; None for other types.")
-    last_page: int | None = Field(None, description="PDF page of end_line; None for other types.")
+    page: int | None = Field(
+        None, description="PDF page (slide, sheet) of start_line; None for other types."
+    )
+    last_page: int | None = Field(
+        None, description="PDF page (slide, sheet) of end_line; None for other types."
+    )
 
     def location(self) -> str:
-        """Where the quote is: 'report.pdf p. 3, L40-L52' or 'docs/x.md L40-L52'."""
+        """Where the quote is: 'report.pdf p. 3, L40-L52', 'docs/x.md L40-L52'.
+
+        A deck's slides and a workbook's sheets are its pages: 'deck.pptx slide 4, L9-L12'.
+        """
         lines = f"L{self.start_line}-L{self.end_line}"
-        if self.page is None:
-            return f"{self.source} {lines}"
-        last = self.last_page if self.last_page is not None else self.page
-        pages = f"p. {self.page}" if last == self.page else f"pp. {self.page}-{last}"
-        return f"{self.source} {pages}, {lines}"
+        pages = page_span(self.source, self.page, self.last_page)
+        return f"{self.source} {pages}, {lines}" if pages else f"{self.source} {lines}"
 
 
 class StepRecord(BaseModel):

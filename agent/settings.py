@@ -22,11 +22,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from tools.errors import ConfigError
 from tools.redact import MASK, is_secret_name, redact_text
+from tools.schemas import MAX_K
 
 Provider = Literal["vllm", "ollama", "lmstudio", "llamacpp", "openrouter", "openai", "offline"]
 Effort = Literal["low", "medium", "high"]
-MAX_K = 20
-"""The most hits one milvus_search call returns (the tool refuses more)."""
 COLLECTION_NAME = r"^[A-Za-z_][A-Za-z0-9_]{0,254}$"
 """Milvus collection names: a letter or underscore, then letters, digits, underscores."""
 ENV_FILE_VARIABLE = "RESEARCH_AGENT_ENV_FILE"

@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from tools.loaders import SUPPORTED
+from tools.loaders_code import BUILD_DIRS, generated_reason
+from tools.loaders_office import OFFICE_EXTRA, office_extra_missing
 
 if TYPE_CHECKING:
     from pathspec import GitIgnoreSpec
@@ -179,6 +181,8 @@ def why_not(path: Path) -> str | None:
         return "unreadable (permission denied)"
     suffix = path.suffix.lower()
     if suffix in SUPPORTED:
+        if office_extra_missing(suffix):
+            return f"unsupported type {suffix} without the office extra; {OFFICE_EXTRA} to index it"
         return None
     if suffix in OFFICE_SUFFIXES:
         return f"unsupported type {suffix}; export it as PDF, Markdown or text to index it"
@@ -189,8 +193,12 @@ def why_not(path: Path) -> str | None:
         return f"unreadable ({exc.strerror or exc})"
     if _is_binary(head):
         return f"binary file ({suffix or 'no extension'}), not a text document"
-    kind = suffix or "(no extension)"
-    return f"unsupported type {kind} (indexed: Markdown, text, HTML, PDF)"
+    if not suffix:
+        return None  # LICENSE, Makefile: read as text (one that is not UTF-8 is skipped then)
+    return (
+        f"unsupported type {suffix} (indexed: Markdown, text, HTML, PDF, office, code, "
+        "notebooks, .rst, .adoc)"
+    )
 
 
 class Walker:
@@ -288,6 +296,8 @@ class Walker:
                     why = why or _noise(child)
                     if why is None and _ignored(specs, child, True):
                         why = ".gitignore"
+                    if why is None and child.name in BUILD_DIRS:
+                        why = "build output"
                     if why is None and self.exclude and self.exclude.match_file(rel + "/"):
                         why = "--exclude"
                     if why:
@@ -298,6 +308,8 @@ class Walker:
                     found.excluded.append(f"{child}: hidden")
                 elif _ignored(specs, child, False):
                     found.excluded.append(f"{child}: .gitignore")
+                elif why := generated_reason(child.name):
+                    found.excluded.append(f"{child}: {why}")
                 else:
                     yield child, rel
             stack.extend(reversed(subfolders))

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tools.loaders import title_of
-from tools.splitter import CHUNKER_VERSION, Piece, TokenCounter, split_stream
+from tools.splitter import CHUNKER_VERSION, Outline, Piece, TokenCounter, split_stream
 from tools.textstream import file_fragments, text_fragments
 
 TITLE_CHARS = 4000
@@ -58,7 +58,9 @@ class Version:
     blank: bool
 
 
-def version_of(parts: Iterable[str], fallback_title: str, max_tokens: int) -> Version:
+def version_of(
+    parts: Iterable[str], fallback_title: str, max_tokens: int, outline_tag: str = ""
+) -> Version:
     """Hash a text streamed as fragments, with its title, without holding it.
 
     The hash equals the one of the whole text held in memory (sha256 of text, title and
@@ -76,21 +78,27 @@ def version_of(parts: Iterable[str], fallback_title: str, max_tokens: int) -> Ve
         blank = blank and not part.strip()
     title = title_of("".join(head)[:TITLE_CHARS], fallback_title)
     h.update(b"\x00")
-    for tail in (title, f"chunker={CHUNKER_VERSION}:{max_tokens}"):
+    # outline_tag (code, .rst, .adoc): their split follows the loader's outline, so a new
+    # outline version re-chunks them.
+    for tail in (title, f"chunker={CHUNKER_VERSION}:{max_tokens}{outline_tag}"):
         h.update(tail.encode("utf-8", "surrogatepass"))
         h.update(b"\x00")
     return Version(title, h.hexdigest()[:32], blank)
 
 
 def pieces_of(
-    fragments: Fragments, blank: bool, max_tokens: int, count: TokenCounter
+    fragments: Fragments,
+    blank: bool,
+    max_tokens: int,
+    count: TokenCounter,
+    outline: Outline | None = None,
 ) -> Iterator[Piece]:
     """The document's pieces, streamed; an empty document has one empty piece."""
     if blank:
         yield EMPTY_PIECE
         return
     found = False
-    for piece in split_stream(fragments(), max_tokens, count):
+    for piece in split_stream(fragments(), max_tokens, count, outline):
         found = True
         yield piece
     if not found:
@@ -112,6 +120,8 @@ class DocPlan:
     """Some version of it is stored: older chunks are looked for and deleted once written."""
     present: set[str] = field(default_factory=set)
     """Ids of its chunks already stored in this version (an interrupted ingest wrote them)."""
+    outline: Outline | None = None
+    """Section starts found by the loader (code, .rst, .adoc); None: Markdown headings."""
 
 
 def from_text(text: str) -> Fragments:

@@ -6,7 +6,6 @@ from typing import Annotated, Any
 
 from langchain_core.tools import tool
 from langgraph.prebuilt import InjectedState
-from pydantic import BaseModel, Field
 
 from agent.settings import Settings
 from tools.context import settings_from_runtime
@@ -14,27 +13,16 @@ from tools.cursors import CursorRegistry
 from tools.errors import ToolInputError
 from tools.pages import is_paged, line_pages
 from tools.render import LINE_CHARS, render_window
-from tools.schemas import DocWindow
+from tools.schemas import MAX_LINES, DocWindow, FetchInput
 from tools.sources import stored_forms
 from tools.store import ChunkStore, open_store
 
-MAX_LINES = 200
 WINDOW_CHARS = 8000  # about 2k tokens: one window never floods the context
 
 
-class FetchArgs(BaseModel):
-    """Arguments of fetch_doc, as the model sees them."""
+class FetchArgs(FetchInput):
+    """Arguments of fetch_doc, with the graph state injected (the model never sees it)."""
 
-    cursor: int | None = Field(
-        None, description="The cursor number of a milvus_search result (the n in 【n†...】)."
-    )
-    doc_id: str | None = Field(
-        None,
-        description="Alternatively, a doc_id or source path from a result. "
-        "Give a cursor or a doc_id.",
-    )
-    start_line: int = Field(1, description="First line to show (1-based).")
-    num_lines: int = Field(60, description=f"How many lines to show, 1 to {MAX_LINES}.")
     state: Annotated[dict[str, Any] | None, InjectedState] = None
 
 

@@ -45,11 +45,13 @@ from tools.loaders import (
     load_file,
     read_limits,
 )
+from tools.loaders_code import OUTLINE_VERSION
 from tools.metadata import metadata_of
 from tools.pdftext import PdfWorker
 from tools.progress import IngestProgress, Tracker
 from tools.schemas import Chunk, IngestReport
 from tools.sources import source_name
+from tools.splitter import Outline
 from tools.store import ChunkStore, DocState
 from tools.writer import Batch, Writer, embed_input
 
@@ -73,7 +75,12 @@ __all__ = [
 
 def doc_hash_for(doc: SourceDoc, max_tokens: int) -> str:
     """Content hash of a document as chunked: a new splitter or chunk size re-chunks it."""
-    return version_of(from_text(doc.text)(), doc.title, max_tokens).doc_hash
+    return version_of(from_text(doc.text)(), doc.title, max_tokens, _tag(doc.outline)).doc_hash
+
+
+def _tag(outline: Outline | None) -> str:
+    """The outline's part of the chunker tag in a document's hash ("" for Markdown)."""
+    return "" if outline is None else f":outline={OUTLINE_VERSION}"
 
 
 def chunk_document(doc: SourceDoc, embedder: Embedder, max_tokens: int) -> list[Chunk]:
@@ -86,7 +93,9 @@ def chunks_of(plan: DocPlan, max_tokens: int, embedder: Embedder) -> Iterator[Ch
     """A planned document's chunks, streamed."""
     v = plan.version
     meta = metadata_of(plan.source, plan.fragments)  # modified time, front-matter tags
-    for i, p in enumerate(pieces_of(plan.fragments, v.blank, max_tokens, embedder.count_tokens)):
+    for i, p in enumerate(
+        pieces_of(plan.fragments, v.blank, max_tokens, embedder.count_tokens, plan.outline)
+    ):
         yield Chunk(
             id=chunk_id(plan.doc_id, i, p.text),
             doc_id=plan.doc_id,
@@ -132,18 +141,27 @@ class _Planner:
     def plan_for(doc_id: str, doc: SourceDoc, max_tokens: int, embedder: Embedder) -> DocPlan:
         """The plan of a document held in memory (chunk count included)."""
         fragments = from_text(doc.text)
-        version = version_of(fragments(), doc.title, max_tokens)
-        plan = DocPlan(doc_id, doc.source, version, 0, fragments)
+        version = version_of(fragments(), doc.title, max_tokens, _tag(doc.outline))
+        plan = DocPlan(doc_id, doc.source, version, 0, fragments, outline=doc.outline)
         count = embedder.count_tokens
-        plan.n_chunks = sum(1 for _ in pieces_of(fragments, version.blank, max_tokens, count))
+        plan.n_chunks = sum(
+            1 for _ in pieces_of(fragments, version.blank, max_tokens, count, doc.outline)
+        )
         return plan
 
     def add(
-        self, doc_id: str, source: str, fragments: Fragments, title: str, size: int, legacy: str
+        self,
+        doc_id: str,
+        source: str,
+        fragments: Fragments,
+        title: str,
+        size: int,
+        legacy: str,
+        outline: Outline | None = None,
     ) -> None:
         """Plan one document: `title` is the fallback; `legacy` its id in older indexes."""
         tick = lambda: _ticking(fragments(), self.tracker, source, size)  # noqa: E731
-        version = version_of(tick(), title, self.max_tokens)
+        version = version_of(tick(), title, self.max_tokens, _tag(outline))
         if version.blank:
             self.report.empty.append(source)
         state = self.states.get(doc_id)
@@ -170,9 +188,11 @@ class _Planner:
         else:
             self.report.changed += 1
         count = self.embedder.count_tokens
-        n = sum(1 for _ in pieces_of(tick, version.blank, self.max_tokens, count))
+        n = sum(1 for _ in pieces_of(tick, version.blank, self.max_tokens, count, outline))
         self.plans.append(
-            DocPlan(doc_id, source, version, n, fragments, replaces, state is not None, present)
+            DocPlan(
+                doc_id, source, version, n, fragments, replaces, state is not None, present, outline
+            )
         )
         self.tracker.file_read(source, n - len(present))
 
@@ -197,7 +217,9 @@ def ingest_documents(
     planner = _Planner(store, states, settings.chunk_tokens, embedder, tracker)
     for doc in docs:
         doc_id = doc_id_for(doc.source)
-        planner.add(doc_id, doc.source, from_text(doc.text), doc.title, len(doc.text), doc_id)
+        planner.add(
+            doc_id, doc.source, from_text(doc.text), doc.title, len(doc.text), doc_id, doc.outline
+        )
     _write(store, embedder, planner, tracker, batch_chunks)
     planner.report.seconds = round(time.perf_counter() - t0, 3)
     return planner.report
@@ -270,9 +292,9 @@ def ingest_paths(
         for n, f in enumerate(found.files):
             source = source_name(f)
             try:
-                fragments, title, size = _open(f, source, Path(spool) / f"{n}.txt", limits)
+                fragments, title, size, outline = _open(f, source, Path(spool) / f"{n}.txt", limits)
                 doc_id = file_doc_id(f)
-                planner.add(doc_id, source, fragments, title, size, doc_id_for(source))
+                planner.add(doc_id, source, fragments, title, size, doc_id_for(source), outline)
             except UnreadableFile as exc:
                 report.skipped.append(f"{f}: {exc}")
                 tracker.file_read(source, 0)
@@ -287,8 +309,10 @@ def ingest_paths(
     return report
 
 
-def _open(path: Path, source: str, spool: Path, limits: ReadLimits) -> tuple[Fragments, str, int]:
-    """How to read a file's text again, its fallback title and its size.
+def _open(
+    path: Path, source: str, spool: Path, limits: ReadLimits
+) -> tuple[Fragments, str, int, Outline | None]:
+    """How to read a file's text again, its fallback title, its size and its outline.
 
     Raises:
         UnreadableFile: The file cannot be read as text (the message says why).
@@ -301,10 +325,10 @@ def _open(path: Path, source: str, spool: Path, limits: ReadLimits) -> tuple[Fra
                     raise UnreadableFile("binary content (NUL bytes)")
         except OSError as exc:
             raise UnreadableFile(f"cannot read ({exc.strerror or exc})") from exc
-        return _checked(path), path.stem, size
+        return _checked(path), path.stem, size, None
     doc = load_file(path, source, limits)
     spool.write_text(doc.text, encoding="utf-8", newline="")
-    return from_file(spool), doc.title, len(doc.text)
+    return from_file(spool), doc.title, len(doc.text), doc.outline
 
 
 def _checked(path: Path) -> Fragments:

@@ -1,4 +1,8 @@
-"""Read files into text: Markdown, plain text, HTML and PDF."""
+"""Read files into text: Markdown, plain text, HTML, PDF, and the types of two neighbours.
+
+Code, notebooks, .rst, .adoc and extension-less text: tools.loaders_code; .docx, .pptx and
+.xlsx: tools.loaders_office.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +11,31 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agent.settings import Settings
+from tools.loaders_code import (
+    CODE_SUFFIXES,
+    NOTEBOOK_SUFFIXES,
+    OUTLINED_TEXT_SUFFIXES,
+    notebook_markdown,
+    outline_for,
+)
+from tools.loaders_office import OFFICE_MODULES, OfficeError, office_markdown
 from tools.pdftext import ExtractError, PdfWorker, extract
 from tools.sources import source_name
-from tools.splitter import heading_of
+from tools.splitter import Outline, heading_of
 
-TEXT_SUFFIXES = {".md", ".markdown", ".mdx", ".txt", ".text", ".rst"}
+TEXT_SUFFIXES = {".md", ".markdown", ".mdx", ".txt", ".text"}
 HTML_SUFFIXES = {".html", ".htm"}
 PDF_SUFFIXES = {".pdf"}
-SUPPORTED = TEXT_SUFFIXES | HTML_SUFFIXES | PDF_SUFFIXES
+SUPPORTED = (
+    TEXT_SUFFIXES
+    | HTML_SUFFIXES
+    | PDF_SUFFIXES
+    | CODE_SUFFIXES
+    | OUTLINED_TEXT_SUFFIXES
+    | NOTEBOOK_SUFFIXES
+    | set(OFFICE_MODULES)
+)
+"""Suffixes read as documents; a file without a suffix is read as text when it is UTF-8."""
 _FRONT_TITLE = re.compile(r"^title:\s*['\"]?(.+?)['\"]?\s*$", re.MULTILINE)
 
 
@@ -29,6 +50,8 @@ class SourceDoc:
     source: str
     title: str
     text: str
+    outline: Outline | None = None
+    """Section starts for the splitter when the text is not Markdown (code, .rst, .adoc)."""
 
 
 def title_of(text: str, fallback: str) -> str:
@@ -97,16 +120,41 @@ def _read_pdf(path: Path, limits: ReadLimits) -> str:
         raise UnreadableFile(str(exc)) from exc
 
 
+def _read_structured(path: Path, source: str, suffix: str) -> SourceDoc:
+    """Code, .rst, .adoc, notebooks, office files and extension-less text."""
+    if suffix in OFFICE_MODULES:
+        try:
+            text = office_markdown(path)
+        except OfficeError as exc:
+            raise UnreadableFile(str(exc)) from exc
+        return SourceDoc(source, title_of(text, path.stem), text)
+    raw = _read_text(path)
+    if suffix in NOTEBOOK_SUFFIXES:
+        try:
+            text = notebook_markdown(raw, path)
+        except ValueError as exc:
+            raise UnreadableFile(f"not a Jupyter notebook ({exc})") from exc
+        return SourceDoc(source, title_of(text, path.name), text)
+    outline = outline_for(raw, suffix)
+    if suffix in OUTLINED_TEXT_SUFFIXES and outline:
+        return SourceDoc(source, outline[min(outline)][1], raw, outline)
+    return SourceDoc(source, path.name, raw, outline)
+
+
 def load_file(path: Path, source: str, limits: ReadLimits | None = None) -> SourceDoc:
     """Load one file as a SourceDoc; raises UnreadableFile with the reason."""
     suffix = path.suffix.lower()
     limits = limits or ReadLimits()
     title: str | None = None
+    structured: SourceDoc | None = None  # code, .rst, .adoc, notebooks, office files
     try:
         if suffix in HTML_SUFFIXES:
             text, title = _read_html(path)
-        else:
+        elif suffix in PDF_SUFFIXES or suffix in TEXT_SUFFIXES:
             text = _read_pdf(path, limits) if suffix in PDF_SUFFIXES else _read_text(path)
+        else:
+            structured = _read_structured(path, source, suffix)
+            text = structured.text
     except OSError as exc:
         raise UnreadableFile(f"cannot read ({exc.strerror or exc})") from exc
     if limits.max_chars and len(text) > limits.max_chars:
@@ -114,6 +162,8 @@ def load_file(path: Path, source: str, limits: ReadLimits | None = None) -> Sour
             f"more than {limits.max_chars:,} characters of text "
             "(RESEARCH_AGENT_MAX_EXTRACTED_CHARS)"
         )
+    if structured is not None:
+        return structured
     return SourceDoc(source, title or title_of(text, path.stem), text)
 
 

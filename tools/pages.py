@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from tools.schemas import page_span, page_words
+
 PAGE_BREAK = "\f"
 # Everything str.splitlines() breaks at: inside a page they all become plain newlines.
 _LINE_BREAKS = re.compile("\r\n|[\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
@@ -20,8 +22,8 @@ def plain_lines(text: str) -> str:
 
 
 def is_paged(source: str) -> bool:
-    """Whether a document's lines have pages (a PDF)."""
-    return source.lower().endswith(".pdf")
+    """Whether a document's lines have pages (a PDF; a .pptx's slides, an .xlsx's sheets)."""
+    return page_words(source) is not None
 
 
 def line_pages(text: str, start_line: int, first_page: int) -> dict[int, int]:
@@ -35,10 +37,6 @@ def line_pages(text: str, start_line: int, first_page: int) -> dict[int, int]:
     return pages
 
 
-def page_label(first: int | None, last: int | None) -> str:
-    """'p. 3', 'pp. 3-4', or '' when there are no pages."""
-    if first is None:
-        return ""
-    if last is None or last == first:
-        return f"p. {first}"
-    return f"pp. {first}-{last}"
+def page_label(first: int | None, last: int | None, source: str = ".pdf") -> str:
+    """'p. 3', 'pp. 3-4' ('slide 4', 'sheets 2-3' for office files), or '' without pages."""
+    return page_span(source, first, last)

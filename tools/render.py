@@ -45,11 +45,11 @@ def snippet(hit: SearchHit) -> list[tuple[int, str]]:
 
 
 def hit_pages(hit: SearchHit) -> str:
-    """'p. 3' or 'pp. 3-4' for a PDF hit's lines, '' otherwise."""
+    """'p. 3' or 'pp. 3-4' for a PDF hit's lines ('slide 4', 'sheet 2' ...), '' otherwise."""
     if hit.page is None:
         return ""
     pages = line_pages(hit.text, hit.start_line, hit.page)
-    return page_label(hit.page, pages.get(hit.end_line, hit.page))
+    return page_label(hit.page, pages.get(hit.end_line, hit.page), hit.source)
 
 
 def render_search(result: SearchResult) -> str:
@@ -89,7 +89,7 @@ def render_window(win: DocWindow) -> str:
         f"[{win.start_line} - {win.end_line}] of {win.total_lines}"
     )
     if win.page is not None:
-        head += f" ({page_label(win.page, win.page_of(win.end_line))})"
+        head += f" ({page_label(win.page, win.page_of(win.end_line), win.source)})"
     body = [f"L{n}: {clip_line(line)}" for n, line in enumerate(win.lines, start=win.start_line)]
     tail = []
     if win.end_line < win.total_lines:

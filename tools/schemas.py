@@ -1,10 +1,73 @@
-"""Data models of the tools: chunks, search hits, document windows (a leaf module)."""
+"""Data models of the tools: their arguments, chunks, search hits, windows (a leaf module).
+
+The argument models are shared: the graph's tools (milvus_search, fetch_doc) add the
+injected state to them, and the MCP server (agent/mcp_server.py) builds its input schemas
+from the same fields, so both describe an argument with the same words and limits.
+"""
 
 from __future__ import annotations
 
 from datetime import date
 
 from pydantic import BaseModel, Field
+
+MAX_K = 20
+"""The most hits one search returns."""
+MAX_LINES = 200
+"""The most lines one fetch_doc window shows."""
+
+PAGE_WORDS = {".pdf": ("p.", "pp."), ".pptx": ("slide", "slides"), ".xlsx": ("sheet", "sheets")}
+"""Types whose lines have pages (a PDF's pages, a deck's slides, a workbook's sheets), and the
+words for one and for a span of them."""
+
+
+def page_words(source: str) -> tuple[str, str] | None:
+    """('p.', 'pp.'), ('slide', 'slides') or ('sheet', 'sheets'); None when not paged."""
+    dot = source.rfind(".")
+    return PAGE_WORDS.get(source[dot:].lower()) if dot >= 0 else None
+
+
+def page_span(source: str, first: int | None, last: int | None) -> str:
+    """'p. 3', 'pp. 3-4', 'slide 4', 'sheets 2-3', or '' when there are no pages."""
+    words = page_words(source)
+    if first is None or words is None:
+        return ""
+    if last is None or last == first:
+        return f"{words[0]} {first}"
+    return f"{words[1]} {first}-{last}"
+
+
+class SearchInput(BaseModel):
+    """Arguments of milvus_search, as the model sees them."""
+
+    query: str = Field(
+        description="What to look for: a question or keywords. Search again with other words "
+        "or with a name found in earlier results to follow a second hop."
+    )
+    k: int | None = Field(
+        None, description=f"How many results to return, 1 to {MAX_K} (default: the user's k)."
+    )
+    source: str | None = Field(
+        None,
+        description="Optional: only documents whose source path starts with this, "
+        "e.g. 'docs/faq/' (./docs/faq and absolute paths work too). "
+        "Leave empty to search everything.",
+    )
+
+
+class FetchInput(BaseModel):
+    """Arguments of fetch_doc, as the model sees them."""
+
+    cursor: int | None = Field(
+        None, description="The cursor number of a milvus_search result (the n in 【n†...】)."
+    )
+    doc_id: str | None = Field(
+        None,
+        description="Alternatively, a doc_id or source path from a result. "
+        "Give a cursor or a doc_id.",
+    )
+    start_line: int = Field(1, description="First line to show (1-based).")
+    num_lines: int = Field(60, description=f"How many lines to show, 1 to {MAX_LINES}.")
 
 
 class Chunk(BaseModel):
@@ -65,7 +128,9 @@ class SearchHit(BaseModel):
     )
     text: str = Field(description="The chunk's full text.")
     heading: str = ""
-    page: int | None = Field(None, description="PDF page of start_line; None for other types.")
+    page: int | None = Field(
+        None, description="PDF page (slide, sheet) of start_line; None for other types."
+    )
 
 
 class SearchResult(BaseModel):
@@ -92,7 +157,9 @@ class DocWindow(BaseModel):
     end_line: int = Field(description="Last line shown, inclusive.")
     total_lines: int
     lines: list[str] = Field(description="The lines shown, without numbers or newlines.")
-    page: int | None = Field(None, description="PDF page of start_line; None for other types.")
+    page: int | None = Field(
+        None, description="PDF page (slide, sheet) of start_line; None for other types."
+    )
     page_starts: list[int] = Field(
         default_factory=list, description="Lines shown that begin a new PDF page."
     )

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from langchain_core.tools import tool
 from langgraph.prebuilt import InjectedState
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from agent.settings import MAX_K, Settings
 from tools.context import settings_from_runtime
@@ -17,7 +17,7 @@ from tools.errors import ToolInputError
 from tools.pages import PAGE_BREAK, is_paged
 from tools.render import render_search
 from tools.rerank import CANDIDATES, rerank
-from tools.schemas import SearchFilters, SearchHit, SearchResult
+from tools.schemas import SearchFilters, SearchHit, SearchInput, SearchResult
 from tools.sources import prefix_forms
 from tools.store import ChunkStore, SearchMode, open_store
 from tools.store.fusion import Fusion
@@ -25,22 +25,9 @@ from tools.store.fusion import Fusion
 MAX_QUERY_CHARS = 1000
 
 
-class SearchArgs(BaseModel):
-    """Arguments of milvus_search, as the model sees them."""
+class SearchArgs(SearchInput):
+    """Arguments of milvus_search, with the graph state injected (the model never sees it)."""
 
-    query: str = Field(
-        description="What to look for: a question or keywords. Search again with other words "
-        "or with a name found in earlier results to follow a second hop."
-    )
-    k: int | None = Field(
-        None, description=f"How many results to return, 1 to {MAX_K} (default: the user's k)."
-    )
-    source: str | None = Field(
-        None,
-        description="Optional: only documents whose source path starts with this, "
-        "e.g. 'docs/faq/' (./docs/faq and absolute paths work too). "
-        "Leave empty to search everything.",
-    )
     file_type: str | None = Field(
         None, description="Optional: only files of this type, e.g. 'pdf', 'md', 'html', 'txt'."
     )

@@ -7,7 +7,7 @@ rebuild any document from the store alone.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from tools.textstream import ends_line, text_fragments
@@ -25,6 +25,8 @@ PIECE_BYTES = 65535
 tokens): Milvus's text field holds no more."""
 _CUT_CHARS = PIECE_BYTES // 4  # characters that fit, whatever they are
 TokenCounter = Callable[[Sequence[str]], list[int]]
+Outline = Mapping[int, tuple[int, str]]
+"""Section starts of a document that is not Markdown: line number -> (level, title)."""
 
 
 @dataclass(frozen=True)
@@ -92,7 +94,9 @@ def _blocks(parts: Iterable[str]) -> Iterator[list[str]]:
         yield block
 
 
-def _units(parts: Iterable[str], max_tokens: int, count: TokenCounter) -> Iterator[_Unit]:
+def _units(
+    parts: Iterable[str], max_tokens: int, count: TokenCounter, outline: Outline | None = None
+) -> Iterator[_Unit]:
     """Units to pack into pieces: lines, or parts of a line too long for the budget."""
     stack: list[tuple[int, str]] = []
     in_fence = False
@@ -102,7 +106,11 @@ def _units(parts: Iterable[str], max_tokens: int, count: TokenCounter) -> Iterat
     for block in _blocks(parts):
         for part, tokens in zip(block, count(block), strict=True):
             starts = False
-            if at_start and FENCE.match(part):
+            if outline is not None:  # code, reStructuredText, AsciiDoc: the loader's sections
+                if at_start and (h := outline.get(line)):
+                    stack = [s for s in stack if s[0] < h[0]] + [h]
+                    starts = True
+            elif at_start and FENCE.match(part):
                 in_fence = not in_fence
             elif at_start and not in_fence and (h := heading_of(part)):
                 stack = [s for s in stack if s[0] < h[0]] + [h]
@@ -121,19 +129,25 @@ def _units(parts: Iterable[str], max_tokens: int, count: TokenCounter) -> Iterat
             line += at_start
 
 
-def split_document(text: str, max_tokens: int, count: TokenCounter) -> list[Piece]:
+def split_document(
+    text: str, max_tokens: int, count: TokenCounter, outline: Outline | None = None
+) -> list[Piece]:
     """Split text held in memory (see split_stream)."""
-    return list(split_stream(text_fragments(text), max_tokens, count))
+    return list(split_stream(text_fragments(text), max_tokens, count, outline))
 
 
-def split_stream(parts: Iterable[str], max_tokens: int, count: TokenCounter) -> Iterator[Piece]:
+def split_stream(
+    parts: Iterable[str], max_tokens: int, count: TokenCounter, outline: Outline | None = None
+) -> Iterator[Piece]:
     """Split a text, given as fragments (tools.textstream), into non-overlapping pieces.
 
     Pieces hold at most about max_tokens tokens (and PIECE_BYTES bytes). A new piece
     starts at every heading (unless the piece so far holds only headings and blank lines),
     and a section that is too long breaks at the last blank line before the budget runs
     out, else at a line, else inside a line that alone is too long. Memory holds one
-    block of fragments and one piece, whatever the size of the text.
+    block of fragments and one piece, whatever the size of the text. With an `outline`
+    (from the loader of code, .rst or .adoc), its section starts are the headings, and small
+    sections share a piece until it holds a quarter of the budget.
     """
     cur: list[_Unit] = []
     total = chars = 0
@@ -149,9 +163,15 @@ def split_stream(parts: Iterable[str], max_tokens: int, count: TokenCounter) -> 
         body = next((u for u in head if not (u.starts_section or u.is_blank)), head[-1])
         return Piece("".join(u.text for u in head), head[0].line, head[-1].line, body.heading)
 
-    for unit in _units(parts, max_tokens, count):
+    for unit in _units(parts, max_tokens, count, outline):
         out: list[Piece | None] = []
-        if unit.starts_section and cur and not all(u.starts_section or u.is_blank for u in cur):
+        small = outline is not None and total < max_tokens // 4  # code: many small sections
+        if (
+            unit.starts_section
+            and cur
+            and not small
+            and not all(u.starts_section or u.is_blank for u in cur)
+        ):
             out.append(flush(len(cur)))
         if cur and (total + unit.tokens > max_tokens or chars + unit.size > PIECE_BYTES):
             blank = max((i for i, u in enumerate(cur) if u.is_blank and i > 0), default=0)

@@ -9,7 +9,17 @@ import typer
 from typer._click.exceptions import UsageError
 from typer.exceptions import TyperException
 
-from agent.cli import catalog, chat, collections, documents, evaluate, report, research, stopping
+from agent.cli import (
+    catalog,
+    chat,
+    collections,
+    documents,
+    evaluate,
+    mcp,
+    report,
+    research,
+    stopping,
+)
 from agent.cli.errors import IngestInterrupted, Interrupted, exit_now
 from agent.cli.render import say
 from tools.errors import ConfigError, ResearchAgentError
@@ -48,6 +58,7 @@ chat.register(app)
 collections.register(catalog.collections_app)  # `collections reindex` beside list and rm
 catalog.register(app)
 evaluate.register(app)
+mcp.register(app)
 
 
 def _usage(exc: UsageError) -> None:

@@ -60,13 +60,13 @@ def test_unsupported_files_and_a_fifo_are_listed_as_skipped(
 ) -> None:
     odd = tmp_path / "odd"
     odd.mkdir()
-    for name in ("a.py", "b.csv", "c.json"):
+    for name in ("a.dat", "b.csv", "c.json"):
         (odd / name).write_text("x\n", encoding="utf-8")
-    (odd / "d.docx").write_bytes(b"PK\x03\x04\x00")
+    (odd / "d.doc").write_bytes(b"PK\x03\x04\x00")
     (odd / "e.png").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00")
     os.mkfifo(odd / "f.md")
     for n in range(20):
-        (odd / f"z{n:02d}.py").write_text("x = 1\n", encoding="utf-8")
+        (odd / f"z{n:02d}.dat").write_text("x = 1\n", encoding="utf-8")
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("RESEARCH_AGENT_MILVUS_URI", str(tmp_path / "m.db"))
     try:
@@ -75,16 +75,18 @@ def test_unsupported_files_and_a_fifo_are_listed_as_skipped(
         assert out.startswith("files: 0 new, 0 changed, 0 unchanged, 0 removed, 26 skipped;")
         assert "skipped odd/e.png: binary file (.png), not a text document" in err
         assert "skipped odd/f.md: not a regular file (FIFO)" in err
-        assert "skipped odd/a.py: unsupported type .py" in err
+        assert "skipped odd/a.dat: unsupported type .dat" in err
         assert "not UTF-8" not in err
         assert err.count("\nskipped ") + err.startswith("skipped ") == 20
-        assert "… and 6 more skipped (6 unsupported type .py); --verbose or --json lists all" in err
+        assert (
+            "… and 6 more skipped (6 unsupported type .dat); --verbose or --json lists all" in err
+        )
         code, out, err = cli(monkeypatch, capsys, "ingest", "odd", "--verbose")
         assert err.count("skipped odd/") == 26
         code, out, err = cli(monkeypatch, capsys, "ingest", "odd", "--json")
         skipped = json.loads(out)["skipped"]
-        names = ["a.py", "b.csv", "c.json", "d.docx", "e.png", "f.md"]
-        names += [f"z{n:02d}.py" for n in range(20)]
+        names = ["a.dat", "b.csv", "c.json", "d.doc", "e.png", "f.md"]
+        names += [f"z{n:02d}.dat" for n in range(20)]
         assert sorted(s.split(":")[0] for s in skipped) == [f"odd/{n}" for n in names]
     finally:
         close_stores()

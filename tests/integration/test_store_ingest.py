@@ -85,7 +85,7 @@ def ingested(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ingested]:
     (docs / "image.md").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
     (docs / ".hidden").mkdir()
     (docs / ".hidden" / "secret.md").write_text("# hidden\n", encoding="utf-8")
-    (docs / "ignored.py").write_text("print('not a document')\n", encoding="utf-8")
+    (docs / "ignored.dat").write_text("not a document\n", encoding="utf-8")
     settings = lite_settings(root, chunk_tokens=32)
     with pytest.MonkeyPatch.context() as mp:
         mp.chdir(root)  # sources are stored relative to the working folder
@@ -103,8 +103,11 @@ def test_first_ingest_counts_new_files_and_names_skipped_ones(ingested: Ingested
     r = ingested.first
     assert (r.new, r.changed, r.unchanged, r.removed) == (4, 0, 0, 0)
     reasons = {Path(s.split(": ", 1)[0]).name: s.split(": ", 1)[1] for s in r.skipped}
-    assert set(reasons) == {"broken.pdf", "latin1.txt", "image.md", "ignored.py"}
-    assert reasons["ignored.py"] == "unsupported type .py (indexed: Markdown, text, HTML, PDF)"
+    assert set(reasons) == {"broken.pdf", "latin1.txt", "image.md", "ignored.dat"}
+    assert reasons["ignored.dat"] == (
+        "unsupported type .dat (indexed: Markdown, text, HTML, PDF, office, code, notebooks, "
+        ".rst, .adoc)"
+    )
     assert reasons["broken.pdf"].startswith("corrupt or unreadable PDF")
     assert reasons["latin1.txt"] == "not UTF-8 text (byte 3); convert it to UTF-8"
     assert reasons["image.md"] == "binary content (NUL bytes)"

@@ -36,21 +36,20 @@ def test_a_folder_of_unsupported_files_lists_each_with_its_reason(tmp_path: Path
             "a.py": "print(1)\n",
             "b.csv": "a,b\n",
             "c.json": "{}\n",
-            "d.docx": b"PK\x03\x04\x00\x00",
+            "d.doc": b"\xd0\xcf\x11\xe0",
             "e.png": b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR",
             "Makefile": "all:\n",
         },
     )
     os.mkfifo(tmp_path / "pipe.md")
     found = Walker().walk([tmp_path])
-    assert found.files == []
+    assert found.files == [tmp_path / "Makefile", tmp_path / "a.py"]  # code and plain text
+    indexed = "(indexed: Markdown, text, HTML, PDF, office, code, notebooks, .rst, .adoc)"
     assert reasons(tmp_path) == {
-        "a.py": "unsupported type .py (indexed: Markdown, text, HTML, PDF)",
-        "b.csv": "unsupported type .csv (indexed: Markdown, text, HTML, PDF)",
-        "c.json": "unsupported type .json (indexed: Markdown, text, HTML, PDF)",
-        "d.docx": "unsupported type .docx; export it as PDF, Markdown or text to index it",
+        "b.csv": f"unsupported type .csv {indexed}",
+        "c.json": f"unsupported type .json {indexed}",
+        "d.doc": "unsupported type .doc; export it as PDF, Markdown or text to index it",
         "e.png": "binary file (.png), not a text document",
-        "Makefile": "unsupported type (no extension) (indexed: Markdown, text, HTML, PDF)",
         "pipe.md": "not a regular file (FIFO)",
     }
 
@@ -146,7 +145,7 @@ def test_include_and_exclude_patterns(tmp_path: Path) -> None:
 def test_a_folder_named_on_the_command_line_is_read_even_if_it_is_a_venv(tmp_path: Path) -> None:
     tree(tmp_path, {"env/pyvenv.cfg": "home = /usr\n", "env/notes.md": "# n\n"})
     found = Walker().walk([tmp_path / "env"])
-    assert rel(tmp_path, found.files) == ["env/notes.md"]
+    assert rel(tmp_path, found.files) == ["env/notes.md", "env/pyvenv.cfg"]  # .cfg: config text
 
 
 def test_the_lite_database_inside_the_folder_is_left_out(tmp_path: Path) -> None:
