@@ -89,10 +89,12 @@ def test_slides_and_sheets_are_cited_like_pdf_pages(folder: tuple[Path, Settings
     documents.ingest([path], settings)
     result = documents.search("okapi fact number 4", 1, None, settings)
     hit = result.hits[0]
-    assert (hit.page, hit.heading) == (4, "Slide 4: Topic 4")
-    assert "L" in render_search(result) and "(slide 4)" in render_search(result)
+    # Neighbouring chunks of one document are one passage (issue 18): the small slides before
+    # slide 4 may share its hit, which then starts at an earlier slide and holds slide 4.
+    assert "Topic 4" in hit.text and hit.page is not None and 1 <= hit.page <= 4
+    assert "L" in render_search(result) and "(slide" in render_search(result)
     sheet = documents.search("Narwhal bay", 1, None, settings).hits[0]
-    assert (sheet.page, sheet.heading) == (2, "Sheet 2: Q3")
+    assert "Narwhal" in sheet.text and sheet.page in (1, 2)
     window = documents.fetch("files/book.xlsx", settings=settings)
     assert window.page == 1 and window.page_of(window.end_line) == 2
     answer = ask(
