@@ -21,8 +21,9 @@ _URL = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>()\[\]{}]+")
 _BEARER = re.compile(r"\b(Bearer|Basic|Token)(\s+)[^\s'\",;]+", re.IGNORECASE)
 _KEY_LIKE = re.compile(r"\b(sk|pk|rk|ak)-[A-Za-z0-9_\-]{6,}")
 _PAIR = re.compile(  # name=value, or "name": value as in JSON (a colon in prose is not one)
-    r"""(?P<name>["'][A-Za-z_][A-Za-z0-9_.-]*["'](?=\s*:)|[A-Za-z_][A-Za-z0-9_.-]*(?=\s*=))"""
-    r"""(?P<sep>\s*[=:]\s*)(?P<quote>["']?)(?P<value>[^\s"',;&}]+)""",
+    # Names are bounded (64 characters): an unbounded name made a 1 MB word cost O(n^2).
+    r"""(?P<name>["'][A-Za-z_][A-Za-z0-9_.-]{0,63}["'](?=\s*:)|[A-Za-z_][A-Za-z0-9_.-]{0,63}"""
+    r"""(?=\s{0,8}=))(?P<sep>\s*[=:]\s*)(?P<quote>["']?)(?P<value>[^\s"',;&}]+)""",
 )
 MIN_KNOWN = 6
 """Environment values shorter than this are not hunted for in text (too many false hits)."""
