@@ -28,7 +28,7 @@ test: lint
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 # Unit and in-process integration tests (no CLI subprocess, server or corpus ingest), in two
-# pytest-xdist workers: about a minute on the 2-core machine.
+# pytest-xdist workers: about two minutes on the 2-core machine (14 s unit + 96 s integration, measured 2026-12-03).
 test-fast: setup
 	$(BIN)/python -m pytest -q -p no:cacheprovider -n 2 -m "not slow" tests/unit tests/integration
 
