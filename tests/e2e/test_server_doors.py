@@ -102,7 +102,8 @@ def test_requests_without_the_token_are_refused(server: tuple[str, Path]) -> Non
         assert resp.status_code == 401, (why, resp.status_code, resp.text)
         assert mcp(url, "tools/list", {}, headers).status_code == 401, why
     ok = httpx.post(search, json={}, headers=bearer(), timeout=10, trust_env=False)
-    assert ok.status_code == 200 and {a["graph_id"] for a in ok.json()} == {"research", "ingest"}
+    graphs = {a["graph_id"] for a in ok.json()}
+    assert ok.status_code == 200 and graphs == {"research", "report", "ingest"}
 
 
 async def _sdk_ingests(url: str, corpus: Path) -> dict[str, Any]:
@@ -140,7 +141,7 @@ def test_mcp_offers_no_way_to_read_the_servers_files(server: tuple[str, Path]) -
     listed = mcp(url, "tools/list", {}, bearer())
     assert listed.status_code == 200, listed.text
     tools = {t["name"]: t for t in listed.json()["result"]["tools"]}
-    assert set(tools) == {"research", "ingest"}
+    assert set(tools) == {"research", "report", "ingest"}  # report: research loops, read-only
     # the tools' inputs: a question (and chat history), and paths bound by the allowed roots
     assert set(tools["research"]["inputSchema"]["properties"]) == {"question", "messages"}
     assert set(tools["ingest"]["inputSchema"]["properties"]) <= {
