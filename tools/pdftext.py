@@ -26,6 +26,8 @@ from typing import IO, Any
 
 from tools.pages import PAGE_BREAK, plain_lines
 
+STARTUP_SECONDS = 60  # starting Python and importing pypdf, not counted in the time limit
+
 
 class ExtractError(Exception):
     """The PDF gives no text within the limits; the message says why."""
@@ -79,6 +81,11 @@ class PdfWorker:
         self._proc: subprocess.Popen[bytes] | None = None
 
     def _start(self) -> subprocess.Popen[bytes]:
+        """The running worker, started if needed and ready (its imports done).
+
+        The time limit counts extraction only: a loaded machine may take seconds to start
+        Python and import pypdf, and a good file must not be skipped for that.
+        """
         if self._proc is None or self._proc.poll() is not None:
             self._proc = subprocess.Popen(
                 [sys.executable, "-m", "tools.pdftext"],
@@ -87,6 +94,18 @@ class PdfWorker:
                 stderr=subprocess.DEVNULL,
                 start_new_session=True,  # Ctrl-C reaches the parent, which stops the worker
             )
+            assert self._proc.stdout is not None
+            try:
+                ready = _read_line(self._proc.stdout, time.monotonic() + STARTUP_SECONDS)
+            except BaseException:
+                self.close()
+                raise
+            if ready is None:
+                self.close()
+                raise ExtractError(
+                    f"the PDF reader did not start within {STARTUP_SECONDS} s "
+                    f"(is pypdf installed for {sys.executable}?)"
+                )
         return self._proc
 
     def extract(self, path: Path, max_pages: int, max_chars: int) -> str:
@@ -156,8 +175,12 @@ def _read_line(out: IO[bytes], deadline: float) -> bytes | None:
 
 
 def serve() -> None:
-    """The worker's loop: one request line in, one answer line out, until stdin closes."""
+    """The worker's loop: a ready line, then one answer line per request line until EOF."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    import pypdf  # noqa: F401  # lazy: imported before "ready", so no request pays for it
+
+    sys.stdout.buffer.write(b'{"ready": true}\n')
+    sys.stdout.buffer.flush()
     for line in sys.stdin.buffer:
         req = json.loads(line)
         try:

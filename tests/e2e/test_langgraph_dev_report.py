@@ -48,7 +48,12 @@ async def drive(url: str, corpus: Path) -> dict[str, Any]:
 def test_report_review_accept_edit_reject_through_the_sdk(tmp_path: Path) -> None:
     require_langgraph_dev()
     corpus = write_corpus(tmp_path)
-    env = agent_env(tmp_path / ".ra", collection="studio", RESEARCH_AGENT_PROVIDER="offline")
+    env = agent_env(
+        tmp_path / ".ra",
+        collection="studio",
+        RESEARCH_AGENT_PROVIDER="offline",
+        RESEARCH_AGENT_INGEST_ROOTS=str(corpus),  # the server ingests only under its roots
+    )
     with langgraph_dev(env, tmp_path / "langgraph-dev.log") as url:
         out = asyncio.run(asyncio.wait_for(drive(url, corpus), timeout=200))
 

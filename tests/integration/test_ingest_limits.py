@@ -3,6 +3,7 @@ pages, too much text, a symlink to a file outside the folder."""
 
 from __future__ import annotations
 
+import sys
 import time
 import zlib
 from collections.abc import Iterator
@@ -17,6 +18,11 @@ from tools.pdftext import ExtractError, PdfWorker
 from tools.store import close_stores, open_store
 
 SECRET = "root:x:0:0:secret-marker-7f3a:/root:/bin/bash"
+
+
+# pypdf needs ~2 s per 100,000 operators here: ten times that keeps the bomb far past the
+# 2 s limit on any machine (at 100,000 it was borderline once start-up stopped counting).
+BOMB_OPERATORS = 1_000_000
 
 
 def pdf_bomb(operators: int) -> bytes:
@@ -54,7 +60,7 @@ def folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Pa
     (docs / "good.md").write_text("# Good\n\nAn ordinary note about vectors.\n", encoding="utf-8")
     (tmp_path / "passwd").write_text(SECRET + "\n", encoding="utf-8")
     (docs / "passwd.txt").symlink_to(tmp_path / "passwd")
-    (docs / "bomb.pdf").write_bytes(pdf_bomb(100_000))
+    (docs / "bomb.pdf").write_bytes(pdf_bomb(BOMB_OPERATORS))
     (docs / "long.pdf").write_bytes(paged_pdf([["page one"], ["page two"], ["page three"]]))
     (docs / "wordy.html").write_text("<p>" + "word " * 5000 + "</p>", encoding="utf-8")
     settings = lite_settings(
@@ -66,7 +72,7 @@ def folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Pa
 
 def test_the_bomb_is_small_and_really_slow_to_extract(tmp_path: Path) -> None:
     path = tmp_path / "bomb.pdf"
-    path.write_bytes(pdf_bomb(100_000))
+    path.write_bytes(pdf_bomb(BOMB_OPERATORS))
     assert path.stat().st_size < 40_000
     t0 = time.monotonic()
     with PdfWorker(2.0) as worker, pytest.raises(ExtractError, match="longer than 2 s"):
@@ -97,10 +103,24 @@ def test_hostile_files_are_skipped_with_their_reasons_in_seconds(
 
 def test_a_worker_killed_by_a_timeout_is_replaced_for_the_next_file(tmp_path: Path) -> None:
     bomb = tmp_path / "bomb.pdf"
-    bomb.write_bytes(pdf_bomb(100_000))
+    bomb.write_bytes(pdf_bomb(BOMB_OPERATORS))
     fine = tmp_path / "fine.pdf"
     fine.write_bytes(paged_pdf([["hello there"]]))
     with PdfWorker(2.0) as worker:
         with pytest.raises(ExtractError):
             worker.extract(bomb, 0, 0)
+        assert worker.extract(fine, 0, 0) == "hello there\n"
+
+
+def test_the_time_limit_counts_extraction_not_the_worker_starting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A loaded machine may take seconds to start the worker; a good PDF is still read."""
+    slow_python = tmp_path / "slow-python"
+    slow_python.write_text(f'#!/bin/sh\nsleep 3\nexec "{sys.executable}" "$@"\n')
+    slow_python.chmod(0o755)
+    monkeypatch.setattr("tools.pdftext.sys.executable", str(slow_python))
+    fine = tmp_path / "fine.pdf"
+    fine.write_bytes(paged_pdf([["hello there"]]))
+    with PdfWorker(1.0) as worker:
         assert worker.extract(fine, 0, 0) == "hello there\n"

@@ -85,9 +85,10 @@ class ChunkStore:
 
     def recorded_embedder(self) -> tuple[str, int] | None:
         """(embedder name, dimension) recorded with the collection, if any."""
-        if not self.exists():
-            return None
-        props = self.client.describe_collection(self.collection).get("properties", {})
+        with answering(self.uri):
+            if not self.exists():
+                return None
+            props = self.client.describe_collection(self.collection).get("properties", {})
         return layout.recorded_embedder(props)
 
     def check_embedder(self, name: str) -> None:
@@ -149,7 +150,8 @@ class ChunkStore:
         are refused with what to do instead.
         """
         if self._metadata is None:
-            names = layout.field_names(self.client, self.collection)
+            with answering(self.uri):
+                names = layout.field_names(self.client, self.collection)
             self._metadata = set(METADATA_FIELDS) <= names
         return self._metadata
 
@@ -170,9 +172,10 @@ class ChunkStore:
 
     def incomplete(self) -> set[str]:
         """doc_ids of documents being written, or left half-written by an interrupted ingest."""
-        if not self.exists():
-            return set()
-        props = self.client.describe_collection(self.collection).get("properties", {})
+        with answering(self.uri):
+            if not self.exists():
+                return set()
+            props = self.client.describe_collection(self.collection).get("properties", {})
         try:
             value = json.loads(props.get(layout.PROP_INCOMPLETE, "[]"))
         except ValueError:
