@@ -8,7 +8,7 @@ from typing import Any
 from langchain_core.messages import AIMessage
 
 from agent import prompts
-from agent.llm.repair import CUT_KEY, split_harmony
+from agent.llm.repair.message import CUT_KEY, split_harmony
 from agent.nodes.citations import apply_citations
 from agent.nodes.evidence import run_start, seen_documents, tool_steps
 from agent.schemas import Answer, Status, StepRecord, Steps
@@ -20,7 +20,7 @@ THINK = re.compile(r"<think>.*?</think>", re.DOTALL)
 def clean_answer(text: str) -> str:
     """The final answer without raw reasoning or harmony tokens a server let through.
 
-    Harmony text goes through the chat model's own parser (agent.llm.repair), so the answer
+    Harmony text goes through the chat model's own parser (agent.llm.repair.message), so the answer
     keeps only what the final channel says, whichever model produced it.
     """
     if "<|" in text:

@@ -17,7 +17,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from pydantic import ValidationError
 
 from agent import prompts
-from agent.llm.harmony_tokens import count_request_tokens
+from agent.llm.servers.harmony_tokens import count_request_tokens
 from agent.reporting.schemas import MAX_QUESTIONS, MIN_QUESTIONS, OutlineSection, Plan
 
 PLAN_TOOL = "submit_plan"

@@ -8,7 +8,7 @@ from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
 from agent import prompts
-from agent.llm.harmony_tokens import count_request_tokens
+from agent.llm.servers.harmony_tokens import count_request_tokens
 from agent.reporting.budget import branch_share
 from agent.reporting.schemas import OutlineSection, Plan
 from agent.reporting.write import write_section
