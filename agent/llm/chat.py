@@ -64,7 +64,10 @@ class GptOssChat(ChatOpenAI):
     """How the server takes effort: `reasoning_effort`, a system line, or both."""
     retries: int = 3
     """Retries of faults the openai client does not retry (tool_use_failed, an unreadable
-    reply, a stream broken before any answer); the client's own max_retries is the same."""
+    reply, a stream broken before any answer); `build_chat_model` gives the client the same
+    count (agent/llm/wire/retries.py). A model built without those clients retries all here."""
+    max_retries: int | None = 0
+    """openai's retries for clients ChatOpenAI builds itself: off, so nothing retries twice."""
     retry_backoff: float = 0.5
     """First backoff in seconds; doubled on each retry."""
     retry_wait_cap: float = 30.0
