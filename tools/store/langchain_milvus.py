@@ -17,7 +17,6 @@ Index parameters are given explicitly: langchain-milvus's defaults for a sparse 
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from typing import Any, Literal, cast
 
@@ -32,7 +31,7 @@ from tools.embeddings import Embedder
 from tools.errors import ResearchAgentError, StoreError, ToolInputError
 from tools.store import indexes
 from tools.store.chunks import ChunkStore
-from tools.store.connect import quiet
+from tools.store.connect import answering, quiet
 from tools.store.fusion import Fusion
 from tools.store.registry import open_store
 from tools.store.retrieve import MAX_QUERY_CHARS, Scored, bm25_score, depth_for, passages
@@ -111,8 +110,7 @@ class ResearchAgentMilvus(Milvus):
             where = f"({where}) and ({expr})"
         depth = depth_for(k)
         vector = cast(Embeddings, self.embeddings).embed_query(query)
-        with warnings.catch_warnings(), quiet():
-            warnings.simplefilter("ignore", DeprecationWarning)
+        with answering(self.chunk_store.uri):  # a Milvus failure: one StoreError line
             dense = self.similarity_search_with_score_by_vector(
                 vector,
                 k=depth,
