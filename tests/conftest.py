@@ -9,6 +9,7 @@ import pytest
 
 from agent.llm.providers import PRESETS
 from agent.settings import ENV_FILE_VARIABLE
+from tests.support.servers import tiny_lite_server  # noqa: F401
 from tests.support.wire_server import wire_server  # noqa: F401
 
 KEY_VARIABLES = {p.api_key_env for p in PRESETS.values() if p.api_key_env}
