@@ -18,6 +18,7 @@ from agent import documents
 from agent.settings import Settings
 from tests.support.faults import TINY_DOCS
 from tests.support.foundation import MILVUS_LITE, clean_env, free_port, stop_process, wait_for_port
+from tests.support.isolation import isolated
 from tools.store import close_stores
 
 
@@ -75,5 +76,6 @@ def tiny_lite_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """
     folder = tmp_path_factory.mktemp("tiny-lite")
     with milvus_lite_server(folder / "lite") as uri:
-        ingest_tiny_corpus(uri, folder)
+        with isolated():  # session fixtures run before each test's own isolation
+            ingest_tiny_corpus(uri, folder)
         yield uri
