@@ -54,7 +54,7 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
 
 def no_local_server() -> None:
     """`ask` with nothing configured probes the local presets; a real one would answer."""
-    from agent.llm.providers import LOCAL_PRESETS, PRESETS, probe
+    from agent.llm.servers.providers import LOCAL_PRESETS, PRESETS, probe
 
     for name in LOCAL_PRESETS:
         if probe(PRESETS[name].base_url):

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 
 import pytest
 
-from agent.llm.providers import PRESETS
+from agent.llm.servers.providers import PRESETS
 from agent.settings import ENV_FILE_VARIABLE
 
 KEY_VARIABLES = {p.api_key_env for p in PRESETS.values() if p.api_key_env}
