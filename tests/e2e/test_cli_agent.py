@@ -29,7 +29,7 @@ from tests.support.agent_e2e import (
 )
 from tests.support.wire_server import Reply, WireServer
 
-pytestmark = [pytest.mark.timeout(120)]
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]  # CLI subprocesses
 STEP_CALL = re.compile(r"^-> (milvus_search|fetch_doc)\((.*)\)$")
 STEP_HITS = re.compile(r"^\s*<- (\d+) hits?$")
 

@@ -283,6 +283,7 @@ def test_an_interrupted_reindex_says_how_to_finish_and_finishes(store: ChunkStor
     assert ids(store, "dense")[0] == "c7"
 
 
+@pytest.mark.slow  # three CLI processes
 def test_cli_reindex(tmp_path: Path) -> None:
     settings = lite_settings(tmp_path, "old")
     store = open_store(settings)
