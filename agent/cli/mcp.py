@@ -65,7 +65,7 @@ def mcp(
     collection: Collection = None,
     milvus_uri: Uri = None,
 ) -> None:
-    """Serve the documents to MCP clients (read-only tools: search, fetch, ask).
+    """Serve the documents to MCP clients (read-only tools: search, fetch, ask, report).
 
     stdio by default, for desktop and IDE clients that start the server themselves.
     """
