@@ -7,12 +7,14 @@ from typing import Any, Literal, Protocol
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, HumanMessage
+from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
+from langgraph.config import get_config
 from langgraph.runtime import Runtime
 
 from agent import prompts
-from agent.llm.choose import describe_model, select_chat_model
+from agent.llm.choose import CHOSEN_KEY, ChosenModel, describe_model, select_chat_model
 from agent.llm.context_window import context_budget
 from agent.nodes.budget import spent_budget
 from agent.nodes.history import fit_history
@@ -70,7 +72,8 @@ def make_call_model(
     """Build the `call_model` node.
 
     Args:
-        model: A chat model to use for every run, or None to choose one per run's context.
+        model: A chat model to use for every run, or None: the model the API chose for the
+            run (carried in its config), else one chosen from the run's context.
         tools: The tools to bind.
         select: How to choose a model from a context (default: agent.llm.choose.select_chat_model).
 
@@ -80,9 +83,12 @@ def make_call_model(
     chosen: dict[tuple[str | int | None, ...], tuple[BaseChatModel, str, str]] = {}
     specs = [convert_to_openai_tool(t) for t in tools]  # as the request will carry them
 
-    def choose(context: Context) -> tuple[BaseChatModel, str, str]:
+    def choose(context: Context, config: RunnableConfig) -> tuple[BaseChatModel, str, str]:
         if model is not None:
             return (model, *describe_model(model))
+        given = (config.get("configurable") or {}).get(CHOSEN_KEY)
+        if isinstance(given, ChosenModel):  # chosen and built once, by the API, for this run
+            return given.chat, given.choice.model, given.choice.provider
         settings = context.settings()
         # k too: the offline policy plans its searches with the run's k
         key = (settings.provider, settings.model, settings.base_url, settings.effort, settings.k)
@@ -99,7 +105,7 @@ def make_call_model(
     def call_model(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         context = runtime.context or Context()
         settings = context.settings()
-        chat, name, provider = choose(context)
+        chat, name, provider = choose(context, get_config())
         limit = context_budget(chat, settings.max_context_tokens)
         # the thread keeps every message; the request carries what fits (agent/nodes/history.py)
         fitted = fit_history(
