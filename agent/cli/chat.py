@@ -29,8 +29,7 @@ def _when(ts: str) -> str:
 
 def _list(settings: Settings, as_json: bool) -> None:
     # lazy: the checkpointers load langgraph (+0.09 s), kept out of `--help` (cold_start.py)
-    from agent.conversations import list_threads
-    from agent.threads import where
+    from agent.conversations import list_threads, where
 
     threads = list_threads(settings)
     if as_json:
@@ -56,8 +55,7 @@ def _list(settings: Settings, as_json: bool) -> None:
 
 def _delete(settings: Settings, thread_id: str) -> None:
     # lazy: the checkpointers load langgraph (+0.09 s), kept out of `--help` (cold_start.py)
-    from agent.conversations import delete_thread
-    from agent.threads import where
+    from agent.conversations import delete_thread, where
 
     if not delete_thread(settings, thread_id):
         raise ResearchAgentError(
