@@ -32,8 +32,8 @@ from agent.interruptions import (
     resumable,
     thread_guard,
 )
-from agent.llm.deadline import run_deadline
-from agent.llm.repair import REPAIRS_KEY
+from agent.llm.repair.message import REPAIRS_KEY
+from agent.llm.wire.deadline import run_deadline
 from agent.nodes.evidence import summarize
 from agent.nodes.run_tools import NOT_RUN
 from agent.runs import Run, from_options

@@ -12,10 +12,10 @@ from collections.abc import Sequence
 from typing import Literal
 
 from agent.settings import Settings
-from tools import catalog, indexes
+from tools import catalog
 from tools.catalog import CollectionInfo, DocInfo
-from tools.indexes import ReindexReport
-from tools.store import open_store
+from tools.store import admin, open_store
+from tools.store.admin import ReindexReport
 
 __all__ = [
     "CollectionInfo",
@@ -76,10 +76,4 @@ def reindex(
     settings = settings or Settings()
     if collection:
         settings = settings.model_copy(update={"collection": collection})
-    store = open_store(settings)
-    try:
-        return indexes.reindex(
-            store.client, settings.collection, index or indexes.dense_index_for(settings)
-        )
-    finally:
-        store.forget()  # the next search reads the new index type
+    return admin.reindex(open_store(settings), index)

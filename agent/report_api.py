@@ -1,7 +1,9 @@
 """The Python API of research reports: `report`, `areport`, `report_stream`, `resume_report`.
 
 Options are those of `agent.api.ask` plus the report's own (fields of
-agent.settings.ReportContext): max_branches, report_tool_calls, unverified. A review of
+agent.settings.ReportContext): max_branches, report_tool_calls, report_tokens (the
+report's total prompt-token budget, split as agent/reporting/budget.py says),
+unverified. A review of
 the plan, and resuming an interrupted report, need a thread (`thread_id`); a review
 without one gets a new thread, named in the `review` event.
 """
@@ -100,6 +102,7 @@ def _items(chunk: tuple[str, Any], thread_id: str) -> Iterator[ReportItem]:
         elif kind == "branch_done":
             text = (
                 f"{data['status']}, {data['tool_calls']} tool calls, {data['citations']} citations"
+                f", {data.get('tokens', 0)}/{data.get('token_budget', 0)} tokens"
             )
             yield ReportEvent(kind=kind, index=index, text=text)
         elif kind == "section":

@@ -14,7 +14,7 @@ from typing import Any
 
 from langchain_core.runnables import RunnableConfig
 
-from agent.llm.choose import CHOSEN_KEY, ChosenModel, choose_chat_model
+from agent.llm.servers.choose import CHOSEN_KEY, ChosenModel, choose_chat_model
 from agent.schemas import ModelChoice
 from agent.settings import Context, Settings, resolve
 from tools.errors import ConfigError

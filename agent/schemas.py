@@ -61,6 +61,7 @@ class Steps(BaseModel):
         None, description="Summed over turns, where the server reports it."
     )
     completion_tokens: int | None = None
+    run_tokens: int = Field(0, description="Prompt tokens sent, counted exactly per request.")
     records: list[StepRecord] = Field(default_factory=list)
 
 

@@ -25,6 +25,13 @@ ToolCalls = Annotated[
         "--report-tool-calls", help="Tool calls for the whole report, shared by branches."
     ),
 ]
+Tokens = Annotated[
+    int | None,
+    typer.Option(
+        "--report-tokens",
+        help="Prompt tokens for the whole report (counted exactly), split among branches.",
+    ),
+]
 Out = Annotated[
     Path | None, typer.Option("--out", help="Also write the report as Markdown to this file.")
 ]
@@ -115,6 +122,11 @@ def _print(report: Report, as_json: bool, out: Path | None) -> Report:
     typer.echo(report.markdown())
     status = report.status + (f": {report.why}" if report.why else "")
     typer.echo(f"status: {status}; {report.dropped_claims} unverified sentences dropped")
+    spent = report.budget
+    typer.echo(
+        f"spent: {spent.spent_tokens} of {spent.total_tokens} tokens, "
+        f"{spent.tool_calls} of {spent.total_tool_calls} tool calls"
+    )
     for note in report.notes:
         typer.echo(f"note: {note}")
     return report
@@ -127,6 +139,7 @@ def report(
     review: Review = False,
     max_branches: MaxBranches = None,
     report_tool_calls: ToolCalls = None,
+    report_tokens: Tokens = None,
     thread: Annotated[str | None, typer.Option("--thread", help="Keep it in a thread.")] = None,
     out: Out = None,
     flags: RunFlags,
@@ -138,13 +151,12 @@ def report(
 
     run, banner = prepared(flags, thread_id=thread)
     options = run.pinned()
-    options.update(
-        {
-            k: v
-            for k, v in (("max_branches", max_branches), ("report_tool_calls", report_tool_calls))
-            if v is not None
-        }
-    )
+    chosen = {
+        "max_branches": max_branches,
+        "report_tool_calls": report_tool_calls,
+        "report_tokens": report_tokens,
+    }
+    options.update({k: v for k, v in chosen.items() if v is not None})
     if banner:
         typer.echo(banner.replace("this answer is", "this report is"), err=True)
     rest = {k: v for k, v in options.items() if k != "thread_id"}

@@ -16,11 +16,14 @@ from agent.reporting.state import BranchTask
 from agent.settings import Context, ReportContext
 
 
-def branch_context(context: ReportContext | None, tool_budget: int) -> Context:
-    """A research run's options for one branch: the report's, with the branch's tool budget."""
+def branch_context(
+    context: ReportContext | None, tool_budget: int, token_budget: int = 0
+) -> Context:
+    """A research run's options for one branch: the report's, with the branch's budgets."""
     given = context.model_dump(exclude_unset=True) if context is not None else {}
     kept = {k: v for k, v in given.items() if k in Context.model_fields}
     kept["max_tool_calls"] = min(tool_budget, 200)
+    kept["max_run_tokens"] = token_budget
     return Context(**kept)
 
 
@@ -39,7 +42,7 @@ def make_research_branch(research: Any) -> Callable[..., dict[str, Any]]:
         emit = get_stream_writer()
         index, question = task["index"], task["question"]
         emit({"kind": "branch_start", "index": index, "question": question})
-        context = branch_context(runtime.context, task["tool_budget"])
+        context = branch_context(runtime.context, task["tool_budget"], task.get("token_budget", 0))
         final: dict[str, Any] = {}
         for mode, data in research.stream(
             {"question": question}, context=context, stream_mode=["updates", "values"]
@@ -60,6 +63,9 @@ def make_research_branch(research: Any) -> Callable[..., dict[str, Any]]:
             answer=answer,
             read=read_docs(final.get("messages", [])),
             tool_budget=task["tool_budget"],
+            token_budget=task.get("token_budget", 0),
+            tokens=final.get("run_tokens", 0),
+            stopped_by=final.get("budget_spent", ""),
         )
         emit(
             {
@@ -68,6 +74,8 @@ def make_research_branch(research: Any) -> Callable[..., dict[str, Any]]:
                 "status": answer.status if answer is not None else "none",
                 "citations": len(answer.citations) if answer is not None else 0,
                 "tool_calls": answer.steps.tool_calls if answer is not None else 0,
+                "tokens": result.tokens,
+                "token_budget": result.token_budget,
             }
         )
         return {"branches": [result]}

@@ -10,7 +10,7 @@ from urllib.parse import urlparse
 
 from langchain_core.language_models import BaseChatModel
 
-from agent.llm.providers import probe, resolve_server
+from agent.llm.servers.providers import probe, resolve_server
 from agent.offline.policy import MODEL_NAME, PROVIDER, OfflinePolicy
 from agent.schemas import ModelChoice
 from agent.settings import Context, Settings
