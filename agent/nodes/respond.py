@@ -8,7 +8,7 @@ from typing import Any
 from langchain_core.messages import AIMessage
 
 from agent import prompts
-from agent.llm.repair import CUT_KEY, split_harmony
+from agent.llm.repair.message import CUT_KEY, split_harmony
 from agent.nodes.citations import apply_citations
 from agent.nodes.evidence import run_start, seen_documents, tool_steps
 from agent.schemas import Answer, Status, StepRecord, Steps
@@ -20,7 +20,7 @@ THINK = re.compile(r"<think>.*?</think>", re.DOTALL)
 def clean_answer(text: str) -> str:
     """The final answer without raw reasoning or harmony tokens a server let through.
 
-    Harmony text goes through the chat model's own parser (agent.llm.repair), so the answer
+    Harmony text goes through the chat model's own parser (agent.llm.repair.message), so the answer
     keeps only what the final channel says, whichever model produced it.
     """
     if "<|" in text:
@@ -45,6 +45,8 @@ def respond(state: State) -> dict[str, Any]:
     last = messages[-1]
     raw = clean_answer(last.text) if isinstance(last, AIMessage) else ""
     text, citations, dropped = apply_citations(raw, seen_documents(messages))
+    if not isinstance(last, AIMessage) and state.get("budget_spent"):
+        text = prompts.NO_ANSWER_TURN.format(reason=state["budget_spent"])
     text = text or prompts.EMPTY_ANSWER
     current = messages[run_start(messages) :]
     steps = Steps(
@@ -52,6 +54,7 @@ def respond(state: State) -> dict[str, Any]:
         turns=state.get("turns", 0),
         prompt_tokens=state.get("prompt_tokens"),
         completion_tokens=state.get("completion_tokens"),
+        run_tokens=state.get("run_tokens", 0),
         records=[StepRecord(tool=t, args=a, result=r) for t, a, r in tool_steps(current)],
     )
     answer = Answer(

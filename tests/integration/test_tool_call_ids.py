@@ -16,7 +16,7 @@ from langchain_core.messages import AIMessage, ToolMessage
 
 from agent.api import _events
 from agent.llm.chat import build_chat_model
-from agent.llm.providers import PRESETS, ServerConfig
+from agent.llm.servers.providers import PRESETS, ServerConfig
 from agent.nodes.run_tools import NOT_RUN
 from agent.schemas import StepEvent
 from agent.settings import Context, Settings

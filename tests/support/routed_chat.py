@@ -16,6 +16,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.runnables import Runnable
 from langchain_core.tools import BaseTool
+from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import Field, PrivateAttr
 
 
@@ -24,7 +25,7 @@ class RoutedChatModel(BaseChatModel):
 
     Routes are tried in order. A route's script repeats its last message when it runs out.
     `hooks[key]` runs before each call of that route (to block or fail on purpose); `calls`
-    records the requests that were answered.
+    records the requests that were answered, `tools` the tool specs bound to each.
     """
 
     routes: dict[str, list[AIMessage]]
@@ -32,6 +33,8 @@ class RoutedChatModel(BaseChatModel):
     model_name: str = "fake-gpt-oss"
     provider: str = "fake"
     calls: list[tuple[str, list[BaseMessage]]] = Field(default_factory=list)
+    tools: list[list[dict[str, Any]]] = Field(default_factory=list)
+    """The tool specs bound to each call in `calls` (empty when none were)."""
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
 
     @property
@@ -41,7 +44,7 @@ class RoutedChatModel(BaseChatModel):
     def bind_tools(
         self, tools: Sequence[dict[str, Any] | type | Callable | BaseTool], **kwargs: Any
     ) -> Runnable[LanguageModelInput, AIMessage]:
-        return self.bind(**kwargs)
+        return self.bind(tools=[convert_to_openai_tool(t) for t in tools], **kwargs)
 
     def count(self, key: str) -> int:
         """Calls made on one route."""
@@ -64,6 +67,7 @@ class RoutedChatModel(BaseChatModel):
             self.hooks[key](index)
         with self._lock:
             self.calls.append((key, list(messages)))
+            self.tools.append(list(kwargs.get("tools") or []))
         script = self.routes[key]
         message = script[min(index, len(script) - 1)]
         return ChatResult(generations=[ChatGeneration(message=message.model_copy())])

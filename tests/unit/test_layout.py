@@ -7,6 +7,8 @@ import ast
 from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+
 from tests.support.foundation import PROJECT_ROOT
 
 PACKAGES = ("agent", "tools", "graphs")
@@ -20,6 +22,24 @@ LEAVES = {
     "tools.terminal",
 }
 GRAPH_USERS = ("agent.api", "agent.report_api", "agent.eval.")
+API = {
+    "agent.api",
+    "agent.runs",
+    "agent.report_api",
+    "agent.documents",
+    "agent.catalog",
+    "agent.doctor",
+    "agent.conversations",
+    "agent.interruptions",
+    "agent.mcp_server",
+    "agent.eval.harness",
+    "agent.reporting.schemas",
+}
+"""What the CLI may import besides leaves: the Python API (and its data types), the MCP
+server (a sibling front end) and the eval harness."""
+VIEWS = {"tools.render", "tools.pages", "tools.progress"}
+"""Text formatting the CLI shares with the tools (how the model sees a search, progress
+lines); they import only leaves and each other (checked below), so they do no work."""
 
 
 def _modules() -> dict[str, ast.Module]:
@@ -153,3 +173,210 @@ def test_the_rules_see_the_project() -> None:
     assert "graphs.research" in graph["agent.api"]
     assert "tools.retry" in graph["tools.embeddings"]
     assert Path(PROJECT_ROOT / "docs" / "architecture.md").is_file()
+
+
+def _all_imports(tree: ast.Module) -> Iterator[ast.Import | ast.ImportFrom]:
+    """Every import of a module: at the top, in functions, under TYPE_CHECKING."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            yield node
+
+
+def _project_names(node: ast.Import | ast.ImportFrom, modules: set[str]) -> set[str]:
+    """The project modules an import names, whether they exist yet or not."""
+    if isinstance(node, ast.Import):
+        names = [alias.name for alias in node.names]
+    elif node.level:  # relative imports are not used in this project; flag them
+        return {f"{'.' * node.level}{node.module or ''}"}
+    else:
+        base = node.module or ""
+        names = [f"{base}.{a.name}" if f"{base}.{a.name}" in modules else base for a in node.names]
+    return {n for n in names if n.split(".")[0] in PACKAGES}
+
+
+def cli_violations(tree: ast.Module, modules: set[str]) -> list[str]:
+    """Imports of a CLI module that reach past the API and the leaves (any import, lazy too)."""
+    allowed = API | LEAVES | VIEWS
+    return sorted(
+        name
+        for node in _all_imports(tree)
+        for name in _project_names(node, modules)
+        if not name.startswith("agent.cli") and name not in allowed
+    )
+
+
+def test_the_cli_imports_only_the_api_and_leaves() -> None:
+    modules = _modules()
+    cli = {name: tree for name, tree in modules.items() if name.startswith("agent.cli")}
+    assert len(cli) >= 10, sorted(cli)  # the scan sees the CLI
+    wrong = [
+        f"{n} imports {t}" for n, tree in cli.items() for t in cli_violations(tree, set(modules))
+    ]
+    assert not wrong, "the CLI is a client of the API:\n" + "\n".join(wrong)
+
+
+def test_the_cli_s_views_do_no_work() -> None:
+    graph = {name: set(targets) for name, targets in _graph().items()}
+    wrong = {name: graph[name] - LEAVES - VIEWS for name in VIEWS if graph[name] - LEAVES - VIEWS}
+    assert not wrong, wrong
+    assert API <= set(graph), sorted(API - set(graph))  # every API module named exists
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "import agent.llm.chat",
+        "from agent.llm.choose import select_chat_model",
+        "from tools.store import open_store",
+        "import tools.store",
+        "from tools import catalog",
+        "from graphs.research import graph",
+        "from agent.nodes.evidence import summarize",
+        "def f() -> None:\n    # lazy: hidden in a function\n    import agent.llm.chat\n",
+        "if TYPE_CHECKING:\n    from tools.store import ChunkStore\n",
+    ],
+)
+def test_the_cli_rule_fails_on_an_injected_import(source: str) -> None:
+    modules = set(_modules())
+    assert cli_violations(ast.parse(source), modules), source
+
+
+def test_the_cli_rule_lets_the_api_and_leaves_through() -> None:
+    source = (
+        "from agent.api import stream\nfrom agent.runs import prepare\n"
+        "from agent.cli.options import RunFlags\nfrom tools.errors import ConfigError\n"
+        "import typer\nfrom agent.settings import Settings\n"
+    )
+    assert cli_violations(ast.parse(source), set(_modules())) == []
+
+
+MILVUS_LIBRARIES = ("pymilvus", "langchain_milvus", "milvus_lite")
+STORE = "tools.store"
+
+
+def _in_store(name: str) -> bool:
+    return name == STORE or name.startswith(f"{STORE}.")
+
+
+def _imported_names(tree: ast.Module) -> Iterator[tuple[int, str]]:
+    """Every module an import names, anywhere: top level, functions, TYPE_CHECKING blocks."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            yield from ((node.lineno, alias.name) for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            yield node.lineno, node.module
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute | ast.Name)
+            and getattr(node.func, "attr", getattr(node.func, "id", "")) == "import_module"
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
+        ):
+            yield node.lineno, node.args[0].value
+
+
+def _store_privates(modules: dict[str, ast.Module]) -> set[str]:
+    """Private names the store's modules define: functions, class members, self._x fields."""
+    names: set[str] = set()
+    for name, tree in modules.items():
+        if not _in_store(name):
+            continue
+        for node in ast.walk(tree):
+            found = None
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                found = node.name
+            elif isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store):
+                found = node.attr
+            elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                found = node.id
+            if found and found.startswith("_") and found.strip("_") and not found.startswith("__"):
+                names.add(found)
+    return names
+
+
+def _is_store_expr(node: ast.expr) -> bool:
+    """A name holding a store (`store`, `self.store`, ...) or a call of open_store()."""
+    if isinstance(node, ast.Call):
+        func = node.func
+        return getattr(func, "attr", getattr(func, "id", "")) == "open_store"
+    text = ast.unparse(node).lower()
+    return "store" in text.rsplit(".", 1)[-1]
+
+
+def milvus_outside_store(modules: dict[str, ast.Module]) -> list[str]:
+    """Where a module outside tools/store imports a Milvus library or uses store internals.
+
+    Three rules: no import of pymilvus, langchain_milvus or milvus_lite (at any depth);
+    no use of a private name of the store's modules except through `self`/`cls`; no call
+    through a store's pymilvus client (`store.client.x`, `open_store(s).client`).
+    """
+    privates = _store_privates(modules)
+    wrong = []
+    for name, tree in modules.items():
+        if _in_store(name):
+            continue
+        for line, module in _imported_names(tree):
+            if module.split(".")[0] in MILVUS_LIBRARIES:
+                wrong.append(f"{name}:{line} imports {module} (only tools/store may)")
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and _in_store(node.module or ""):
+                for alias in node.names:
+                    if alias.name in privates:
+                        wrong.append(f"{name}:{node.lineno} imports the store's {alias.name}")
+            if not isinstance(node, ast.Attribute):
+                continue
+            owner = node.value
+            if node.attr in privates and not (
+                isinstance(owner, ast.Name) and owner.id in ("self", "cls")
+            ):
+                wrong.append(f"{name}:{node.lineno} uses the store's private {node.attr}")
+            elif node.attr == "client" and _is_store_expr(owner):
+                wrong.append(f"{name}:{node.lineno} calls Milvus through {ast.unparse(node)}")
+    return sorted(wrong)
+
+
+def test_milvus_is_touched_only_in_tools_store() -> None:
+    modules = _modules()
+    assert not milvus_outside_store(modules), "\n".join(milvus_outside_store(modules))
+    # the scan sees the store's own uses, which are allowed there
+    store_imports = {m for n, t in modules.items() if _in_store(n) for _, m in _imported_names(t)}
+    assert {"pymilvus", "langchain_milvus"} <= {m.split(".")[0] for m in store_imports}
+    assert {"_query", "_dense_index"} <= _store_privates(modules)
+
+
+INJECTED = """
+from typing import TYPE_CHECKING
+import importlib
+if TYPE_CHECKING:
+    from pymilvus import MilvusClient
+from tools.store import open_store
+from tools.store.lite import _served_here
+def f(settings):
+    # lazy: an injected import the checker must see inside a function
+    import langchain_milvus.vectorstores
+    store = open_store(settings)
+    importlib.import_module("milvus_lite")
+    rows = store._query('id != ""', ["id"])
+    open_store(settings).client.drop_collection("x")
+    return store.client.list_collections(), rows
+"""
+
+
+@pytest.mark.parametrize("where", ["agent.cli.injected", "tools.injected", "graphs.injected"])
+def test_the_milvus_rule_catches_injected_uses(where: str) -> None:
+    modules = _modules()
+    found = milvus_outside_store({**modules, where: ast.parse(INJECTED)})
+    assert found == sorted(
+        [
+            f"{where}:5 imports pymilvus (only tools/store may)",
+            f"{where}:7 imports the store's _served_here",
+            f"{where}:10 imports langchain_milvus.vectorstores (only tools/store may)",
+            f"{where}:12 imports milvus_lite (only tools/store may)",
+            f"{where}:13 uses the store's private _query",
+            f"{where}:14 calls Milvus through open_store(settings).client",
+            f"{where}:15 calls Milvus through store.client",
+        ]
+    )
+    # the same code inside tools/store is the store's own business
+    assert not milvus_outside_store({**modules, "tools.store.injected": ast.parse(INJECTED)})

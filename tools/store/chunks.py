@@ -19,10 +19,10 @@ from typing import TYPE_CHECKING, Any
 from pymilvus import MilvusException
 
 from agent.settings import Settings
-from tools import indexes
 from tools.errors import StoreError, ToolInputError
 from tools.schemas import Chunk, SearchFilters
 from tools.store import collection as layout
+from tools.store import indexes
 from tools.store.connect import answering, connect, quiet
 from tools.store.filters import (
     METADATA_FIELDS,
@@ -229,14 +229,16 @@ class ChunkStore:
                 it.close()
         return rows
 
+    def all_rows(self, fields: Sequence[str]) -> list[dict[str, Any]]:
+        """These fields of every chunk, in no particular order (listings, not search)."""
+        return self._query('id != ""', list(fields))
+
     def doc_states(self) -> dict[str, DocState]:
         """Per document: source, latest hash, and how many of its chunks are present."""
         if not self.exists():
             return {}
         acc: dict[str, dict[str, Any]] = {}
-        for r in self._query(
-            'id != ""', ["doc_id", "source", "doc_hash", "n_chunks", "chunk_index"]
-        ):
+        for r in self.all_rows(["doc_id", "source", "doc_hash", "n_chunks", "chunk_index"]):
             d = acc.setdefault(r["doc_id"], {"source": r["source"], "hashes": {}, "n": {}})
             d["hashes"][r["doc_hash"]] = d["hashes"].get(r["doc_hash"], 0) + 1
             d["n"][r["doc_hash"]] = r["n_chunks"]
@@ -300,6 +302,38 @@ class ChunkStore:
         res = self.client.query(self.collection, filter="", output_fields=["count(*)"])
         return int(res[0]["count(*)"])
 
+    @property
+    def dense_index(self) -> str | None:
+        """The dense field's index type (HNSW, or FLAT in older collections); loads it."""
+        self.require()
+        return self._dense_index
+
+    def search_expr(
+        self,
+        source_prefix: str | Sequence[str] | None = None,
+        filters: SearchFilters | None = None,
+    ) -> str:
+        """The filter every search request applies (the caller's conditions and the store's).
+
+        Never an empty file's marker chunk, nor a chunk of a document being written.
+
+        Raises:
+            ToolInputError: A filter value no filter can hold, or a date or tag filter on a
+                collection made before those fields existed.
+        """
+        self.require()
+        try:
+            expr = search_filter(source_prefix, filters, sorted(self._incomplete_recent()))
+        except ValueError as exc:
+            raise ToolInputError(f"Bad search filter: {exc}. Fix or drop that filter.") from exc
+        if needs_metadata(filters) and not self.has_metadata():
+            raise ToolInputError(
+                f"Collection '{self.collection}' was built before date and tag filters "
+                "existed: search without after, before and tags (the user can re-ingest "
+                "into a new collection to get them)."
+            )
+        return expr
+
     def search(
         self,
         query: str,
@@ -330,17 +364,7 @@ class ChunkStore:
             ToolInputError: A filter value no filter can hold, or a date or tag filter on a
                 collection made before those fields existed.
         """
-        self.require()
-        try:
-            expr = search_filter(source_prefix, filters, sorted(self._incomplete_recent()))
-        except ValueError as exc:
-            raise ToolInputError(f"Bad search filter: {exc}. Fix or drop that filter.") from exc
-        if needs_metadata(filters) and not self.has_metadata():
-            raise ToolInputError(
-                f"Collection '{self.collection}' was built before date and tag filters "
-                "existed: search without after, before and tags (the user can re-ingest "
-                "into a new collection to get them)."
-            )
+        expr = self.search_expr(source_prefix, filters)
         fusion = fusion or Fusion(self.settings.fusion, self.settings.fusion_dense_weight)
         try:
             return search(
