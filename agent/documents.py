@@ -5,7 +5,7 @@ What is indexed (list, remove, reindex) is agent.catalog.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
 
@@ -29,8 +29,11 @@ def ingest(
     progress: Progress | None = None,
     include: Sequence[str] = (),
     exclude: Sequence[str] = (),
+    notice: Callable[[str], None] | None = None,
 ) -> IngestReport:
     """Index files or folders (Markdown, text, HTML, PDF) into the collection.
+
+    `notice` hears warnings meant for the user (a large ingest into a Milvus Lite file).
 
     Inside a folder, hidden entries, dependency and cache folders, virtual environments and
     what .gitignore files name are left out; `include`/`exclude` are gitignore-style patterns
@@ -47,7 +50,7 @@ def ingest(
     walker = Walker(include, exclude, own, settings.max_file_mb, settings.ingest_symlinks)
     before_ingest(settings)
     report = ingest_paths(
-        store, embedder, [Path(p) for p in paths], settings, prune, progress, walker
+        store, embedder, [Path(p) for p in paths], settings, prune, progress, walker, notice
     )
     after_ingest(settings, wrote=bool(report.new or report.changed))
     return report

@@ -87,7 +87,7 @@ def ingest(
                 last[:] = [p]
                 show(p)
 
-            report = run(paths, settings, prune, listen, include or (), exclude or ())
+            report = run(paths, settings, prune, listen, include or (), exclude or (), _warn)
     except KeyboardInterrupt:
         raise IngestInterrupted(_interrupted(last[0] if last else None)) from None
     _print_left_out(report.skipped, report.excluded, verbose)
@@ -128,6 +128,10 @@ def ingest(
             + (" …" if len(report.empty) > SHOW_SKIPPED else ""),
             err=True,
         )
+
+
+def _warn(text: str) -> None:
+    typer.echo(f"warning: {safe_line(text)}", err=True)
 
 
 def _interrupted(p: IngestProgress | None) -> str:
