@@ -9,7 +9,7 @@ from langchain_core.messages import ToolMessage
 from langgraph.config import get_stream_writer
 from langgraph.runtime import Runtime
 
-from agent.nodes.evidence import summarize
+from agent.evidence.summaries import summarize
 from agent.reporting.evidence import read_docs
 from agent.reporting.schemas import BranchResult
 from agent.reporting.state import BranchTask
