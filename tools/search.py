@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import date
-from functools import partial
 from typing import Annotated, Any
 
 from langchain_core.tools import BaseTool, StructuredTool, tool
@@ -216,8 +215,12 @@ def search_tool(hit_count: HitCount | None, mode: SearchMode) -> BaseTool:
     Returns:
         The tool, named, described and argued exactly as milvus_search.
     """
+
+    def run(**args: Any) -> tuple[str, SearchResult]:
+        return search(**args, hit_count=hit_count, mode=mode)
+
     return StructuredTool.from_function(
-        partial(search, hit_count=hit_count, mode=mode),
+        run,
         name=milvus_search.name,
         description=milvus_search.description,
         args_schema=SearchArgs,

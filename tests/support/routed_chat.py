@@ -7,19 +7,15 @@ comes next; each route (a text that the first human message contains) has its ow
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable
 
-from langchain_core.callbacks import CallbackManagerForLLMRun
-from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
-from langchain_core.outputs import ChatGeneration, ChatResult
-from langchain_core.runnables import Runnable
-from langchain_core.tools import BaseTool
 from pydantic import Field, PrivateAttr
 
+from agent.offline.scripted import ScriptedChatModel
 
-class RoutedChatModel(BaseChatModel):
+
+class RoutedChatModel(ScriptedChatModel):
     """Returns `routes[key][i]` on the i-th call whose first human message contains `key`.
 
     Routes are tried in order. A route's script repeats its last message when it runs out.
@@ -38,22 +34,12 @@ class RoutedChatModel(BaseChatModel):
     def _llm_type(self) -> str:
         return "fake-routed"
 
-    def bind_tools(
-        self, tools: Sequence[dict[str, Any] | type | Callable | BaseTool], **kwargs: Any
-    ) -> Runnable[LanguageModelInput, AIMessage]:
-        return self.bind(**kwargs)
-
     def count(self, key: str) -> int:
         """Calls made on one route."""
         return sum(1 for k, _ in self.calls if k == key)
 
-    def _generate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
+    def reply(self, messages: list[BaseMessage], tool_names: list[str] | None) -> AIMessage:
+        """The next message of the route the conversation's first human message names."""
         first = next((m.text for m in messages if isinstance(m, HumanMessage)), "")
         key = next((k for k in self.routes if k in first), None)
         if key is None:
@@ -66,4 +52,4 @@ class RoutedChatModel(BaseChatModel):
             self.calls.append((key, list(messages)))
         script = self.routes[key]
         message = script[min(index, len(script) - 1)]
-        return ChatResult(generations=[ChatGeneration(message=message.model_copy())])
+        return message.model_copy()
