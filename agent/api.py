@@ -31,7 +31,7 @@ from agent.interruptions import (
     resumable,
     thread_guard,
 )
-from agent.llm.deadline import run_deadline
+from agent.llm.wire.deadline import run_deadline
 from agent.schemas import Answer
 from agent.settings import Context, Settings, resolve
 from agent.thread_locks import athread_lock, thread_lock

@@ -8,18 +8,17 @@ from pathlib import Path
 from typing import Literal
 
 from agent.settings import Settings
-from tools import indexes
 from tools.catalog import after_ingest, before_ingest
 from tools.cursors import CursorRegistry
 from tools.discover import Walker
 from tools.embeddings import get_embedder
 from tools.errors import ResearchAgentError, ToolInputError
 from tools.fetch import find_document, run_fetch
-from tools.indexes import ReindexReport
 from tools.ingest import Progress, ingest_paths
 from tools.schemas import DocWindow, IngestReport, SearchResult
 from tools.search import make_filters, run_search
-from tools.store import SearchMode, open_store
+from tools.store import SearchMode, admin, open_store
+from tools.store.admin import ReindexReport
 
 
 def ingest(
@@ -117,10 +116,4 @@ def reindex(
     settings = settings or Settings()
     if collection:
         settings = settings.model_copy(update={"collection": collection})
-    store = open_store(settings)
-    try:
-        return indexes.reindex(
-            store.client, settings.collection, index or indexes.dense_index_for(settings)
-        )
-    finally:
-        store.forget()  # the next search reads the new index type
+    return admin.reindex(open_store(settings), index)

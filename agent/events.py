@@ -13,7 +13,7 @@ from typing import Any
 from langchain_core.messages import AIMessage, AIMessageChunk, ToolMessage
 
 from agent.evidence.summaries import summarize
-from agent.llm.repair import REPAIRS_KEY
+from agent.llm.repair.message import REPAIRS_KEY
 from agent.schemas import Answer, StepEvent
 from agent.state import DUPLICATE_OF, NOT_RUN
 

@@ -82,8 +82,7 @@ def fill(store: Any, n: int, rng: np.random.Generator, vocab: list[str]) -> np.n
 def raw_calls(store: Any) -> dict[str, Callable[[str, np.ndarray], Any]]:
     from pymilvus import AnnSearchRequest
 
-    from tools import indexes
-    from tools.store import HYBRID_MIN_DEPTH, OUTPUT_FIELDS
+    from tools.store import HYBRID_MIN_DEPTH, OUTPUT_FIELDS, indexes
 
     c, name = store.client, store.collection
     kind = indexes.dense_index_of(c, name)  # the same request the store sends

@@ -1,6 +1,6 @@
 """CPU cost of repairing a streamed answer as it arrives, by reply size.
 
-The product (agent.llm.repair_stream.ContentStream) parses each character once. The
+The product (agent.llm.repair.harmony.ContentStream) parses each character once. The
 baseline, in the same run, is the previous method: re-parse all the text received so far
 on every delta (split_harmony on the whole prefix, then the safe prefix of its answer),
 which costs time in the square of the reply's size. Both get the same text in 4-character
@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from agent.llm.repair_stream import ContentStream, split_harmony
+from agent.llm.repair.harmony import ContentStream, split_harmony
 
 PROSE = "Milvus stores vectors in segments; the agent cites lines it read. "
 HEAD = "<|channel|>analysis<|message|>Let me think.<|end|><|start|>assistant<|channel|>final"

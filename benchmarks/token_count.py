@@ -53,7 +53,7 @@ def bytes_estimate(messages: list[BaseMessage]) -> int:
 
 
 def content_estimate(messages: list[BaseMessage]) -> int:
-    from agent.llm.harmony_tokens import count_text
+    from agent.llm.servers.harmony_tokens import count_text
 
     total = 0
     for message in messages:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from agent.llm.providers import PRESETS
+from agent.llm.servers.providers import PRESETS
 from agent.settings import ENV_FILE_VARIABLE
 from tests.support.wire_server import wire_server  # noqa: F401
 

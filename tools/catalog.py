@@ -1,7 +1,8 @@
 """What a Milvus database holds: documents of a collection, collections, and removing them.
 
-Reads and deletes go through the store's pymilvus client (tools.store.open_store); ingest
-stays the only writer of chunks.
+The Milvus side of each operation is the store's (tools/store/: `ChunkStore` reads and
+deletes, `tools.store.admin` for whole collections); this module adds what lives beside the
+data (ingest times) and the messages. Ingest stays the only writer of chunks.
 """
 
 from __future__ import annotations
@@ -14,11 +15,21 @@ from datetime import UTC, datetime
 
 from agent.settings import Settings
 from tools.errors import ResearchAgentError
-from tools.store import ChunkStore, open_store
-from tools.store.collection import PROP_EMBEDDER
+from tools.store import admin, open_store
+from tools.store.admin import UNKNOWN, CollectionInfo
 
-UNKNOWN = "unknown"
-"""Shown for what the store does not record (the ingest time of a document)."""
+__all__ = [
+    "UNKNOWN",
+    "CollectionInfo",
+    "DocInfo",
+    "IngestTimes",
+    "after_ingest",
+    "before_ingest",
+    "drop_collection",
+    "list_collections",
+    "list_docs",
+    "remove_docs",
+]
 
 
 @dataclass(frozen=True)
@@ -36,16 +47,6 @@ class DocInfo:
     half-written: search and fetch leave it out until an ingest finishes it."""
 
 
-@dataclass(frozen=True)
-class CollectionInfo:
-    """One collection of the Milvus database."""
-
-    name: str
-    chunks: int
-    embedder: str
-    index: str
-
-
 def list_docs(settings: Settings) -> list[DocInfo]:
     """Documents of the collection, by source."""
     store = open_store(settings)
@@ -56,7 +57,7 @@ def list_docs(settings: Settings) -> list[DocInfo]:
     hashes: dict[str, str] = {}
     versions: Counter[tuple[str, str, int]] = Counter()
     fields = ["doc_id", "source", "title", "chunk_index", "doc_hash", "n_chunks"]
-    for row in store._query('id != ""', fields):
+    for row in store.all_rows(fields):
         doc_id = row["doc_id"]
         sources[doc_id] = row["source"]
         chunks[doc_id] = chunks.get(doc_id, 0) + 1
@@ -110,49 +111,19 @@ def remove_docs(settings: Settings, sources: Sequence[str]) -> dict[str, int]:
     return {name: len(chunk_ids) for name, chunk_ids in ids.items()}
 
 
-def _index(store: ChunkStore, name: str) -> str:
-    kinds = []
-    for field in store.client.list_indexes(name):
-        desc = store.client.describe_index(name, field)
-        kinds.append(f"{desc.get('field_name', field)}:{desc.get('index_type', '?')}")
-    return ", ".join(sorted(kinds)) or "none"
-
-
 def list_collections(settings: Settings) -> list[CollectionInfo]:
     """Every collection of the database, with its chunk count, embedder and indexes."""
-    store = open_store(settings)
-    out = []
-    for name in sorted(store.client.list_collections()):
-        props = store.client.describe_collection(name).get("properties", {})
-        store.client.load_collection(name)
-        rows = store.client.query(name, filter="", output_fields=["count(*)"])
-        out.append(
-            CollectionInfo(
-                name=name,
-                chunks=int(rows[0]["count(*)"]) if rows else 0,
-                embedder=str(props.get(PROP_EMBEDDER, UNKNOWN)),
-                index=_index(store, name),
-            )
-        )
-    return out
+    return admin.list_collections(open_store(settings))
 
 
 def drop_collection(settings: Settings, name: str) -> int:
-    """Remove a whole collection; returns how many chunks it held.
+    """Remove a whole collection (and its ingest times); returns how many chunks it held.
 
     Raises:
-        ResearchAgentError: There is no such collection.
+        StoreError: There is no such collection.
     """
-    store = open_store(settings)
-    if not store.client.has_collection(name):
-        raise ResearchAgentError(
-            f"No collection '{name}' at {store.uri}; `research-agent collections` lists them."
-        )
-    chunks = next((c.chunks for c in list_collections(settings) if c.name == name), 0)
-    store.client.drop_collection(name)
+    chunks = admin.drop_collection(open_store(settings), name)
     IngestTimes(settings.model_copy(update={"collection": name})).forget()
-    if name == store.collection:
-        store.forget()
     return chunks
 
 

@@ -177,7 +177,8 @@ def _read_line(out: IO[bytes], deadline: float) -> bytes | None:
 def serve() -> None:
     """The worker's loop: a ready line, then one answer line per request line until EOF."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    import pypdf  # noqa: F401  # lazy: imported before "ready", so no request pays for it
+    # lazy: imported before "ready", so no request pays for it
+    import pypdf  # noqa: F401
 
     sys.stdout.buffer.write(b'{"ready": true}\n')
     sys.stdout.buffer.flush()

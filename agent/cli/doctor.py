@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import httpx
 
 from agent.llm.chat import build_chat_model
-from agent.llm.context_window import discover
-from agent.llm.providers import ServerConfig, resolve_server
+from agent.llm.servers.context_window import discover
+from agent.llm.servers.providers import ServerConfig, resolve_server
 from agent.settings import Settings
 from tools.embeddings import MINILM_NAME, get_embedder
 from tools.errors import ResearchAgentError

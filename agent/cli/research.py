@@ -65,7 +65,7 @@ def run_options(**flags: Any) -> tuple[dict[str, Any], str | None]:
         ConfigError: A flag or setting has a value that is not allowed (exit 2).
     """
     # lazy: the chat model pulls in langchain, kept out of `--help` (benchmarks/cold_start.py)
-    from agent.llm.choose import select_chat_model
+    from agent.llm.servers.choose import select_chat_model
 
     options = given(**flags)
     context = Context(**{k: v for k, v in options.items() if k not in ("thread_id", "wait")})

@@ -28,7 +28,7 @@ from agent.eval.data import (
 )
 from agent.eval.systems import SingleShot, search_tool
 from agent.evidence.seen import artifacts
-from agent.llm.choose import select_chat_model
+from agent.llm.servers.choose import select_chat_model
 from agent.settings import Context, Settings
 from graphs.research import build_graph
 from tools.errors import ResearchAgentError

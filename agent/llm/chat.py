@@ -2,7 +2,8 @@
 
 This is the only place a chat client is built (`build_chat_model`). Each override of a
 ChatOpenAI method is small and delegates the real work to pure helpers in
-agent/llm/wire.py (requests, errors) and agent/llm/repair.py (what servers get wrong).
+agent/llm/wire/protocol.py (requests, errors) and agent/llm/repair/message.py (what servers
+get wrong).
 Reasoning is stored in `additional_kwargs["reasoning_content"]` and never printed.
 Repairs and the empty-message retry apply to finished turns (`invoke`/`ainvoke`, also
 when they stream underneath); raw `stream()` chunks only carry the captured reasoning.
@@ -24,13 +25,12 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 from langchain_openai import ChatOpenAI
 from pydantic import PrivateAttr, SecretStr
 
-from agent.llm.deadline import check_run
-from agent.llm.providers import ServerConfig, resolve_server
-from agent.llm.repair import CUT_KEY, is_empty, repair_message
-from agent.llm.reply_shape import UnreadableReply
-from agent.llm.stream_turn import TurnStream, merge_invalid
-from agent.llm.transport import AsyncShapeTransport, ShapeTransport
-from agent.llm.wire import (
+from agent.llm.repair.message import CUT_KEY, is_empty, repair_message
+from agent.llm.repair.reply_shape import UnreadableReply
+from agent.llm.repair.stream_turn import TurnStream, merge_invalid
+from agent.llm.servers.providers import ServerConfig, resolve_server
+from agent.llm.wire.deadline import check_run
+from agent.llm.wire.protocol import (
     apply_effort,
     attach_reasoning,
     broken_stream_message,
@@ -40,6 +40,7 @@ from agent.llm.wire import (
     reasoning_of,
     verdict,
 )
+from agent.llm.wire.transport import AsyncShapeTransport, ShapeTransport
 from agent.schemas import REASONING_KEY
 from agent.settings import Settings
 from tools import retry

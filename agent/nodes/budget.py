@@ -2,7 +2,7 @@
 
 Tokens are counted exactly, offline: the request is rendered the way a gpt-oss server
 renders it (harmony framing of the system prompt, tool definitions and every message) and
-counted with o200k_harmony (agent/llm/harmony_tokens.py).
+counted with o200k_harmony (agent/llm/servers/harmony_tokens.py).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 
 from langchain_core.messages import BaseMessage
 
-from agent.llm.harmony_tokens import count_request_tokens
+from agent.llm.servers.harmony_tokens import count_request_tokens
 from agent.settings import Context
 
 STEPS_FOR_LAST_TURN = 3  # call_model (this one) -> respond -> END, with a margin of one
@@ -54,7 +54,7 @@ def spent_budget(
         context_tokens: Tokens of the request about to be sent.
         remaining_steps: LangGraph supersteps left before its recursion limit.
         max_context_tokens: The context budget in force, when the server's own context
-            window makes it smaller than the setting (see agent/llm/context_window.py).
+            window makes it smaller than the setting (see agent/llm/servers/context_window.py).
 
     Returns:
         "" when tools are still allowed, else a short name of the spent budget.

@@ -13,7 +13,7 @@ HISTORY_SHARE of the context budget, given up in this order (what matters least 
 
 Reasoning is never sent for earlier exchanges (gpt-oss guidance: only tool-call turns
 since the last final answer carry it). Token counts are exact o200k_harmony counts
-(agent/llm/harmony_tokens.py): harmony frames each message between special tokens, so a
+(agent/llm/servers/harmony_tokens.py): harmony frames each message between special tokens, so a
 request's count is its framing plus the sum of its messages' counts.
 """
 
@@ -27,7 +27,7 @@ from typing import Any
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
 from agent.evidence.seen import run_start
-from agent.llm.harmony_tokens import (
+from agent.llm.servers.harmony_tokens import (
     count_request_tokens,
     count_segments,
     count_text,

@@ -12,8 +12,8 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 from langgraph.runtime import Runtime
 
 from agent import prompts
-from agent.llm.choose import describe_model, select_chat_model
-from agent.llm.context_window import context_budget
+from agent.llm.servers.choose import describe_model, select_chat_model
+from agent.llm.servers.context_window import context_budget
 from agent.nodes.budget import spent_budget
 from agent.nodes.history import fit_history
 from agent.nodes.respond import respond
@@ -71,7 +71,8 @@ def make_call_model(
     Args:
         model: A chat model to use for every run, or None to choose one per run's context.
         tools: The tools to bind.
-        select: How to choose a model from a context (default: agent.llm.choose.select_chat_model).
+        select: How to choose a model from a context (default:
+            agent.llm.servers.choose.select_chat_model).
 
     Returns:
         The node function.

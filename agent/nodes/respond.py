@@ -11,7 +11,7 @@ from agent import prompts
 from agent.evidence.citations import apply_citations
 from agent.evidence.seen import run_start, seen_documents
 from agent.evidence.summaries import tool_steps
-from agent.llm.repair import CUT_KEY, split_harmony
+from agent.llm.repair.message import CUT_KEY, split_harmony
 from agent.schemas import Answer, Status, StepRecord, Steps
 from agent.state import State
 
@@ -21,7 +21,7 @@ THINK = re.compile(r"<think>.*?</think>", re.DOTALL)
 def clean_answer(text: str) -> str:
     """The final answer without raw reasoning or harmony tokens a server let through.
 
-    Harmony text goes through the chat model's own parser (agent.llm.repair), so the answer
+    Harmony text goes through the chat model's own parser (agent.llm.repair.message), so the answer
     keeps only what the final channel says, whichever model produced it.
     """
     if "<|" in text:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from langchain_core.language_models import BaseChatModel
 
-from agent.llm.choose import describe_model, select_chat_model
+from agent.llm.servers.choose import describe_model, select_chat_model
 from agent.offline.policy import OfflinePolicy
 from agent.settings import Context
 

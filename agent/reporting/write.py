@@ -1,7 +1,7 @@
 """The `write` node: section by section, from the branches' verified findings only.
 
 Each request is sized with exact token counts (the request rendered as a gpt-oss server
-renders it, agent/llm/harmony_tokens.py): findings are added while the request stays
+renders it, agent/llm/servers/harmony_tokens.py): findings are added while the request stays
 within the context budget, which is the setting lowered to the server's context window
 minus the room kept for the answer; what does not fit is left out and noted.
 """
@@ -17,9 +17,9 @@ from langgraph.config import get_stream_writer
 from langgraph.runtime import Runtime
 
 from agent import prompts
-from agent.llm.context_window import context_budget
-from agent.llm.harmony_tokens import count_request_tokens
-from agent.llm.repair import CUT_KEY
+from agent.llm.repair.message import CUT_KEY
+from agent.llm.servers.context_window import context_budget
+from agent.llm.servers.harmony_tokens import count_request_tokens
 from agent.nodes.respond import clean_answer
 from agent.reporting.evidence import as_seen, findings, number_evidence
 from agent.reporting.model import choose_model, is_offline

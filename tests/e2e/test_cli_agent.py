@@ -29,7 +29,7 @@ from tests.support.agent_e2e import (
 )
 from tests.support.wire_server import Reply, WireServer
 
-pytestmark = [pytest.mark.timeout(120)]
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]  # CLI subprocesses
 STEP_CALL = re.compile(r"^-> (milvus_search|fetch_doc)\((.*)\)$")
 STEP_HITS = re.compile(r"^\s*<- (\d+) hits?$")
 
@@ -54,7 +54,7 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
 
 def no_local_server() -> None:
     """`ask` with nothing configured probes the local presets; a real one would answer."""
-    from agent.llm.providers import LOCAL_PRESETS, PRESETS, probe
+    from agent.llm.servers.providers import LOCAL_PRESETS, PRESETS, probe
 
     for name in LOCAL_PRESETS:
         if probe(PRESETS[name].base_url):

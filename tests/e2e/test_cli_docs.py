@@ -14,6 +14,8 @@ from tests.support.foundation import clean_env, run_cli
 from tools.render import render_search
 from tools.schemas import SearchHit, SearchResult
 
+pytestmark = pytest.mark.slow  # the console script in subprocesses
+
 GUIDE = "# Index guide\n\n" + "".join(
     f"Step {n}: HNSW index tuning note number {n} about efConstruction.\n" for n in range(3, 41)
 )

@@ -19,10 +19,10 @@ from langchain_core.messages import AIMessage
 from pydantic import SecretStr
 
 from agent.cli.doctor import check_context_window
-from agent.llm import context_window
 from agent.llm.chat import GptOssChat
-from agent.llm.context_window import ANSWER_ROOM, context_budget, discover
-from agent.llm.providers import PRESETS, ServerConfig
+from agent.llm.servers import context_window
+from agent.llm.servers.context_window import ANSWER_ROOM, context_budget, discover
+from agent.llm.servers.providers import PRESETS, ServerConfig
 from agent.settings import Context, Settings
 from graphs.research import build_graph
 from tests.support.corpus import DOCS

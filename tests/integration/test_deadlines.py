@@ -20,8 +20,8 @@ from langchain_core.messages import HumanMessage, ToolMessage
 from langgraph.checkpoint.memory import InMemorySaver
 
 from agent.llm.chat import GptOssChat, build_chat_model
-from agent.llm.deadline import run_deadline
-from agent.llm.providers import PRESETS, ServerConfig
+from agent.llm.servers.providers import PRESETS, ServerConfig
+from agent.llm.wire.deadline import run_deadline
 from agent.settings import Settings
 from graphs.research import build_graph
 from tests.support.corpus import DOCS

@@ -346,7 +346,7 @@ def test_cli_ask_shows_reasoning_only_when_asked(
 
 def as_sse(reply: Reply, gate: Any = None) -> Reply:
     """A JSON reply sent as SSE frames, one token of its answer per frame."""
-    from agent.llm.transport import sse_from_completion
+    from agent.llm.wire.transport import sse_from_completion
 
     data = json.loads(reply.body)
     message = data["choices"][0]["message"]

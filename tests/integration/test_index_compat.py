@@ -22,10 +22,9 @@ from pymilvus.client.grpc_handler import GrpcHandler
 from pymilvus.client.prepare import Prepare
 
 from tests.support.foundation import RESEARCH_AGENT, clean_env, lite_settings
-from tools import indexes
 from tools.errors import StoreError
 from tools.schemas import Chunk
-from tools.store import ChunkStore, close_stores, open_store
+from tools.store import ChunkStore, admin, close_stores, indexes, open_store
 
 INT_MAX = 2**31 - 1
 DOCUMENTED: dict[str, Any] = {
@@ -254,20 +253,20 @@ def test_a_flat_collection_keeps_working_and_reindex_migrates_it(
     fill(store)
     hnsw = {mode: ids(store, mode) for mode in ("hybrid", "dense", "bm25")}
     # a collection as older versions built it
-    report = indexes.reindex(store.client, "compat", "FLAT")
+    report = admin.reindex(store, "FLAT")
     assert (report.before, report.after, report.rows, report.changed) == ("HNSW", "FLAT", 60, True)
     store.forget()
     wire.clear()
     assert {mode: ids(store, mode) for mode in hnsw} == hnsw  # 60 rows: HNSW is exact here
     assert all("ef" not in r["params"] for r in wire.searches)
-    report = indexes.reindex(store.client, "compat", "HNSW")
+    report = admin.reindex(store, "HNSW")
     assert (report.before, report.after, report.rows) == ("FLAT", "HNSW", 60)
     assert wire.indexes == [
         ("dense", {"M": 16, "efConstruction": 200, "metric_type": "COSINE", "index_type": "HNSW"})
     ]
     store.forget()
     assert ids(store, "dense") == hnsw["dense"]
-    again = indexes.reindex(store.client, "compat", "HNSW")
+    again = admin.reindex(store, "HNSW")
     assert not again.changed and len(wire.indexes) == 1  # nothing rebuilt the second time
 
 
@@ -278,17 +277,18 @@ def test_an_interrupted_reindex_says_how_to_finish_and_finishes(store: ChunkStor
     store.forget()
     with pytest.raises(StoreError, match="research-agent collections reindex compat"):
         store.search("segment", VECTORS[7], 3)
-    report = indexes.reindex(store.client, "compat", "HNSW")
+    report = admin.reindex(store, "HNSW")
     assert (report.before, report.after) == (None, "HNSW")
     store.forget()
     assert ids(store, "dense")[0] == "c7"
 
 
+@pytest.mark.slow  # three CLI processes
 def test_cli_reindex(tmp_path: Path) -> None:
     settings = lite_settings(tmp_path, "old")
     store = open_store(settings)
     fill(store)
-    indexes.reindex(store.client, "old", "FLAT")
+    admin.reindex(store, "FLAT")
     close_stores()
     env = clean_env(RESEARCH_AGENT_MILVUS_URI=settings.milvus_uri, RESEARCH_AGENT_ENV_FILE="")
 

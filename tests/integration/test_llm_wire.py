@@ -20,7 +20,7 @@ from langchain_core.messages import (
 )
 
 from agent.llm.chat import GptOssChat, build_chat_model
-from agent.llm.providers import PRESETS, ServerConfig
+from agent.llm.servers.providers import PRESETS, ServerConfig
 from agent.settings import Settings
 from tests.support import wire_path
 from tests.support.wire_server import Reply, WireServer

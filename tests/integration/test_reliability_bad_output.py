@@ -20,8 +20,8 @@ from hypothesis import strategies as st
 from langchain_core.messages import AIMessage, ToolMessage
 
 from agent.llm.chat import GptOssChat, build_chat_model
-from agent.llm.providers import PRESETS, ServerConfig
-from agent.llm.repair import repair_message
+from agent.llm.repair.message import repair_message
+from agent.llm.servers.providers import PRESETS, ServerConfig
 from agent.settings import Context, Settings
 from graphs.research import build_graph
 from tests.support import wire_path

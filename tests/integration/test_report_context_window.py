@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
 
-from agent.llm import context_window
-from agent.llm.harmony_tokens import count_request_tokens
+from agent.llm.servers import context_window
+from agent.llm.servers.harmony_tokens import count_request_tokens
 from agent.settings import ReportContext
 from graphs.report import build_report_graph
 from tests.support.fake_tools import FakeCorpus

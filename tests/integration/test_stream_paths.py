@@ -16,7 +16,7 @@ import pytest
 from langchain_core.messages import AIMessage, AIMessageChunk
 
 from agent.llm.chat import build_chat_model
-from agent.llm.providers import PRESETS, ServerConfig
+from agent.llm.servers.providers import PRESETS, ServerConfig
 from agent.settings import Settings
 from tests.support import WIRE
 from tests.support.wire_server import Reply, WireServer

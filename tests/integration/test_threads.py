@@ -124,6 +124,7 @@ def test_killed_run_resumes_from_the_cli_without_redoing_tool_calls(tmp_path: Pa
     assert info.value.finished
 
 
+@pytest.mark.slow  # a CLI process
 def test_unreachable_postgres_is_one_line(tmp_path: Path) -> None:
     from tests.support.foundation import free_port
 

@@ -16,7 +16,7 @@ from langchain_core.messages import AIMessage, ToolMessage
 
 from agent.events import update_events
 from agent.llm.chat import build_chat_model
-from agent.llm.providers import PRESETS, ServerConfig
+from agent.llm.servers.providers import PRESETS, ServerConfig
 from agent.schemas import StepEvent
 from agent.settings import Context, Settings
 from agent.state import NOT_RUN

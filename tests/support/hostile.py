@@ -22,7 +22,7 @@ from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.messages import AIMessage, HumanMessage
 
 from agent.llm.chat import GptOssChat, build_chat_model
-from agent.llm.providers import PRESETS, ServerConfig
+from agent.llm.servers.providers import PRESETS, ServerConfig
 from agent.settings import Settings
 from tests.support.wire_server import Reply, WireServer
 from tools.errors import ModelServerError

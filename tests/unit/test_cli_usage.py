@@ -123,7 +123,7 @@ def test_bad_name_or_url_refused_before_any_work(
     def no_request(*_: object, **__: object) -> None:
         raise AssertionError("a request was made for an invalid setting")
 
-    monkeypatch.setattr("agent.llm.providers.probe", no_request, raising=False)
+    monkeypatch.setattr("agent.llm.servers.providers.probe", no_request, raising=False)
     code, _, err = run(argv, monkeypatch, capsys)
     assert code == 2
     assert err.count("\n") == 1 and err.startswith(expected), err

@@ -15,7 +15,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
 from agent import prompts
-from agent.llm.harmony_tokens import count_request_tokens, count_segments, render_request
+from agent.llm.servers.harmony_tokens import count_request_tokens, count_segments, render_request
 from tests.support import wire_path
 from tests.support.harmony_reference import reference_count
 from tools.fetch import fetch_doc

@@ -9,7 +9,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
 from agent import prompts
-from agent.llm.harmony_tokens import count_request_tokens
+from agent.llm.servers.harmony_tokens import count_request_tokens
 from agent.nodes.history import HISTORY_SHARE, SUMMARY_ID, fit_history, split_exchanges
 from agent.schemas import REASONING_KEY
 from tests.support.fake_chat import call

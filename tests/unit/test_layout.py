@@ -134,9 +134,10 @@ def _reach(graph: dict[str, set[str]], start: str) -> set[str]:
 def room_violations(graph: dict[str, set[str]]) -> list[str]:
     """Breaks of the rules between the agent's rooms (docs/architecture.md, Import direction).
 
-    The nodes reach a chat model, the offline policy included, only through agent.llm.choose,
-    so they never import agent.offline; the offline policy never reaches the nodes, not even
-    through another module (that would close a nodes -> llm -> offline -> nodes cycle).
+    The nodes reach a chat model, the offline policy included, only through
+    agent.llm.servers.choose, so they never import agent.offline; the offline policy never
+    reaches the nodes, not even through another module (that would close a nodes -> llm ->
+    offline -> nodes cycle).
     Evidence is shared by nodes, the offline policy, the API and the eval harness, so it
     imports none of them: only tools, the leaves, the graph's state and itself.
     """
@@ -251,3 +252,135 @@ def test_the_rules_see_the_project() -> None:
     assert "agent.evidence.seen" in graph["agent.eval.harness"]
     assert "tools.artifacts" in graph["tools.cursors"]
     assert Path(PROJECT_ROOT / "docs" / "architecture.md").is_file()
+
+
+MILVUS_LIBRARIES = ("pymilvus", "langchain_milvus", "milvus_lite")
+STORE = "tools.store"
+
+
+def _in_store(name: str) -> bool:
+    return name == STORE or name.startswith(f"{STORE}.")
+
+
+def _imported_names(tree: ast.Module) -> Iterator[tuple[int, str]]:
+    """Every module an import names, anywhere: top level, functions, TYPE_CHECKING blocks."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            yield from ((node.lineno, alias.name) for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            yield node.lineno, node.module
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute | ast.Name)
+            and getattr(node.func, "attr", getattr(node.func, "id", "")) == "import_module"
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
+        ):
+            yield node.lineno, node.args[0].value
+
+
+def _store_privates(modules: dict[str, ast.Module]) -> set[str]:
+    """Private names the store's modules define: functions, class members, self._x fields."""
+    names: set[str] = set()
+    for name, tree in modules.items():
+        if not _in_store(name):
+            continue
+        for node in ast.walk(tree):
+            found = None
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                found = node.name
+            elif isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store):
+                found = node.attr
+            elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                found = node.id
+            if found and found.startswith("_") and found.strip("_") and not found.startswith("__"):
+                names.add(found)
+    return names
+
+
+def _is_store_expr(node: ast.expr) -> bool:
+    """A name holding a store (`store`, `self.store`, ...) or a call of open_store()."""
+    if isinstance(node, ast.Call):
+        func = node.func
+        return getattr(func, "attr", getattr(func, "id", "")) == "open_store"
+    text = ast.unparse(node).lower()
+    return "store" in text.rsplit(".", 1)[-1]
+
+
+def milvus_outside_store(modules: dict[str, ast.Module]) -> list[str]:
+    """Where a module outside tools/store imports a Milvus library or uses store internals.
+
+    Three rules: no import of pymilvus, langchain_milvus or milvus_lite (at any depth);
+    no use of a private name of the store's modules except through `self`/`cls`; no call
+    through a store's pymilvus client (`store.client.x`, `open_store(s).client`).
+    """
+    privates = _store_privates(modules)
+    wrong = []
+    for name, tree in modules.items():
+        if _in_store(name):
+            continue
+        for line, module in _imported_names(tree):
+            if module.split(".")[0] in MILVUS_LIBRARIES:
+                wrong.append(f"{name}:{line} imports {module} (only tools/store may)")
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and _in_store(node.module or ""):
+                for alias in node.names:
+                    if alias.name in privates:
+                        wrong.append(f"{name}:{node.lineno} imports the store's {alias.name}")
+            if not isinstance(node, ast.Attribute):
+                continue
+            owner = node.value
+            if node.attr in privates and not (
+                isinstance(owner, ast.Name) and owner.id in ("self", "cls")
+            ):
+                wrong.append(f"{name}:{node.lineno} uses the store's private {node.attr}")
+            elif node.attr == "client" and _is_store_expr(owner):
+                wrong.append(f"{name}:{node.lineno} calls Milvus through {ast.unparse(node)}")
+    return sorted(wrong)
+
+
+def test_milvus_is_touched_only_in_tools_store() -> None:
+    modules = _modules()
+    assert not milvus_outside_store(modules), "\n".join(milvus_outside_store(modules))
+    # the scan sees the store's own uses, which are allowed there
+    store_imports = {m for n, t in modules.items() if _in_store(n) for _, m in _imported_names(t)}
+    assert {"pymilvus", "langchain_milvus"} <= {m.split(".")[0] for m in store_imports}
+    assert {"_query", "_dense_index"} <= _store_privates(modules)
+
+
+INJECTED = """
+from typing import TYPE_CHECKING
+import importlib
+if TYPE_CHECKING:
+    from pymilvus import MilvusClient
+from tools.store import open_store
+from tools.store.lite import _served_here
+def f(settings):
+    # lazy: an injected import the checker must see inside a function
+    import langchain_milvus.vectorstores
+    store = open_store(settings)
+    importlib.import_module("milvus_lite")
+    rows = store._query('id != ""', ["id"])
+    open_store(settings).client.drop_collection("x")
+    return store.client.list_collections(), rows
+"""
+
+
+@pytest.mark.parametrize("where", ["agent.cli.injected", "tools.injected", "graphs.injected"])
+def test_the_milvus_rule_catches_injected_uses(where: str) -> None:
+    modules = _modules()
+    found = milvus_outside_store({**modules, where: ast.parse(INJECTED)})
+    assert found == sorted(
+        [
+            f"{where}:5 imports pymilvus (only tools/store may)",
+            f"{where}:7 imports the store's _served_here",
+            f"{where}:10 imports langchain_milvus.vectorstores (only tools/store may)",
+            f"{where}:12 imports milvus_lite (only tools/store may)",
+            f"{where}:13 uses the store's private _query",
+            f"{where}:14 calls Milvus through open_store(settings).client",
+            f"{where}:15 calls Milvus through store.client",
+        ]
+    )
+    # the same code inside tools/store is the store's own business
+    assert not milvus_outside_store({**modules, "tools.store.injected": ast.parse(INJECTED)})

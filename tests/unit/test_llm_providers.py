@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from agent.llm import providers
-from agent.llm.providers import PRESETS, probe, resolve_server
+from agent.llm.servers import providers
+from agent.llm.servers.providers import PRESETS, probe, resolve_server
 from agent.settings import Settings
 from tests.support.wire_server import WireServer
 from tools.errors import ModelServerError

@@ -14,7 +14,7 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 from langgraph.checkpoint.memory import InMemorySaver
 
 from agent import prompts
-from agent.llm.harmony_tokens import count_request_tokens
+from agent.llm.servers.harmony_tokens import count_request_tokens
 from agent.nodes.history import HISTORY_SHARE
 from agent.offline.policy import OfflinePolicy
 from agent.schemas import REASONING_KEY

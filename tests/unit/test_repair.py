@@ -1,4 +1,4 @@
-"""The pure repairs of agent/llm/repair.py, on recorded server output and on generated debris."""
+"""The pure repairs of agent/llm/repair/message.py, on recorded output and on generated debris."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from langchain_core.messages import AIMessage
 
-from agent.llm.repair import (
+from agent.llm.repair.message import (
     ArgumentsError,
     RawCall,
     clean_tool_name,
@@ -19,7 +19,7 @@ from agent.llm.repair import (
     repair_message,
     split_harmony,
 )
-from agent.llm.wire import attach_reasoning
+from agent.llm.wire.protocol import attach_reasoning
 from tests.support import wire_path
 
 TOOLS = ["milvus_search", "fetch_doc"]

@@ -17,9 +17,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from langchain_core.messages import AIMessage
 
-from agent.llm.repair import REPAIRS_KEY, repair_message
-from agent.llm.repair_args import HARMONY_TOKEN, complete_json
-from agent.llm.repair_stream import ContentStream
+from agent.llm.repair.args import HARMONY_TOKEN, complete_json
+from agent.llm.repair.harmony import ContentStream
+from agent.llm.repair.message import REPAIRS_KEY, repair_message
 from tests.support import WIRE
 
 SCHEMAS = {

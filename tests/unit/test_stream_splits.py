@@ -15,9 +15,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from langchain_core.messages import AIMessage
 
-from agent.llm.repair import repair_message
-from agent.llm.repair_args import HARMONY_TOKEN
-from agent.llm.repair_stream import ContentStream, split_harmony
+from agent.llm.repair.args import HARMONY_TOKEN
+from agent.llm.repair.harmony import ContentStream, split_harmony
+from agent.llm.repair.message import repair_message
 
 OWN = [
     "The operator <||> joins lists.",

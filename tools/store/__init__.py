@@ -1,12 +1,18 @@
 """The Milvus chunk store: the only package that touches Milvus, one module per job.
 
+pymilvus, langchain_milvus and milvus_lite are imported here and nowhere else in agent/,
+tools/ or graphs/ (tests/unit/test_layout.py), and no module outside uses a store's
+private members.
+
 - `connect`: a client for the settings (Lite file, server, Zilliz Cloud), clear errors.
 - `lite`: Milvus Lite's one-opener LOCK: who holds it, and releasing this process's own.
 - `collection`: the collection's fields, indexes and properties; the rows written.
+- `indexes`: every index and search parameter (HNSW, BM25, ef), and reading an index.
 - `chunks`: `ChunkStore`, one path per operation: create, upsert, delete, read, search.
 - `retrieve`: dense, BM25 and hybrid search requests; `fusion` combines hybrid's two
   sides (min-max weighted, or RRF); `passages` merges neighbouring chunks into one hit.
 - `filters`: filter expressions built from values (never from the model's text).
+- `admin`: whole collections of a database: list, drop, reindex in place.
 - `registry`: one store per (URI, collection) in a process; `close_stores`.
 - `langchain_milvus`: a read-only LangChain vector store and retriever (agent.as_retriever).
 """

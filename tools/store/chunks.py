@@ -19,10 +19,10 @@ from typing import TYPE_CHECKING, Any
 from pymilvus import MilvusException
 
 from agent.settings import Settings
-from tools import indexes
 from tools.errors import StoreError, ToolInputError
 from tools.schemas import Chunk, SearchFilters
 from tools.store import collection as layout
+from tools.store import indexes
 from tools.store.connect import answering, connect, quiet
 from tools.store.filters import (
     METADATA_FIELDS,
@@ -229,14 +229,16 @@ class ChunkStore:
                 it.close()
         return rows
 
+    def all_rows(self, fields: Sequence[str]) -> list[dict[str, Any]]:
+        """These fields of every chunk, in no particular order (listings, not search)."""
+        return self._query('id != ""', list(fields))
+
     def doc_states(self) -> dict[str, DocState]:
         """Per document: source, latest hash, and how many of its chunks are present."""
         if not self.exists():
             return {}
         acc: dict[str, dict[str, Any]] = {}
-        for r in self._query(
-            'id != ""', ["doc_id", "source", "doc_hash", "n_chunks", "chunk_index"]
-        ):
+        for r in self.all_rows(["doc_id", "source", "doc_hash", "n_chunks", "chunk_index"]):
             d = acc.setdefault(r["doc_id"], {"source": r["source"], "hashes": {}, "n": {}})
             d["hashes"][r["doc_hash"]] = d["hashes"].get(r["doc_hash"], 0) + 1
             d["n"][r["doc_hash"]] = r["n_chunks"]

@@ -12,14 +12,14 @@ from typing import TYPE_CHECKING, Any
 
 from pymilvus import DataType, Function, FunctionType
 
-from tools import indexes
 from tools.schemas import Chunk
+from tools.store import indexes
 
 if TYPE_CHECKING:
     import numpy as np
     from pymilvus import MilvusClient
 
-    from tools.indexes import DenseIndex
+    from tools.store.indexes import DenseIndex
 
 PROP_EMBEDDER = "research_agent.embedder"
 PROP_DIM = "research_agent.dim"

@@ -24,9 +24,9 @@ from langchain_core.vectorstores import VectorStoreRetriever
 from langchain_milvus import BM25BuiltInFunction, Milvus
 
 from agent.settings import Settings
-from tools import indexes
 from tools.embeddings import Embedder
 from tools.errors import StoreError
+from tools.store import indexes
 from tools.store.connect import quiet
 from tools.store.filters import search_filter
 from tools.store.registry import open_store

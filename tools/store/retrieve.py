@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
-from tools import indexes
+from tools.store import indexes
 from tools.store.collection import OUTPUT_FIELDS
 from tools.store.fusion import Fusion, fuse
 from tools.store.passages import merge_neighbours

@@ -1,9 +1,9 @@
 """HTTP transports: the reply in the shape asked for, clean, and within its deadline.
 
 Every chat-completions reply passes through here before the OpenAI client reads it:
-- its body must arrive before the request's deadline (agent/llm/deadline.py);
+- its body must arrive before the request's deadline (agent/llm/wire/deadline.py);
 - a 200 reply is rewritten into the documented Chat Completions shape
-  (agent/llm/reply_shape.py, agent/llm/sse_clean.py), so no field of the wrong type, no
+  (agent/llm/repair/reply_shape.py, agent/llm/wire/sse_clean.py), so no field of the wrong type, no
   deep nesting and no invalid Unicode reaches openai or langchain-openai;
 - a reply in the other shape is converted: SSE frames to `"stream": false` (versions of
   `transformers serve`), one JSON body to `"stream": true` (servers that cannot stream).
@@ -17,10 +17,10 @@ from typing import Any
 
 import httpx
 
-from agent.llm.deadline import AsyncTimedStream, Deadline, TimedStream
-from agent.llm.reply_shape import UnreadableReply, clean_completion, decode
-from agent.llm.sse_clean import EventCleaner
-from agent.llm.wire import completion_from_sse
+from agent.llm.repair.reply_shape import UnreadableReply, clean_completion, decode
+from agent.llm.wire.deadline import AsyncTimedStream, Deadline, TimedStream
+from agent.llm.wire.protocol import completion_from_sse
+from agent.llm.wire.sse_clean import EventCleaner
 
 _LENGTH_HEADERS = {"content-length", "content-encoding", "transfer-encoding"}
 

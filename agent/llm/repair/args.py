@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from agent.llm.reply_shape import depth_over
+from agent.llm.repair.reply_shape import depth_over
 
 # Zero-width and non-breaking characters that llama.cpp leaked around a recipient
 # (ggml-org/llama.cpp#15181); str.strip() does not remove the zero-width ones.

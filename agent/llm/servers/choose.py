@@ -9,7 +9,7 @@ from urllib.parse import urlparse
 
 from langchain_core.language_models import BaseChatModel
 
-from agent.llm.providers import probe, resolve_server
+from agent.llm.servers.providers import probe, resolve_server
 from agent.offline.policy import MODEL_NAME, PROVIDER, OfflinePolicy
 from agent.settings import Context
 from tools.errors import ModelServerError

@@ -25,7 +25,7 @@ from urllib.parse import urlparse
 
 import httpx
 
-from agent.llm.choose import LOCAL_HOSTS
+from agent.llm.servers.choose import LOCAL_HOSTS
 
 OLLAMA_DEFAULT_CONTEXT = 4096
 """Ollama's default window below 24 GiB of VRAM (docs/context-length.mdx in ollama/ollama)."""

@@ -1,10 +1,10 @@
 """One streamed model turn, repaired as it arrives (used by GptOssChat._stream/_astream).
 
 Each server chunk is passed on with only the answer text that can no longer change
-(agent.llm.repair_stream.ContentStream) and the reasoning (the server's reasoning field and
+(agent.llm.repair.harmony.ContentStream) and the reasoning (the server's reasoning field and
 analysis-channel text found in the content). Tool calls, native or written into the
 content, are held back and sent in the turn's last chunk, after the same repair a
-non-streamed turn gets (agent.llm.repair.repair_message), so both paths agree.
+non-streamed turn gets (agent.llm.repair.message.repair_message), so both paths agree.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from typing import Any, cast
 from langchain_core.messages import AIMessage, AIMessageChunk, InvalidToolCall
 from langchain_core.outputs import ChatGenerationChunk
 
-from agent.llm.repair import repair_message
-from agent.llm.repair_stream import ContentStream
-from agent.llm.reply_shape import UnreadableReply
+from agent.llm.repair.harmony import ContentStream
+from agent.llm.repair.message import repair_message
+from agent.llm.repair.reply_shape import UnreadableReply
 from agent.schemas import REASONING_KEY
 
 REASONING_FINAL_KEY = "turn_reasoning"

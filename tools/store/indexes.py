@@ -1,4 +1,4 @@
-"""Index and search parameters of the chunk collection, and the reindex migration.
+"""Index and search parameters of the chunk collection, and reading a collection's indexes.
 
 Every index type, metric and search parameter the store sends comes from here, so one test
 (tests/integration/test_index_compat.py) can hold them against what Milvus documents:
@@ -16,13 +16,9 @@ Milvus Lite accepts any index name, so a wrong value would only fail on a real s
 from __future__ import annotations
 
 import importlib.util
-import time
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from pymilvus import RRFRanker
-
-from tools.errors import StoreError
 
 if TYPE_CHECKING:
     from pymilvus import MilvusClient, RRFRanker
@@ -89,44 +85,10 @@ def dense_index_of(client: MilvusClient, collection: str) -> str | None:
     return str(client.describe_index(collection, names[0]).get("index_type", "")) or None
 
 
-@dataclass(frozen=True)
-class ReindexReport:
-    """What `reindex` did to one collection."""
-
-    collection: str
-    before: str | None
-    after: str
-    rows: int
-    seconds: float
-
-    @property
-    def changed(self) -> bool:
-        """Whether an index was rebuilt (False: it already had the target index)."""
-        return self.before != self.after
-
-
-def reindex(client: MilvusClient, collection: str, target: DenseIndex) -> ReindexReport:
-    """Give a collection's dense field the target index, in place.
-
-    Drop + create index, not a rebuild of the collection: the rows, their vectors and the
-    BM25 index stay as they are, so nothing is re-embedded or copied, and the collection
-    needs no extra space. The collection is released meanwhile (searches fail for that
-    time). A run cut short between the drop and the create leaves the field without an
-    index; running it again finishes the job.
-    """
-    if not client.has_collection(collection):
-        raise StoreError(f"No collection '{collection}'. `research-agent ingest` creates it.")
-    t0 = time.perf_counter()
-    before = dense_index_of(client, collection)
-    if before != target:
-        client.release_collection(collection)
-        for name in client.list_indexes(collection, field_name=DENSE_FIELD):
-            client.drop_index(collection, name)
-        params = client.prepare_index_params()
-        params.add_index(field_name=DENSE_FIELD, index_name=DENSE_FIELD, **dense_index(target))
-        client.create_index(collection, params)
-    client.load_collection(collection)
-    rows = client.query(collection, filter="", output_fields=["count(*)"])
-    return ReindexReport(
-        collection, before, target, int(rows[0]["count(*)"]), round(time.perf_counter() - t0, 3)
-    )
+def index_summary(client: MilvusClient, collection: str) -> str:
+    """A collection's indexes as "field:TYPE, ..." sorted ("none" without any)."""
+    kinds = []
+    for name in client.list_indexes(collection):
+        desc = client.describe_index(collection, name)
+        kinds.append(f"{desc.get('field_name', name)}:{desc.get('index_type', '?')}")
+    return ", ".join(sorted(kinds)) or "none"

@@ -14,8 +14,8 @@ import httpx
 import openai
 from langchain_core.messages import AIMessage, BaseMessage
 
-from agent.llm.repair_args import HARMONY_TOKEN
-from agent.llm.reply_shape import UnreadableReply, clean_chunk, clean_text, decode
+from agent.llm.repair.args import HARMONY_TOKEN
+from agent.llm.repair.reply_shape import UnreadableReply, clean_chunk, clean_text, decode
 from agent.schemas import REASONING_KEY
 from tools.redact import redact_text
 

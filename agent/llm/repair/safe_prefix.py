@@ -1,14 +1,14 @@
 """How much of a streamed answer no later text can turn into a tool call written as JSON.
 
 gpt-oss sometimes writes a tool call as JSON in its answer text; while the text streams,
-what may become such a call is held back (agent/llm/repair_stream.py emits the rest).
+what may become such a call is held back (agent/llm/repair/harmony.py emits the rest).
 """
 
 from __future__ import annotations
 
 import re
 
-from agent.llm.repair_args import JUNK_CHARS
+from agent.llm.repair.args import JUNK_CHARS
 
 _BLANK = " \t\r\n" + JUNK_CHARS
 _CALL_LINE = re.compile(r"[ \t]*(?:```|[{\[]|`{1,2}(?:\n|$))")

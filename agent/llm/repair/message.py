@@ -18,7 +18,7 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, InvalidToolCall, ToolCall
 
-from agent.llm.repair_args import (
+from agent.llm.repair.args import (
     JUNK_CHARS,
     ArgumentsError,
     RawCall,
@@ -28,7 +28,7 @@ from agent.llm.repair_args import (
     only_fit,
     parse_arguments,
 )
-from agent.llm.repair_stream import Harmony, split_harmony
+from agent.llm.repair.harmony import Harmony, split_harmony
 
 __all__ = [
     "ArgumentsError",

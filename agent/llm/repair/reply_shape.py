@@ -3,7 +3,7 @@
 A hostile or broken server can put any JSON type in any field (arguments as an object,
 a number as a tool name, `choices` that is not a list), nest values thousands of levels
 deep, or send lone UTF-16 surrogates, NUL or invalid UTF-8. Everything that reaches
-openai/langchain-openai passes through here first (agent/llm/transport.py), so what they
+openai/langchain-openai passes through here first (agent/llm/wire/transport.py), so what they
 parse is always the documented Chat Completions shape; what cannot be read becomes an
 `UnreadableReply` with a one-line reason. Pure functions, no I/O.
 """
@@ -92,7 +92,7 @@ def _arguments(value: object, streamed: bool = True) -> str:
 
     Whole text that is JSON but not an object (`["q"]`, `7`, a JSON string) gets a leading
     zero-width space: langchain-openai would build a message whose arguments are a list
-    and crash on it; the repair (agent/llm/repair_args.py) strips that character, reads
+    and crash on it; the repair (agent/llm/repair/args.py) strips that character, reads
     the value and explains or unwraps it.
     """
     if isinstance(value, str):

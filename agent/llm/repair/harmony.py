@@ -5,7 +5,7 @@ the same answer: `split_harmony(text)` reads a finished turn; `ContentStream` fe
 text as it arrives and emits only what can no longer change: a partial `<|` token, an open
 harmony header, a possible `to=` recipient and anything that may be a tool call written as
 JSON are held back until they are resolved. The caller then applies the full repair
-(agent/llm/repair.py) and `ContentStream.tail()` emits whatever of the final answer was
+(agent/llm/repair/message.py) and `ContentStream.tail()` emits whatever of the final answer was
 held back. Whole harmony tokens (`<|name|>`) are markup and the `<|` of a token that never
 closed (`<|co`) is debris, shown as `<`; any other `<|` is text (`The operator <||> joins
 lists`) and reaches the user unchanged.
@@ -19,8 +19,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from agent.llm.repair_args import HARMONY_TOKEN, RawCall, clean_tool_name
-from agent.llm.safe_prefix import SafePrefix
+from agent.llm.repair.args import HARMONY_TOKEN, RawCall, clean_tool_name
+from agent.llm.repair.safe_prefix import SafePrefix
 
 _TOKEN_SPLIT = re.compile(r"(<\|[a-z_]{1,16}\|>)")
 _PARTIAL_TOKEN = re.compile(r"<(?:\|[a-z_]{0,16}\|?)?$")

@@ -2,7 +2,7 @@
 
 `EventCleaner` reads raw SSE bytes as they arrive (any split, invalid UTF-8 included) and
 returns the same events with each `data:` payload passed through
-agent.llm.reply_shape.clean_chunk. Comments (keep-alives) and `event:` lines pass; a body
+agent.llm.repair.reply_shape.clean_chunk. Comments (keep-alives) and `event:` lines pass; a body
 with no event at all (a proxy's HTML page sent with status 200) is an UnreadableReply.
 Linear in the reply's size: every byte is looked at a bounded number of times.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 
-from agent.llm.reply_shape import UnreadableReply, clean_chunk, clean_text, decode
+from agent.llm.repair.reply_shape import UnreadableReply, clean_chunk, clean_text, decode
 
 _FIELDS = (b"data:", b"event:", b"id:", b"retry:", b":")
 

@@ -1,0 +1,1 @@
+"""Server knowledge: presets, which model serves a run, context windows, harmony counts."""

@@ -1,0 +1,1 @@
+"""The wire: requests as each server wants them, replies within their deadline, failures."""
