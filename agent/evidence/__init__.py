@@ -6,6 +6,6 @@
 - summaries.py: one line per tool result, and the (tool, args, summary) steps of a run.
 
 The nodes, the offline policy, the API's events, the eval harness and report mode read
-evidence here; this package imports only tools and the leaves (never agent/nodes or
-agent/offline), so any of them may use it.
+evidence here; this package imports only tools, the leaves and the graph's state (never
+agent/nodes or agent/offline), so any of them may use it (tests/unit/test_layout.py).
 """
