@@ -63,6 +63,10 @@ TOOL_BUDGET_ERROR = (
     "Answer from what you have already read."
 )
 
+NO_ANSWER_TURN = (
+    "Insufficient evidence: the budget ran out ({reason}) before the model could be asked "
+    "for an answer. The evidence it read is listed in the steps of this run."
+)
 EMPTY_ANSWER = (
     "Insufficient evidence: the model gave no answer. The evidence it read is listed "
     "in the steps of this run."

@@ -10,6 +10,7 @@ from langchain_core.vectorstores import VectorStoreRetriever
 from agent.settings import resolve
 from tools.embeddings import get_embedder
 from tools.errors import ConfigError
+from tools.sources import prefix_forms
 from tools.store.langchain_milvus import RetrieverMode, retriever
 
 MODES = ("hybrid", "dense")
@@ -25,16 +26,21 @@ def as_retriever(
 ) -> VectorStoreRetriever:
     """A LangChain retriever over a research-agent collection (built on langchain-milvus).
 
-    It returns the chunks `milvus_search` returns, in the same order, as Documents whose
-    metadata holds id, doc_id, source, title, heading, chunk_index, start_line and end_line.
-    Hybrid mode fuses dense and BM25 results by RRF inside Milvus.
+    It returns the passages `milvus_search` returns on the same settings, in the same
+    order, in hybrid and dense mode: each side is fetched through langchain-milvus, then
+    fused (the settings' fusion: min-max by default, or RRF) and neighbouring chunks are
+    merged as milvus_search does. Documents' metadata holds id, doc_id, source, title,
+    heading, chunk_index, start_line, end_line and score. A reranker (rerank_url) is not
+    applied.
 
     Args:
         collection: The collection (default: the settings' collection).
-        k: How many chunks each query returns (default: the settings' k).
+        k: How many passages each query returns (default: the settings' k).
         mode: "hybrid" (dense + BM25) or "dense".
-        source: Only chunks whose source starts with this prefix (or any of these).
-        **options: Other settings by name (milvus_uri, milvus_token, data_dir, embedder...).
+        source: Only chunks whose source starts with this prefix (or any of these), in
+            the forms milvus_search accepts (`./docs`, an absolute path).
+        **options: Other settings by name (milvus_uri, milvus_token, data_dir, embedder,
+            fusion...).
 
     Returns:
         A `VectorStoreRetriever`; its `vectorstore` is the langchain-milvus store.
@@ -46,4 +52,11 @@ def as_retriever(
     if mode not in MODES:
         raise ConfigError(f"mode must be one of {', '.join(MODES)}; got {mode!r}.")
     settings = resolve(collection=collection, k=k, **options)
-    return retriever(settings, get_embedder(settings), settings.k, mode, source)
+    prefixes = [form for one in _listed(source) for form in prefix_forms(one)]
+    return retriever(settings, get_embedder(settings), settings.k, mode, prefixes or None)
+
+
+def _listed(source: str | Sequence[str] | None) -> list[str]:
+    if source is None:
+        return []
+    return [source] if isinstance(source, str) else list(source)

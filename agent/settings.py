@@ -42,6 +42,8 @@ FLAGS = {
     "max_turns": "--max-turns",
     "max_context_tokens": "--max-context-tokens",
     "max_branches": "--max-branches",
+    "report_tool_calls": "--report-tool-calls",
+    "report_tokens": "--report-tokens",
 }
 """The command-line flag of each setting that has one (named in error messages)."""
 
@@ -128,6 +130,14 @@ class Context(BaseModel):
         "research_agent",
         description="Milvus collection holding the chunks (letters, digits, underscores).",
     )
+    # The run's total token budget (a report gives each branch its share through it).
+    max_run_tokens: int = Field(
+        0,
+        ge=0,
+        le=100_000_000,
+        description="Prompt tokens the run may send in all, counted exactly before each "
+        "request (0: no limit); tools are taken away while two more requests would not fit.",
+    )
 
     @field_validator("base_url")
     @classmethod
@@ -173,6 +183,14 @@ class ReportContext(Context):
         ge=2,
         le=400,
         description="Tool calls for the whole report, shared equally by its branches.",
+    )
+    report_tokens: int = Field(
+        400_000,
+        ge=5_000,
+        le=100_000_000,
+        description="Prompt tokens for the whole report (plan, branches, sections), counted "
+        "exactly: each branch gets an equal share, the writer one share plus what the "
+        "branches left.",
     )
     unverified: Literal["drop", "mark"] = Field(
         "drop",

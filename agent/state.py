@@ -62,6 +62,9 @@ class State(TypedDict):
     context_tokens: NotRequired[int]
     """Estimated o200k tokens of the last request sent to the model."""
 
+    run_tokens: NotRequired[int]
+    """Prompt tokens this run sent (exact counts of each request), for `max_run_tokens`."""
+
     budget_spent: NotRequired[str]
     """Empty while tools are allowed; else which budget ended them ("tool calls", "turns", ...)."""
 

@@ -36,7 +36,14 @@ from tools.errors import ResearchAgentError
 
 SCHEMA_TYPES = [("agent.schemas", n) for n in ("Answer", "Citation", "Steps", "StepRecord")]
 """Our types that checkpoints may hold (LANGGRAPH_STRICT_MSGPACK allows only these)."""
-_REPORT_TYPES = ("Plan", "OutlineSection", "ReadDoc", "BranchResult", "SectionDraft")
+_REPORT_TYPES = (
+    "Plan",
+    "OutlineSection",
+    "ReadDoc",
+    "BranchResult",
+    "SectionDraft",
+    "ReportBudget",
+)
 SCHEMA_TYPES += [
     ("agent.reporting.schemas", n) for n in (*_REPORT_TYPES, "ReportSection", "Report")
 ]

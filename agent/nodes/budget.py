@@ -44,6 +44,7 @@ def spent_budget(
     context_tokens: int,
     remaining_steps: int,
     max_context_tokens: int | None = None,
+    run_tokens: int = 0,
 ) -> str:
     """Which budget, if any, forbids tools on the model turn about to start.
 
@@ -55,6 +56,7 @@ def spent_budget(
         remaining_steps: LangGraph supersteps left before its recursion limit.
         max_context_tokens: The context budget in force, when the server's own context
             window makes it smaller than the setting (see agent/llm/servers/context_window.py).
+        run_tokens: Prompt tokens this run has already sent (exact counts).
 
     Returns:
         "" when tools are still allowed, else a short name of the spent budget.
@@ -66,6 +68,27 @@ def spent_budget(
         return f"{context.max_turns} model turns"
     if context_tokens >= limit:
         return f"{limit} context tokens"
+    if run_tokens_spent(context.max_run_tokens, run_tokens, context_tokens):
+        return f"{context.max_run_tokens} run tokens"
     if remaining_steps <= STEPS_FOR_LAST_TURN + 2:
         return "graph steps"
     return ""
+
+
+def run_tokens_spent(budget: int, sent: int, request: int) -> bool:
+    """True when a tools turn would leave no room for the turn that must follow it.
+
+    The request after a tools turn holds this one plus the reply and the tool results, so
+    it is at least as large: tools are allowed only while two requests of this size fit.
+
+    Args:
+        budget: The run's prompt-token budget (0: no limit).
+        sent: Prompt tokens already sent in this run.
+        request: Tokens of the request about to be sent.
+    """
+    return budget > 0 and sent + 2 * request > budget
+
+
+def fits_run_budget(budget: int, sent: int, request: int) -> bool:
+    """True when a request of `request` tokens may still be sent (always, without a budget)."""
+    return budget == 0 or sent + request <= budget

@@ -7,14 +7,22 @@ from typing import Any, Literal, Protocol
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, HumanMessage
+from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
+from langgraph.config import get_config
 from langgraph.runtime import Runtime
 
 from agent import prompts
-from agent.llm.servers.choose import describe_model, select_chat_model
+from agent.llm.servers.choose import (
+    CHOSEN_KEY,
+    ChosenModel,
+    describe_model,
+    select_chat_model,
+)
 from agent.llm.servers.context_window import context_budget
-from agent.nodes.budget import spent_budget
+from agent.llm.servers.harmony_tokens import count_request_tokens
+from agent.nodes.budget import fits_run_budget, spent_budget
 from agent.nodes.history import fit_history
 from agent.nodes.respond import respond
 from agent.settings import Context
@@ -38,6 +46,7 @@ def prepare(state: State) -> dict[str, Any]:
         "prompt_tokens": None,
         "completion_tokens": None,
         "context_tokens": 0,
+        "run_tokens": 0,
         "budget_spent": "",
     }
     question = (state.get("question") or "").strip()
@@ -69,7 +78,8 @@ def make_call_model(
     """Build the `call_model` node.
 
     Args:
-        model: A chat model to use for every run, or None to choose one per run's context.
+        model: A chat model to use for every run, or None: the model the API chose for the
+            run (carried in its config), else one chosen from the run's context.
         tools: The tools to bind.
         select: How to choose a model from a context (default:
             agent.llm.servers.choose.select_chat_model).
@@ -80,9 +90,12 @@ def make_call_model(
     chosen: dict[tuple[str | int | None, ...], tuple[BaseChatModel, str, str]] = {}
     specs = [convert_to_openai_tool(t) for t in tools]  # as the request will carry them
 
-    def choose(context: Context) -> tuple[BaseChatModel, str, str]:
+    def choose(context: Context, config: RunnableConfig) -> tuple[BaseChatModel, str, str]:
         if model is not None:
             return (model, *describe_model(model))
+        given = (config.get("configurable") or {}).get(CHOSEN_KEY)
+        if isinstance(given, ChosenModel):  # chosen and built once, by the API, for this run
+            return given.chat, given.choice.model, given.choice.provider
         settings = context.settings()
         # k too: the offline policy plans its searches with the run's k
         key = (settings.provider, settings.model, settings.base_url, settings.effort, settings.k)
@@ -99,13 +112,14 @@ def make_call_model(
     def call_model(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         context = runtime.context or Context()
         settings = context.settings()
-        chat, name, provider = choose(context)
+        chat, name, provider = choose(context, get_config())
         limit = context_budget(chat, settings.max_context_tokens)
         # the thread keeps every message; the request carries what fits (agent/nodes/history.py)
         fitted = fit_history(
             prompts.SYSTEM_PROMPT, state["messages"], specs, settings.effort, limit
         )
         request, tokens = fitted.messages, fitted.tokens
+        sent = state.get("run_tokens", 0)
         spent = spent_budget(
             context=settings,
             tool_calls=state.get("tool_calls", 0),
@@ -113,10 +127,16 @@ def make_call_model(
             context_tokens=tokens,
             remaining_steps=state["remaining_steps"],
             max_context_tokens=limit,
+            run_tokens=sent,
         )
         if spent:  # last turn: no tools, so the run ends with an answer
             last_turn = prompts.LAST_TURN_PROMPT.format(reason=spent)
-            response = chat.invoke([*request, HumanMessage(last_turn, id=LAST_TURN_ID)])
+            request = [*request, HumanMessage(last_turn, id=LAST_TURN_ID)]
+            tokens = count_request_tokens(request, (), settings.effort)
+            if not fits_run_budget(settings.max_run_tokens, sent, tokens):
+                # not even the answer turn fits: nothing is sent, respond says why
+                return {"budget_spent": f"{spent}; no room left for the answer turn"}
+            response = chat.invoke(request)
         else:
             response = chat.bind_tools(list(tools)).invoke(request)
         usage = getattr(response, "usage_metadata", None) or {}
@@ -124,6 +144,7 @@ def make_call_model(
             "messages": [response],
             "turns": state.get("turns", 0) + 1,
             "context_tokens": tokens,
+            "run_tokens": sent + tokens,
             "budget_spent": spent,
             "prompt_tokens": _add(state.get("prompt_tokens"), usage.get("input_tokens")),
             "completion_tokens": _add(state.get("completion_tokens"), usage.get("output_tokens")),

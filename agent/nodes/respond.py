@@ -46,6 +46,8 @@ def respond(state: State) -> dict[str, Any]:
     last = messages[-1]
     raw = clean_answer(last.text) if isinstance(last, AIMessage) else ""
     text, citations, dropped = apply_citations(raw, seen_documents(messages))
+    if not isinstance(last, AIMessage) and state.get("budget_spent"):
+        text = prompts.NO_ANSWER_TURN.format(reason=state["budget_spent"])
     text = text or prompts.EMPTY_ANSWER
     current = messages[run_start(messages) :]
     steps = Steps(
@@ -53,6 +55,7 @@ def respond(state: State) -> dict[str, Any]:
         turns=state.get("turns", 0),
         prompt_tokens=state.get("prompt_tokens"),
         completion_tokens=state.get("completion_tokens"),
+        run_tokens=state.get("run_tokens", 0),
         records=[StepRecord(tool=t, args=a, result=r) for t, a, r in tool_steps(current)],
     )
     answer = Answer(

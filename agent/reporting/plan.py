@@ -59,13 +59,13 @@ def make_plan(
         settings = context.settings()
         chat, name, provider = choose_model(model, context)
         notes: list[str] = []
-        spent = 0
+        spent = tokens = 0
         if is_offline(chat):
             spent = 1  # its search comes out of the report's tool budget
             chosen = offline_plan(topic, first_search(tools, topic), settings.max_branches)
             notes.append(prompts.OFFLINE_REPORT_NOTE)
         else:
-            planned, notes, _ = model_plan(chat, topic)
+            planned, notes, tokens = model_plan(chat, topic, settings.effort)
             if planned is None:
                 notes.append("the deterministic plan was used instead")
                 spent = 1
@@ -77,6 +77,7 @@ def make_plan(
             "plan": chosen,
             "plan_notes": notes,
             "planning_tool_calls": spent,
+            "planning_tokens": tokens,
             "review_error": "",
             "branches": [],
             "evidence": [],

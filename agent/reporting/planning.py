@@ -17,6 +17,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from pydantic import ValidationError
 
 from agent import prompts
+from agent.llm.servers.harmony_tokens import count_request_tokens
 from agent.reporting.schemas import MAX_QUESTIONS, MIN_QUESTIONS, OutlineSection, Plan
 
 PLAN_TOOL = "submit_plan"
@@ -111,11 +112,14 @@ def parse_plan(message: AIMessage, topic: str) -> tuple[Plan | None, str, list[s
         return None, problems + ".", notes
 
 
-def model_plan(chat: BaseChatModel, topic: str) -> tuple[Plan | None, list[str], int]:
+def model_plan(
+    chat: BaseChatModel, topic: str, effort: str = "medium"
+) -> tuple[Plan | None, list[str], int]:
     """Ask the model for a plan, re-asking with the error until it is valid.
 
     Returns:
-        (the plan, or None after MAX_ATTEMPTS invalid ones; notes; model requests made).
+        (the plan, or None after MAX_ATTEMPTS invalid ones; notes; prompt tokens sent,
+        counted exactly per request).
     """
     system = prompts.REPORT_PLAN_PROMPT.format(low=MIN_QUESTIONS, high=MAX_QUESTIONS)
     messages: list[BaseMessage] = [
@@ -124,14 +128,16 @@ def model_plan(chat: BaseChatModel, topic: str) -> tuple[Plan | None, list[str],
     ]
     bound = chat.bind_tools([plan_tool()])
     notes: list[str] = []
+    tokens = 0
     for attempt in range(1, MAX_ATTEMPTS + 1):
+        tokens += count_request_tokens(messages, [plan_tool()], effort)
         response = bound.invoke(messages)
         plan, error, fixed = parse_plan(response, topic)
         notes += fixed
         if plan is not None:
             if attempt > 1:
                 notes.append(f"the plan was valid at attempt {attempt}")
-            return plan, notes, attempt
+            return plan, notes, tokens
         retry = prompts.REPORT_PLAN_RETRY.format(error=error, low=MIN_QUESTIONS, high=MAX_QUESTIONS)
         calls = response.tool_calls
         messages.append(response)
@@ -142,7 +148,7 @@ def model_plan(chat: BaseChatModel, topic: str) -> tuple[Plan | None, list[str],
         else:
             messages.append(HumanMessage(retry))
     notes.append(f"the model gave no valid plan in {MAX_ATTEMPTS} attempts")
-    return None, notes, MAX_ATTEMPTS
+    return None, notes, tokens
 
 
 def cap_plan(plan: Plan, max_branches: int) -> Plan:

@@ -16,6 +16,7 @@ from langgraph.runtime import Runtime
 from langgraph.types import Command, Send, interrupt
 from pydantic import ValidationError
 
+from agent.reporting.budget import branch_share
 from agent.reporting.planning import cap_plan, repair_plan
 from agent.reporting.schemas import Plan, Report
 from agent.reporting.state import BranchTask, ReportState
@@ -24,14 +25,20 @@ from agent.settings import ReportContext
 ACTIONS = ("accept", "edit", "reject")
 
 
-def branch_tasks(plan: Plan, state: ReportState, total_tool_calls: int) -> list[Send]:
-    """One `Send` per sub-question not yet researched, each with its share of the budget."""
+def branch_tasks(
+    plan: Plan, state: ReportState, total_tool_calls: int, total_tokens: int
+) -> list[Send]:
+    """One `Send` per sub-question not yet researched, each with its share of the budgets.
+
+    Shares depend on the plan only, so a resumed report gives a branch the same share.
+    """
     done = {b.index for b in state.get("branches") or [] if b.status == "done"}
     share = max(1, total_tool_calls // len(plan.sub_questions))
+    tokens = branch_share(total_tokens, state.get("planning_tokens", 0), len(plan.sub_questions))
     return [
         Send(
             "research_branch",
-            BranchTask(index=i, question=question, tool_budget=share),
+            BranchTask(index=i, question=question, tool_budget=share, token_budget=tokens),
         )
         for i, question in enumerate(plan.sub_questions)
         if i not in done
@@ -88,5 +95,5 @@ def review(state: ReportState, runtime: Runtime[ReportContext]) -> Command[Any]:
             reason = str(decision.get("reason") or "") if isinstance(decision, dict) else ""
             return Command(goto=END, update={"report": rejected(state, plan, reason)})
     left = settings.report_tool_calls - state.get("planning_tool_calls", 0)
-    sends = branch_tasks(plan, state, left)
+    sends = branch_tasks(plan, state, left, settings.report_tokens)
     return Command(goto=sends or "write", update={"plan": plan, "review_error": ""})

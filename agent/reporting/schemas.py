@@ -87,6 +87,14 @@ class BranchResult(BaseModel):
         default_factory=list, description="What the loop read (its own cursor numbers)."
     )
     tool_budget: int = 0
+    token_budget: int = Field(0, description="Prompt tokens this branch may send (its share).")
+    tokens: int = Field(0, description="Prompt tokens it sent, counted exactly per request.")
+    stopped_by: str = Field("", description="The budget that ended its research, if any.")
+
+    @property
+    def cut(self) -> bool:
+        """True when its token share ended its research."""
+        return "run tokens" in self.stopped_by
 
 
 class SectionDraft(BaseModel):
@@ -96,6 +104,31 @@ class SectionDraft(BaseModel):
     text: str
     covers: list[int] = Field(default_factory=list)
     note: str = ""
+    tokens: int = Field(0, description="Prompt tokens of its request (0: none was sent).")
+    cut: bool = Field(False, description="Not written: its request did not fit the budget.")
+
+
+class ReportBudget(BaseModel):
+    """What the report could spend and what it spent (prompt tokens, counted exactly)."""
+
+    total_tokens: int = 0
+    planning_tokens: int = 0
+    branch_share: int = Field(0, description="Each branch's share of the tokens.")
+    branch_tokens: int = 0
+    writer_tokens: int = 0
+    total_tool_calls: int = 0
+    tool_calls: int = 0
+    cut_branches: list[int] = Field(
+        default_factory=list, description="Branches (from 1) whose token share ran out."
+    )
+    cut_sections: list[str] = Field(
+        default_factory=list, description="Sections not written for lack of tokens."
+    )
+
+    @property
+    def spent_tokens(self) -> int:
+        """Prompt tokens the whole report sent."""
+        return self.planning_tokens + self.branch_tokens + self.writer_tokens
 
 
 class ReportSection(BaseModel):
@@ -121,6 +154,7 @@ class Report(BaseModel):
     dropped_claims: int = Field(
         0, description="Sentences without a verified citation (removed, or marked)."
     )
+    budget: ReportBudget = Field(default_factory=ReportBudget)
     status: ReportStatus = "complete"
     why: str = Field("", description="Why the report is partial or its budget ran out.")
     notes: list[str] = Field(default_factory=list)

@@ -51,6 +51,9 @@ class ReportState(TypedDict):
     planning_tool_calls: NotRequired[int]
     """Tool calls the planner made (its first search), out of the report's budget."""
 
+    planning_tokens: NotRequired[int]
+    """Prompt tokens the plan turns sent, out of the report's token budget."""
+
     review_error: NotRequired[str]
     """Why the last edit at review was refused (shown with the next review)."""
 
@@ -84,3 +87,6 @@ class BranchTask(TypedDict):
 
     tool_budget: int
     """Tool calls this branch may make (its share of the report's budget)."""
+
+    token_budget: int
+    """Prompt tokens this branch may send (its share of the report's token budget)."""

@@ -17,8 +17,15 @@ from langgraph.runtime import Runtime
 
 from agent.evidence.citations import apply_citations, parse_markers, verify
 from agent.evidence.seen import SeenDoc
+from agent.reporting.budget import budget_why, tally
 from agent.reporting.evidence import as_seen
-from agent.reporting.schemas import BranchResult, Report, ReportSection, ReportStatus
+from agent.reporting.schemas import (
+    BranchResult,
+    Report,
+    ReportBudget,
+    ReportSection,
+    ReportStatus,
+)
 from agent.reporting.state import ReportState
 from agent.settings import ReportContext
 
@@ -77,10 +84,16 @@ def verify_text(text: str, seen: dict[int, SeenDoc], mark: bool) -> tuple[str, i
 
 
 def report_status(
-    sections: Sequence[ReportSection], branches: Sequence[BranchResult]
+    sections: Sequence[ReportSection],
+    branches: Sequence[BranchResult],
+    budget: ReportBudget | None = None,
 ) -> tuple[ReportStatus, str]:
     """Complete; or partial / budget exhausted, with why."""
     empty = [s.heading for s in sections if not s.citations]
+    cut = budget_why(budget) if budget is not None else ""
+    if cut:
+        missing = "; no verified findings for: " + "; ".join(empty) if empty else ""
+        return "budget_exhausted", cut + missing
     if not empty:
         return "complete", ""
     spent = [
@@ -113,7 +126,15 @@ def verify_report(state: ReportState, runtime: Runtime[ReportContext]) -> dict[s
             ReportSection(heading=draft.heading, text=text, citations=mine, dropped_claims=failed)
         )
     branches = state.get("branches") or []
-    status, why = report_status(sections, branches)
+    budget = tally(
+        settings.report_tokens,
+        settings.report_tool_calls,
+        state.get("planning_tokens", 0),
+        state.get("planning_tool_calls", 0),
+        branches,
+        drafts,
+    )
+    status, why = report_status(sections, branches, budget)
     notes = list(state.get("plan_notes") or [])
     notes += [f"{d.heading}: {d.note}" for d in drafts if d.note]
     if bad_marks:
@@ -126,6 +147,7 @@ def verify_report(state: ReportState, runtime: Runtime[ReportContext]) -> dict[s
         sources=citations,
         branches=branches,
         dropped_claims=sum(failed for _, failed in checked),
+        budget=budget,
         status=status,
         why=why,
         notes=notes,

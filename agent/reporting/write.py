@@ -3,7 +3,8 @@
 Each request is sized with exact token counts (the request rendered as a gpt-oss server
 renders it, agent/llm/servers/harmony_tokens.py): findings are added while the request stays
 within the context budget, which is the setting lowered to the server's context window
-minus the room kept for the answer; what does not fit is left out and noted.
+minus the room kept for the answer, and within the section's part of the tokens the
+report has left (agent/reporting/budget.py); what does not fit is left out and noted.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from agent.llm.repair.message import CUT_KEY
 from agent.llm.servers.context_window import context_budget
 from agent.llm.servers.harmony_tokens import count_request_tokens
 from agent.nodes.respond import clean_answer
+from agent.reporting.budget import section_allowance, writer_allowance
 from agent.reporting.evidence import as_seen, findings, number_evidence
 from agent.reporting.model import choose_model, is_offline
 from agent.reporting.offline import extractive_section
@@ -79,19 +81,31 @@ def write_section(
     plan: Plan,
     section: OutlineSection,
     blocks: Sequence[str],
+    allowance: int,
 ) -> SectionDraft:
-    """One section written by the model from the findings that fit its request."""
-    budget = context_budget(chat, settings.max_context_tokens)
-    request, _, left_out = fit_blocks(plan, section, blocks, budget, str(settings.effort))
+    """One section written by the model from the findings that fit its request.
+
+    The request fits both the context budget and `allowance`, this section's part of the
+    report's token budget; a section whose bare brief does not fit is not written.
+    """
+    window = context_budget(chat, settings.max_context_tokens)
+    budget = min(window, allowance)
+    request, tokens, left_out = fit_blocks(plan, section, blocks, budget, str(settings.effort))
     if not request:
-        note = f"not written: its request does not fit the context budget of {budget} tokens"
-        return SectionDraft(heading=section.heading, text="", covers=section.covers, note=note)
+        cut = allowance < window
+        what = "the report's token budget left" if cut else "the context budget"
+        note = f"not written: its request does not fit {what} ({budget} tokens)"
+        return SectionDraft(
+            heading=section.heading, text="", covers=section.covers, note=note, cut=cut
+        )
     response = chat.invoke(request)
     note = f"{left_out} findings left out to fit {budget} tokens" if left_out else ""
     if isinstance(response, AIMessage) and response.additional_kwargs.get(CUT_KEY):
         note = "; ".join(filter(None, [note, "cut off by the output cap"]))
     text = clean_answer(response.text)
-    return SectionDraft(heading=section.heading, text=text, covers=section.covers, note=note)
+    return SectionDraft(
+        heading=section.heading, text=text, covers=section.covers, note=note, tokens=tokens
+    )
 
 
 def offline_section(
@@ -124,13 +138,16 @@ def make_write(model: BaseChatModel | None) -> Callable[..., dict[str, Any]]:
         emit = get_stream_writer()
         drafts: list[SectionDraft] = []
         used: set[tuple[int, int]] = set()
-        for section in plan.outline:
+        left = writer_allowance(settings.report_tokens, state.get("planning_tokens", 0), branches)
+        for number, section in enumerate(plan.outline):
             mine = covered(section, branches)
             if is_offline(chat):
                 draft = offline_section(plan, section, mine, evidence, mapping, used)
             else:
                 blocks = [block for b in mine for block in findings(b, mapping)]
-                draft = write_section(chat, settings, plan, section, blocks)
+                allowance = section_allowance(left, len(plan.outline) - number)
+                draft = write_section(chat, settings, plan, section, blocks, allowance)
+                left -= draft.tokens
             drafts.append(draft)
             emit({"kind": "section", "heading": draft.heading, "note": draft.note})
         return {"evidence": evidence, "drafts": drafts, "model_name": name, "provider": provider}

@@ -1,15 +1,18 @@
-"""agent.as_retriever (langchain-milvus) returns milvus_search's hits in milvus_search's order.
+"""agent.as_retriever (langchain-milvus) returns milvus_search's passages in milvus_search's order.
 
-On a Milvus Lite file and through a `milvus-lite server`, hybrid (RRF fusion, pinned with
-RESEARCH_AGENT_FUSION=rrf) and dense, at depths below and above the hybrid per-side minimum.
+On a Milvus Lite file and through a `milvus-lite server`; hybrid (min-max and RRF fusion)
+and dense; at depths below and above the per-side minimum; over documents of one chunk and
+documents of many, so neighbouring chunks are merged into passages on both paths.
 """
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 from collections.abc import Iterator
 
 import pytest
+from langchain_core.documents import Document
 
 import agent
 from agent.settings import Settings
@@ -26,6 +29,7 @@ from tools.embeddings import get_embedder
 from tools.errors import ResearchAgentError
 from tools.ingest import ingest_documents
 from tools.loaders import SourceDoc
+from tools.schemas import SearchHit
 from tools.search import run_search
 from tools.store import close_stores, open_store
 from tools.store.langchain_milvus import ResearchAgentMilvus
@@ -49,11 +53,10 @@ QUERIES = [
 
 
 def corpus() -> list[SourceDoc]:
-    """One short document per paragraph, topics mixed, so dense and BM25 rank them differently.
+    """Short documents, topics mixed, so dense and BM25 rank them differently; and long ones.
 
-    One chunk per document: milvus_search merges neighbouring chunks of one document into
-    one passage (issue 18), which the retriever does not do, so chunks of one document
-    would make the two differ by design rather than by a fault.
+    Each long document has a section per topic, each its own chunk, so a query often hits
+    neighbouring chunks of one document, which milvus_search merges into one passage.
     """
     docs = []
     for i, topic in enumerate(TOPICS):
@@ -62,10 +65,17 @@ def corpus() -> list[SourceDoc]:
             other = TOPICS[(i + j) % len(TOPICS)]
             text = f"# {topic} {j}\n\nParagraph {j} about {topic} and {other}.\n"
             docs.append(SourceDoc(f"{folder}/d{i}-{j}.md", f"{topic.title()} {j}", text))
+    for n in range(3):
+        sections = []
+        for i, topic in enumerate(TOPICS[n:] + TOPICS[:n]):
+            words = " ".join(f"{topic} detail {w} of part {i}." for w in range(12))
+            sections.append(f"## {topic} part {i}\n\n{words}\n")
+        docs.append(SourceDoc(f"books/long{n}.md", f"Long {n}", "\n".join(sections)))
     return docs
 
 
 def ingest(settings: Settings) -> None:
+    settings = settings.model_copy(update={"chunk_tokens": 48})  # a chunk per long section
     ingest_documents(open_store(settings), get_embedder(settings), corpus(), settings)
 
 
@@ -105,34 +115,65 @@ def settings(
             stop_process(proc)
 
 
-@pytest.fixture(autouse=True)
-def rrf(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("RESEARCH_AGENT_FUSION", "rrf")  # the fusion langchain-milvus can ask for
-
-
 def where(settings: Settings) -> dict[str, object]:
     return {"milvus_uri": settings.milvus_uri, "data_dir": settings.data_dir}
 
 
-# Hybrid parity no longer holds: milvus_search fuses the two sides in the program (min-max
-# by default, RRF with its own depth and ties) since issue 18, while langchain-milvus asks
-# Milvus's RRFRanker. Dense search is the same request on both paths.
-@pytest.mark.parametrize("mode", ["dense"])
-@pytest.mark.parametrize("k", [3, 5, 12])
-def test_retriever_returns_milvus_search_hits_in_order(
-    settings: Settings, mode: str, k: int
-) -> None:
-    retriever = agent.as_retriever(k=k, mode=mode, **where(settings))
+def both(
+    settings: Settings, mode: str, k: int, fusion: str = "minmax"
+) -> list[tuple[list[SearchHit], list[Document]]]:
+    """Per query: milvus_search's hits and the retriever's Documents, on the same settings."""
+    retriever = agent.as_retriever(k=k, mode=mode, fusion=fusion, **where(settings))
     assert isinstance(retriever.vectorstore, ResearchAgentMilvus)
+    same = settings.model_copy(update={"fusion": fusion})
+    out = []
     for query in QUERIES:
-        hits = run_search(settings, query, k, None, CursorRegistry(), mode).hits  # type: ignore[arg-type]
-        documents = retriever.invoke(query)
-        assert [d.metadata["id"] for d in documents] == [h.chunk_id for h in hits], query
+        hits = run_search(same, query, k, None, CursorRegistry(), mode).hits  # type: ignore[arg-type]
+        out.append((hits, retriever.invoke(query)))
+    return out
+
+
+@pytest.mark.parametrize(
+    ("mode", "fusion"), [("hybrid", "minmax"), ("hybrid", "rrf"), ("dense", "minmax")]
+)
+@pytest.mark.parametrize("k", [3, 12])
+def test_retriever_returns_milvus_search_passages_in_order(
+    settings: Settings, mode: str, fusion: str, k: int
+) -> None:
+    for hits, documents in both(settings, mode, k, fusion):
+        assert [d.metadata["id"] for d in documents] == [h.chunk_id for h in hits]
         assert [d.page_content for d in documents] == [h.text for h in hits]
-        assert len(hits) == k
-        first = documents[0].metadata
-        assert (first["source"], first["start_line"]) == (hits[0].source, hits[0].start_line)
-        assert "search_text" not in first
+        spans = [(d.metadata["start_line"], d.metadata["end_line"]) for d in documents]
+        assert spans == [(h.start_line, h.end_line) for h in hits]
+        assert [round(d.metadata["score"], 6) for d in documents] == [
+            round(h.score, 6) for h in hits
+        ]
+        assert 0 < len(hits) <= k  # merged neighbours can leave fewer than k passages
+        assert "search_text" not in documents[0].metadata
+
+
+def test_the_parity_cases_differ_from_each_other(settings: Settings) -> None:
+    """The cases above are not one case: passages merge, and the modes and fusions differ."""
+    runs = {
+        (mode, fusion): [
+            [d.metadata["id"] for d in docs] for _, docs in both(settings, mode, 12, fusion)
+        ]
+        for mode, fusion in (("hybrid", "minmax"), ("hybrid", "rrf"), ("dense", "minmax"))
+    }
+    assert runs[("hybrid", "minmax")] != runs[("dense", "minmax")]
+    assert runs[("hybrid", "minmax")] != runs[("hybrid", "rrf")]
+    merged = [
+        d for _, docs in both(settings, "hybrid", 12) for d in docs if d.metadata.get("merged")
+    ]
+    assert merged and all(d.metadata["source"].startswith("books/") for d in merged)
+
+
+def test_async_retrieval_returns_the_same_passages(settings: Settings) -> None:
+    retriever = agent.as_retriever(k=5, **where(settings))
+    for query in QUERIES[:2]:
+        hits = run_search(settings, query, 5, None, CursorRegistry()).hits
+        found = asyncio.run(retriever.ainvoke(query))
+        assert [d.metadata["id"] for d in found] == [h.chunk_id for h in hits]
 
 
 def test_scores_and_source_filter_match_milvus_search(settings: Settings) -> None:
@@ -167,3 +208,7 @@ def test_a_missing_collection_and_a_bad_mode_are_one_line_errors(settings: Setti
         agent.as_retriever(collection="nothing_here", **where(settings))
     with pytest.raises(ResearchAgentError, match="mode must be one of hybrid, dense"):
         agent.as_retriever(mode="bm25", **where(settings))  # type: ignore[arg-type]
+    with pytest.raises(ResearchAgentError, match="query is empty"):
+        agent.as_retriever(**where(settings)).invoke(" \n ")
+    with pytest.raises(ResearchAgentError, match="Bad search filter"):
+        agent.as_retriever(source="notes/\x01", **where(settings)).invoke("zebra")

@@ -302,6 +302,38 @@ class ChunkStore:
         res = self.client.query(self.collection, filter="", output_fields=["count(*)"])
         return int(res[0]["count(*)"])
 
+    @property
+    def dense_index(self) -> str | None:
+        """The dense field's index type (HNSW, or FLAT in older collections); loads it."""
+        self.require()
+        return self._dense_index
+
+    def search_expr(
+        self,
+        source_prefix: str | Sequence[str] | None = None,
+        filters: SearchFilters | None = None,
+    ) -> str:
+        """The filter every search request applies (the caller's conditions and the store's).
+
+        Never an empty file's marker chunk, nor a chunk of a document being written.
+
+        Raises:
+            ToolInputError: A filter value no filter can hold, or a date or tag filter on a
+                collection made before those fields existed.
+        """
+        self.require()
+        try:
+            expr = search_filter(source_prefix, filters, sorted(self._incomplete_recent()))
+        except ValueError as exc:
+            raise ToolInputError(f"Bad search filter: {exc}. Fix or drop that filter.") from exc
+        if needs_metadata(filters) and not self.has_metadata():
+            raise ToolInputError(
+                f"Collection '{self.collection}' was built before date and tag filters "
+                "existed: search without after, before and tags (the user can re-ingest "
+                "into a new collection to get them)."
+            )
+        return expr
+
     def search(
         self,
         query: str,
@@ -332,17 +364,7 @@ class ChunkStore:
             ToolInputError: A filter value no filter can hold, or a date or tag filter on a
                 collection made before those fields existed.
         """
-        self.require()
-        try:
-            expr = search_filter(source_prefix, filters, sorted(self._incomplete_recent()))
-        except ValueError as exc:
-            raise ToolInputError(f"Bad search filter: {exc}. Fix or drop that filter.") from exc
-        if needs_metadata(filters) and not self.has_metadata():
-            raise ToolInputError(
-                f"Collection '{self.collection}' was built before date and tag filters "
-                "existed: search without after, before and tags (the user can re-ingest "
-                "into a new collection to get them)."
-            )
+        expr = self.search_expr(source_prefix, filters)
         fusion = fusion or Fusion(self.settings.fusion, self.settings.fusion_dense_weight)
         try:
             return search(

@@ -1,12 +1,15 @@
 """A LangChain vector store and retriever over a research-agent collection (langchain-milvus).
 
-For LangChain and LangGraph users who plug the index into their own chains. It reads the
-collection the way `milvus_search` does (tools/store/retrieve.py): the same filter (no
-empty-file markers), the same per-side depth in hybrid mode (max(k, HYBRID_MIN_DEPTH)), the
-same HNSW `ef` and RRF k, the same embedder for the query; Milvus's own BM25 function makes
-the sparse side from the query text. Hybrid mode fuses by RRF inside Milvus, which is what
-langchain-milvus can ask for. It is read-only: langchain-milvus's write path (a collection
-created inside the first insert, `upsert` re-embedding through its own embedder) is not ours.
+For LangChain and LangGraph users who plug the index into their own chains. It returns what
+`milvus_search` returns, in the same order, in hybrid and dense mode: each side is fetched
+through langchain-milvus's own per-field search (the dense field with the collection's
+embedder, the BM25 field with Milvus's built-in BM25 function) with the store's filter,
+per-side depth and `ef`; then the store's one ranking (`retrieve.passages`: fusion by the
+settings, neighbouring chunks merged into passages) orders them. langchain-milvus's hybrid
+search cannot do that: it fuses inside Milvus (RRF or weighted, not min-max) and asks each
+side for the same depth as the result. It is read-only: langchain-milvus's write path (a
+collection created inside the first insert, `upsert` re-embedding through its own
+embedder) is not ours.
 
 Index parameters are given explicitly: langchain-milvus's defaults for a sparse field
 (`drop_ratio_build`, an IP metric) are refused by a BM25 field on Milvus Lite.
@@ -14,25 +17,28 @@ Index parameters are given explicitly: langchain-milvus's defaults for a sparse 
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
+from langchain_core.runnables.config import run_in_executor
 from langchain_core.vectorstores import VectorStoreRetriever
 from langchain_milvus import BM25BuiltInFunction, Milvus
 
 from agent.settings import Settings
 from tools.embeddings import Embedder
-from tools.errors import StoreError
+from tools.errors import ResearchAgentError, StoreError, ToolInputError
 from tools.store import indexes
-from tools.store.connect import quiet
-from tools.store.filters import search_filter
+from tools.store.chunks import ChunkStore
+from tools.store.connect import answering, quiet
+from tools.store.fusion import Fusion
 from tools.store.registry import open_store
-from tools.store.retrieve import HYBRID_MIN_DEPTH
+from tools.store.retrieve import MAX_QUERY_CHARS, Scored, bm25_score, depth_for, passages
 
 RetrieverMode = Literal["hybrid", "dense"]
+HIDDEN = ("search_text", indexes.DENSE_FIELD, indexes.SPARSE_FIELD)
+"""Fields never put in a Document's metadata: BM25's input (the text again) and vectors."""
 
 
 class QueryEmbeddings(Embeddings):
@@ -50,8 +56,75 @@ class QueryEmbeddings(Embeddings):
         return self.embed_documents([text])[0]
 
 
+def _scored(found: list[tuple[Document, float]], bm25: bool = False) -> Scored:
+    """langchain-milvus's (Document, distance) pairs as the store's (row, score) pairs."""
+    rows = []
+    for document, distance in found:
+        row = {k: v for k, v in document.metadata.items() if k not in HIDDEN}
+        rows.append(({**row, "text": document.page_content}, float(distance)))
+    return [(row, bm25_score(score)) for row, score in rows] if bm25 else rows
+
+
+def _document(row: dict[str, Any]) -> Document:
+    metadata = {k: v for k, v in row.items() if k != "text"}
+    return Document(page_content=str(row["text"]), metadata=metadata)
+
+
 class ResearchAgentMilvus(Milvus):
-    """langchain-milvus's Milvus with the store's search settings as defaults."""
+    """langchain-milvus's Milvus over the dense field, searching as milvus_search does.
+
+    In hybrid mode a second langchain-milvus store over the BM25 field (`bm25_side`)
+    fetches the other side; `chunk_store` gives the filter and index type, `fusion` (from
+    the settings) how the sides combine.
+    """
+
+    chunk_store: ChunkStore
+    fusion: Fusion = Fusion()
+    bm25_side: Milvus | None = None
+
+    def passages(
+        self,
+        query: str,
+        k: int = 4,
+        source: str | Sequence[str] | None = None,
+        expr: str | None = None,
+        timeout: float | None = None,
+    ) -> list[dict[str, Any]]:
+        """The top-k passages as rows with a "score", exactly milvus_search's ranking.
+
+        Args:
+            query: The query text.
+            k: How many passages.
+            source: Only chunks whose source starts with this prefix (or any of these).
+            expr: A further Milvus filter expression every hit meets.
+            timeout: Seconds each request may take.
+        """
+        query = query.strip()[:MAX_QUERY_CHARS]  # as milvus_search reads it
+        if not query:
+            raise ResearchAgentError("The query is empty: give words to search for.")
+        try:
+            where = self.chunk_store.search_expr(source)
+        except ToolInputError as exc:  # worded for the model; the same words suit a caller
+            raise ResearchAgentError(str(exc)) from exc
+        if expr:
+            where = f"({where}) and ({expr})"
+        depth = depth_for(k)
+        vector = cast(Embeddings, self.embeddings).embed_query(query)
+        with answering(self.chunk_store.uri):  # a Milvus failure: one StoreError line
+            dense = self.similarity_search_with_score_by_vector(
+                vector,
+                k=depth,
+                param=indexes.dense_search(self.chunk_store.dense_index, depth),
+                expr=where,
+                timeout=timeout,
+            )
+            sparse = None
+            if self.bm25_side is not None:
+                found = self.bm25_side.similarity_search_with_score(
+                    query, k=depth, param=indexes.sparse_search(), expr=where, timeout=timeout
+                )
+                sparse = _scored(found, bm25=True)
+        return passages(_scored(dense), sparse, k, self.fusion)
 
     def similarity_search_with_score(
         self,
@@ -62,33 +135,31 @@ class ResearchAgentMilvus(Milvus):
         timeout: float | None = None,
         **kwargs: Any,
     ) -> list[tuple[Document, float]]:
-        """Top-k chunks with their scores, searched as milvus_search searches (see module)."""
-        dense_index = self._dense_index
-        hybrid = isinstance(self._vector_field, list)
-        depth = max(k, HYBRID_MIN_DEPTH) if hybrid else k
-        dense = indexes.dense_search(dense_index, depth)
-        if param is None:
-            param = [dense, indexes.sparse_search()] if hybrid else dense
-        if hybrid:
-            kwargs.setdefault("fetch_k", depth)
-            kwargs.setdefault("ranker_type", "rrf")
-            kwargs.setdefault("ranker_params", {"k": indexes.RRF_K})
-        with warnings.catch_warnings(), quiet():
-            # ranker_type is deprecated in favour of a Function reranker, which only Milvus
-            # 2.6 servers accept; RRFRanker is the form retrieve.py sends to every server
-            warnings.simplefilter("ignore", DeprecationWarning)
-            found = super().similarity_search_with_score(
-                query, k=k, param=param, expr=expr or search_filter(None), timeout=timeout, **kwargs
-            )
-        for document, _ in found:
-            document.metadata.pop("search_text", None)  # BM25's input: the text again
-        return found
+        """Top-k passages as Documents with their scores (see `passages`).
 
-    _dense_index: str | None = None
+        `param` is ignored: the store's own search parameters are sent. `source` may be
+        given as a keyword (a prefix or several).
+        """
+        rows = self.passages(query, k, kwargs.get("source"), expr, timeout)
+        return [(_document(row), float(row["score"])) for row in rows]
+
+    async def asimilarity_search_with_score(
+        self,
+        query: str,
+        k: int = 4,
+        param: dict[str, Any] | list[dict[str, Any]] | None = None,
+        expr: str | None = None,
+        timeout: float | None = None,
+        **kwargs: Any,
+    ) -> list[tuple[Document, float]]:
+        """`similarity_search_with_score` in a worker thread (the same ranking, async)."""
+        return await run_in_executor(
+            None, self.similarity_search_with_score, query, k, param, expr, timeout, **kwargs
+        )
 
 
-def _check_built_here(settings: Settings, embedder: Embedder) -> str | None:
-    """The collection's dense index type, after checking research-agent built it."""
+def _built_here(settings: Settings, embedder: Embedder) -> ChunkStore:
+    """The store of the settings' collection, after checking research-agent built it."""
     store = open_store(settings)
     where = f"'{settings.collection}' at {store.uri}"
     ingest = f"`research-agent ingest PATH --collection {settings.collection}`"
@@ -96,7 +167,30 @@ def _check_built_here(settings: Settings, embedder: Embedder) -> str | None:
         raise StoreError(f"No collection {where}. Build it with {ingest}.")
     store.check_embedder(embedder.name)
     store.require()
-    return indexes.dense_index_of(store.client, settings.collection)
+    return store
+
+
+def _side(settings: Settings, embedder: Embedder | None, index: dict[str, Any]) -> dict[str, Any]:
+    """The keyword arguments of a langchain-milvus store over one vector field."""
+    token = settings.milvus_token.get_secret_value() if settings.milvus_token else ""
+    bm25 = embedder is None
+    return {
+        "embedding_function": None if bm25 else QueryEmbeddings(embedder),  # type: ignore[arg-type]
+        "collection_name": settings.collection,
+        "connection_args": {"uri": settings.resolved_milvus_uri(), "token": token},
+        "consistency_level": "Strong",
+        "primary_field": "id",
+        "text_field": "text",
+        "vector_field": indexes.SPARSE_FIELD if bm25 else indexes.DENSE_FIELD,
+        "builtin_function": BM25BuiltInFunction(
+            input_field_names="search_text",
+            output_field_names=indexes.SPARSE_FIELD,
+            enable_match=False,
+        )
+        if bm25
+        else None,
+        "index_params": index,
+    }
 
 
 def vector_store(
@@ -105,45 +199,30 @@ def vector_store(
     """A read-only LangChain vector store over the settings' collection.
 
     Args:
-        settings: Which Milvus and collection (milvus_uri, milvus_token, collection).
+        settings: Which Milvus and collection (milvus_uri, milvus_token, collection), and
+            the fusion of hybrid search (fusion, fusion_dense_weight).
         embedder: The embedder the collection was built with (tools.embeddings.get_embedder).
-        mode: "hybrid" (dense + BM25, RRF) or "dense".
+        mode: "hybrid" (dense + BM25, fused as milvus_search fuses) or "dense".
 
     Returns:
-        The vector store; `similarity_search_with_score` and `as_retriever` use the store's
-        own search parameters.
+        The vector store; `similarity_search_with_score` and `as_retriever` return
+        milvus_search's passages in its order.
 
     Raises:
         StoreError: The collection is missing, was not built by research-agent, or was
             built with another embedder.
     """
-    dense_index = _check_built_here(settings, embedder)
-    token = settings.milvus_token.get_secret_value() if settings.milvus_token else ""
+    store = _built_here(settings, embedder)
     # the collection's own index parameters: langchain-milvus would otherwise create its
     # defaults on a field it finds without an index
-    dense_params = indexes.dense_index("HNSW" if dense_index == "HNSW" else "FLAT")
+    dense_params = indexes.dense_index("HNSW" if store.dense_index == "HNSW" else "FLAT")
     with quiet():
-        store = ResearchAgentMilvus(
-            embedding_function=QueryEmbeddings(embedder),
-            collection_name=settings.collection,
-            connection_args={"uri": settings.resolved_milvus_uri(), "token": token},
-            consistency_level="Strong",
-            primary_field="id",
-            text_field="text",
-            vector_field=[indexes.DENSE_FIELD, indexes.SPARSE_FIELD]
-            if mode == "hybrid"
-            else indexes.DENSE_FIELD,
-            builtin_function=BM25BuiltInFunction(
-                input_field_names="search_text",
-                output_field_names=indexes.SPARSE_FIELD,
-                enable_match=False,
-            )
-            if mode == "hybrid"
-            else None,
-            index_params=[dense_params, indexes.SPARSE_INDEX] if mode == "hybrid" else dense_params,
-        )
-    store._dense_index = dense_index
-    return store
+        vectors = ResearchAgentMilvus(**_side(settings, embedder, dense_params))
+        if mode == "hybrid":
+            vectors.bm25_side = Milvus(**_side(settings, None, indexes.SPARSE_INDEX))
+    vectors.chunk_store = store
+    vectors.fusion = Fusion(settings.fusion, settings.fusion_dense_weight)
+    return vectors
 
 
 def retriever(
@@ -153,12 +232,14 @@ def retriever(
     mode: RetrieverMode = "hybrid",
     source: str | Sequence[str] | None = None,
 ) -> VectorStoreRetriever:
-    """A LangChain retriever returning the top-k chunks as Documents.
+    """A LangChain retriever returning the top-k passages as Documents.
 
-    Their metadata: id, doc_id, source, title, heading, chunk_index, start_line, end_line.
+    Their metadata: id, doc_id, source, title, heading, chunk_index, start_line, end_line,
+    doc_hash, score (and "merged", the number of neighbouring chunks, when a passage joins
+    several), besides the collection's other scalar fields.
     """
-    store = vector_store(settings, embedder, mode)
+    vectors = vector_store(settings, embedder, mode)
     search: dict[str, Any] = {"k": k}
     if source:
-        search["expr"] = search_filter(source)
-    return store.as_retriever(search_kwargs=search)
+        search["source"] = source
+    return vectors.as_retriever(search_kwargs=search)

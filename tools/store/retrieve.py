@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 
 SearchMode = Literal["hybrid", "dense", "bm25"]
 HYBRID_MIN_DEPTH = 8
+MAX_QUERY_CHARS = 1000
+"""A longer query is cut to this (milvus_search and the LangChain retriever alike)."""
 Scored = list[tuple[dict[str, Any], float]]
 
 
@@ -53,21 +55,61 @@ def search(
         keep: Return this many passages instead of k (candidates for a reranker).
         accept: A last check on each candidate row of either side (exact title match).
     """
-    # Candidates per side: max(k, 8). Deeper lists (2k was tried) let chunks that both sides
-    # rank low outvote one that dense ranks first; measured on tests/fixtures/
-    # faq_labelled.jsonl (see README, Performance). Single modes fetch as deep, so that
-    # merging neighbouring chunks still leaves k passages.
-    depth = max(k, keep or 0, HYBRID_MIN_DEPTH)
-    if mode == "bm25" or vector is None:
-        ranked = _rows(_sparse(client, collection, query, depth, expr))
-    elif mode == "dense":
-        ranked = _rows(_dense(client, collection, vector, depth, expr, dense_index))
-    else:
+    depth = depth_for(k, keep)
+    dense = sparse = None
+    if mode != "bm25" and vector is not None:
         dense = _dense(client, collection, vector, depth, expr, dense_index)
+    if mode != "dense" or vector is None:
         sparse = _sparse(client, collection, query, depth, expr)
+    return passages(dense, sparse, k, fusion, keep, accept)
+
+
+def depth_for(k: int, keep: int | None = None) -> int:
+    """Candidates each side fetches for k passages (or `keep` for a reranker): at least 8.
+
+    Deeper lists (2k was tried) let chunks that both sides rank low outvote one that dense
+    ranks first; measured on tests/fixtures/faq_labelled.jsonl (see README, Performance).
+    Single modes fetch as deep, so that merging neighbouring chunks still leaves k passages.
+    """
+    return max(k, keep or 0, HYBRID_MIN_DEPTH)
+
+
+def bm25_score(distance: float) -> float:
+    """A BM25 hit's score from its distance (its magnitude).
+
+    A server returns BM25 scores as positive distances, Milvus Lite as their negatives
+    (best first either way).
+    """
+    return abs(distance)
+
+
+def passages(
+    dense: Scored | None,
+    sparse: Scored | None,
+    k: int,
+    fusion: Fusion | None = None,
+    keep: int | None = None,
+    accept: Callable[[dict[str, Any]], bool] | None = None,
+) -> list[dict[str, Any]]:
+    """The top passages from each side's candidates: both fused, or the one side given.
+
+    The one ranking after the Milvus requests, shared by `search` and the LangChain
+    retriever (tools/store/langchain_milvus.py), so both return the same hits in the same
+    order. Each side is (row, score) best first, scores higher-is-better.
+
+    Args:
+        dense: The dense side's candidates (None: not searched).
+        sparse: The BM25 side's candidates (None: not searched).
+        k: How many passages to return.
+        fusion: How two sides are combined (default: min-max, 0.7 dense).
+        keep: Return this many passages instead of k (candidates for a reranker).
+        accept: A last check on each candidate row (exact title match).
+    """
+    if dense is not None and sparse is not None:
         ranked = fuse(_kept(dense, accept), _kept(sparse, accept), fusion or Fusion())
-        return merge_neighbours(ranked)[: keep or k]
-    return merge_neighbours([r for r in ranked if accept is None or accept(r)])[: keep or k]
+    else:
+        ranked = _rows(_kept(dense if dense is not None else sparse or [], accept))
+    return merge_neighbours(ranked)[: keep or k]
 
 
 def _dense(
@@ -100,9 +142,7 @@ def _sparse(client: MilvusClient, collection: str, query: str, depth: int, expr:
         search_params=indexes.sparse_search(),
         output_fields=OUTPUT_FIELDS,
     )
-    # A server returns BM25 scores as positive distances, Milvus Lite as their negatives
-    # (best first either way): the magnitude is the score.
-    return [(dict(hit["entity"]), abs(float(hit["distance"]))) for hit in res[0]]
+    return [(dict(hit["entity"]), bm25_score(float(hit["distance"]))) for hit in res[0]]
 
 
 def _kept(scored: Scored, accept: Callable[[dict[str, Any]], bool] | None) -> Scored:
