@@ -5,7 +5,9 @@ max_context_tokens, collection, milvus_uri (fields of agent.settings.Context), p
 thread_id (a persistent thread, kept where RESEARCH_AGENT_CHECKPOINT_URI says: empty for
 <data_dir>/checkpoints.sqlite, or PostgreSQL), wait (False: raise ThreadBusyError instead
 of waiting, up to `thread_wait` seconds, while another run, in any process, holds the
-thread) and data_dir.
+thread) and data_dir. Or, instead of them, `run=` a run prepared once by
+agent.runs.prepare(**options): its `choice` says which model serves it and why, and the
+model it chose and built is the one the graph uses (each call otherwise chooses once).
 
 On a thread, a run stopped part-way stays resumable: Ctrl-C raises
 agent.interruptions.RunInterrupted (a KeyboardInterrupt naming `resume`), a cancelled
@@ -18,7 +20,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from dataclasses import dataclass
 from typing import Any, Literal
 
 from langchain_core.messages import AIMessage, AIMessageChunk, ToolMessage
@@ -35,16 +36,15 @@ from agent.llm.repair.message import REPAIRS_KEY
 from agent.llm.wire.deadline import run_deadline
 from agent.nodes.evidence import summarize
 from agent.nodes.run_tools import NOT_RUN
+from agent.runs import Run, from_options
 from agent.schemas import Answer, StepEvent
-from agent.settings import Context, Settings, resolve
+from agent.settings import Settings
 from agent.thread_locks import athread_lock, thread_lock
 from agent.threads import aopen_checkpointer, checkpoint_serde, open_checkpointer, where
 from graphs.research import build_graph, graph
-from tools.errors import ConfigError, ResearchAgentError
+from tools.errors import ResearchAgentError
 
 Event = StepEvent | Answer
-CONTEXT_FIELDS = frozenset(Context.model_fields)
-EXTRA_OPTIONS = frozenset({"thread_id", "data_dir", "wait"})
 
 
 def _durability(thread_id: str | None) -> Literal["sync"] | None:
@@ -61,37 +61,9 @@ class NothingToResumeError(ResearchAgentError):
         self.finished = finished
 
 
-@dataclass(frozen=True)
-class Run:
-    """One call's options, split up and checked."""
-
-    context: Context
-    thread_id: str | None
-    settings: Settings
-    wait: bool
-    """False: raise ThreadBusyError rather than wait for another run on the thread."""
-
-
-def _run(options: dict[str, Any]) -> Run:
-    """Split options into the run's Context, the thread id, the settings and `wait`.
-
-    Raises:
-        ConfigError: An option is unknown or its value is not allowed (checked before the
-            run starts, with the environment and .env resolved too).
-    """
-    options = {k: v for k, v in options.items() if v is not None}
-    thread_id = options.pop("thread_id", None)
-    data_dir = options.pop("data_dir", None)
-    wait = bool(options.pop("wait", True))
-    unknown = set(options) - CONTEXT_FIELDS
-    if unknown:
-        valid = ", ".join(sorted(CONTEXT_FIELDS | EXTRA_OPTIONS))
-        raise ConfigError(f"unknown option(s) {', '.join(sorted(unknown))}; valid: {valid}.")
-    context = Context(**options)
-    settings = resolve(context, data_dir=data_dir)  # the environment's values checked too
-    if "milvus_uri" not in options:
-        context = Context(**options, milvus_uri=settings.resolved_milvus_uri())
-    return Run(context, thread_id, settings, wait)
+def _run(options: dict[str, Any], *, choose: bool = True) -> Run:
+    """The call's run (agent.runs): its options checked, its chat model chosen once."""
+    return from_options(options, choose=choose)
 
 
 def _config(thread_id: str | None) -> RunnableConfig:
@@ -226,7 +198,7 @@ def stream(question: str, *, tokens: bool = True, **options: Any) -> Iterator[Ev
     ):
         for item in graph.stream(
             {"question": question},
-            _config(run.thread_id),
+            run.config(),
             context=run.context,
             stream_mode=modes,
             durability=_durability(run.thread_id),
@@ -250,7 +222,7 @@ async def astream(question: str, *, tokens: bool = True, **options: Any) -> Asyn
     ):
         async for item in graph.astream(
             {"question": question},
-            _config(run.thread_id),
+            run.config(),
             context=run.context,
             stream_mode=modes,
             durability=_durability(run.thread_id),
@@ -288,7 +260,7 @@ def ask(question: str, **options: Any) -> Answer:
     ):
         state = graph.invoke(
             {"question": question},
-            _config(run.thread_id),
+            run.config(),
             context=run.context,
             durability=_durability(run.thread_id),
         )
@@ -301,7 +273,7 @@ async def aask(question: str, **options: Any) -> Answer:
     async with _agraph(run) as graph, athread_guard(run.settings, run.thread_id):
         state = await graph.ainvoke(
             {"question": question},
-            _config(run.thread_id),
+            run.config(),
             context=run.context,
             durability=_durability(run.thread_id),
         )
@@ -321,7 +293,7 @@ def resume_stream(thread_id: str, **options: Any) -> Iterator[Event]:
     Raises:
         NothingToResumeError: The thread's last run finished, or the thread is unknown.
     """
-    run = _run({**options, "thread_id": thread_id})
+    run = _run({**options, "thread_id": thread_id}, choose=False)
     config = _config(thread_id)
     calls: dict[str, tuple[str, dict[str, Any], str]] = {}
     with _graph(run) as graph, run_deadline(run.settings.run_timeout):
@@ -329,10 +301,11 @@ def resume_stream(thread_id: str, **options: Any) -> Iterator[Event]:
         if not resumable(snapshot):
             known = bool(snapshot.values)
             raise NothingToResumeError(_nothing(thread_id, known, run.settings), finished=known)
+        run = run.with_model()  # chosen once there is something to resume
         with thread_guard(run.settings, thread_id):
             for update in graph.stream(
                 None,
-                config,
+                run.config(),
                 context=run.context,
                 stream_mode="updates",
                 durability=_durability(run.thread_id),
@@ -354,7 +327,7 @@ def thread_state(thread_id: str, **options: Any) -> Any:
     Reads the last checkpoint without taking the thread; `next` is non-empty while a run
     is interrupted (finish it with `resume`).
     """
-    run = _run({**options, "thread_id": thread_id})
+    run = _run({**options, "thread_id": thread_id}, choose=False)
     with open_checkpointer(run.settings, checkpoint_serde()) as saver:
         return build_graph(checkpointer=saver).get_state(_config(thread_id))
 

@@ -22,6 +22,24 @@ LEAVES = {
     "tools.terminal",
 }
 GRAPH_USERS = ("agent.api", "agent.report_api", "agent.eval.")
+API = {
+    "agent.api",
+    "agent.runs",
+    "agent.report_api",
+    "agent.documents",
+    "agent.catalog",
+    "agent.doctor",
+    "agent.conversations",
+    "agent.interruptions",
+    "agent.mcp_server",
+    "agent.eval.harness",
+    "agent.reporting.schemas",
+}
+"""What the CLI may import besides leaves: the Python API (and its data types), the MCP
+server (a sibling front end) and the eval harness."""
+VIEWS = {"tools.render", "tools.pages", "tools.progress"}
+"""Text formatting the CLI shares with the tools (how the model sees a search, progress
+lines); they import only leaves and each other (checked below), so they do no work."""
 
 
 def _modules() -> dict[str, ast.Module]:
@@ -155,6 +173,81 @@ def test_the_rules_see_the_project() -> None:
     assert "graphs.research" in graph["agent.api"]
     assert "tools.retry" in graph["tools.embeddings"]
     assert Path(PROJECT_ROOT / "docs" / "architecture.md").is_file()
+
+
+def _all_imports(tree: ast.Module) -> Iterator[ast.Import | ast.ImportFrom]:
+    """Every import of a module: at the top, in functions, under TYPE_CHECKING."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            yield node
+
+
+def _project_names(node: ast.Import | ast.ImportFrom, modules: set[str]) -> set[str]:
+    """The project modules an import names, whether they exist yet or not."""
+    if isinstance(node, ast.Import):
+        names = [alias.name for alias in node.names]
+    elif node.level:  # relative imports are not used in this project; flag them
+        return {f"{'.' * node.level}{node.module or ''}"}
+    else:
+        base = node.module or ""
+        names = [f"{base}.{a.name}" if f"{base}.{a.name}" in modules else base for a in node.names]
+    return {n for n in names if n.split(".")[0] in PACKAGES}
+
+
+def cli_violations(tree: ast.Module, modules: set[str]) -> list[str]:
+    """Imports of a CLI module that reach past the API and the leaves (any import, lazy too)."""
+    allowed = API | LEAVES | VIEWS
+    return sorted(
+        name
+        for node in _all_imports(tree)
+        for name in _project_names(node, modules)
+        if not name.startswith("agent.cli") and name not in allowed
+    )
+
+
+def test_the_cli_imports_only_the_api_and_leaves() -> None:
+    modules = _modules()
+    cli = {name: tree for name, tree in modules.items() if name.startswith("agent.cli")}
+    assert len(cli) >= 10, sorted(cli)  # the scan sees the CLI
+    wrong = [
+        f"{n} imports {t}" for n, tree in cli.items() for t in cli_violations(tree, set(modules))
+    ]
+    assert not wrong, "the CLI is a client of the API:\n" + "\n".join(wrong)
+
+
+def test_the_cli_s_views_do_no_work() -> None:
+    graph = {name: set(targets) for name, targets in _graph().items()}
+    wrong = {name: graph[name] - LEAVES - VIEWS for name in VIEWS if graph[name] - LEAVES - VIEWS}
+    assert not wrong, wrong
+    assert API <= set(graph), sorted(API - set(graph))  # every API module named exists
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "import agent.llm.chat",
+        "from agent.llm.choose import select_chat_model",
+        "from tools.store import open_store",
+        "import tools.store",
+        "from tools import catalog",
+        "from graphs.research import graph",
+        "from agent.nodes.evidence import summarize",
+        "def f() -> None:\n    # lazy: hidden in a function\n    import agent.llm.chat\n",
+        "if TYPE_CHECKING:\n    from tools.store import ChunkStore\n",
+    ],
+)
+def test_the_cli_rule_fails_on_an_injected_import(source: str) -> None:
+    modules = set(_modules())
+    assert cli_violations(ast.parse(source), modules), source
+
+
+def test_the_cli_rule_lets_the_api_and_leaves_through() -> None:
+    source = (
+        "from agent.api import stream\nfrom agent.runs import prepare\n"
+        "from agent.cli.options import RunFlags\nfrom tools.errors import ConfigError\n"
+        "import typer\nfrom agent.settings import Settings\n"
+    )
+    assert cli_violations(ast.parse(source), set(_modules())) == []
 
 
 MILVUS_LIBRARIES = ("pymilvus", "langchain_milvus", "milvus_lite")
