@@ -1,11 +1,13 @@
-"""Python API for the document side: ingest, search and fetch (the CLI is a thin client)."""
+"""Python API for the document side: ingest, search and fetch (the CLI is a thin client).
+
+What is indexed (list, remove, reindex) is agent.catalog.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
-from typing import Literal
 
 from agent.settings import Settings
 from tools.catalog import after_ingest, before_ingest
@@ -17,8 +19,7 @@ from tools.fetch import find_document, run_fetch
 from tools.ingest import Progress, ingest_paths
 from tools.schemas import DocWindow, IngestReport, SearchResult
 from tools.search import make_filters, run_search
-from tools.store import SearchMode, admin, open_store
-from tools.store.admin import ReindexReport
+from tools.store import SearchMode, open_store
 
 
 def ingest(
@@ -101,19 +102,3 @@ def fetch(
         return run_fetch(settings, CursorRegistry(), None, doc_id, start_line, num_lines)
     except ToolInputError as exc:
         raise ResearchAgentError(str(exc)) from exc
-
-
-def reindex(
-    collection: str | None = None,
-    settings: Settings | None = None,
-    index: Literal["HNSW", "FLAT"] | None = None,
-) -> ReindexReport:
-    """Give a collection's dense field the index new collections get (HNSW; FLAT without faiss).
-
-    In place (drop + create index): nothing is re-embedded; the collection cannot be
-    searched while the index builds. Re-running it is harmless.
-    """
-    settings = settings or Settings()
-    if collection:
-        settings = settings.model_copy(update={"collection": collection})
-    return admin.reindex(open_store(settings), index)
