@@ -27,7 +27,7 @@ from agent.eval import metrics
 from agent.eval.data import Progress
 from agent.eval.harness import prepare
 from agent.eval.systems import search_tool
-from agent.nodes.evidence import artifacts
+from agent.evidence.seen import artifacts
 from agent.reporting.verify import is_claim, split_sentences
 from agent.settings import Context, ReportContext, Settings
 from graphs.report import build_report_graph
