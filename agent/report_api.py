@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncGenerator, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.types import Command
@@ -230,8 +230,25 @@ async def areport(topic: str, *, review: Reviewer | None = None, **options: Any)
 
 async def areport_stream(
     topic: str, *, review: bool = False, **options: Any
-) -> AsyncIterator[ReportItem]:
-    """Async form of `report_stream`."""
+) -> AsyncGenerator[ReportItem, None]:
+    """Async form of `report_stream`.
+
+    Without a thread (and so without a review) the graph runs with `astream`: cancelling
+    the task that iterates stops every branch between two steps (a model request already
+    sent is awaited, no new one starts). With a thread, the sync form runs in a worker
+    thread and a cancel takes effect at its next event.
+    """
+    if not review and not options.get("thread_id"):
+        run = _run(options)
+        async for chunk in graph.astream(
+            {"topic": topic, "review": False},
+            _config(None),
+            context=run.context,
+            stream_mode=["custom", "updates"],
+        ):
+            for event in _items(cast(tuple[str, Any], chunk), ""):
+                yield event
+        return
     items = report_stream(topic, review=review, **options)
     done = object()
     while True:

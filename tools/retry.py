@@ -1,10 +1,12 @@
 """The one retry policy: how long to wait before another attempt, and the loops that wait.
 
-Used by the gpt-oss chat model (agent/llm/chat.py, plain and streamed, sync and async) and
-by the OpenAI-compatible embedder (tools/embeddings.py). Each caller decides *whether* a
-failure deserves another attempt (its `on_error` returns the wait or raises the user-facing
-error); how long to wait is decided here for both: the server's Retry-After when it sent
-one, else exponential backoff, never more than the cap.
+The policy sets the waits of the openai client's own transport retries (agent/llm/wire/
+retries.py). The loops serve what that client cannot retry: the gpt-oss chat model's faults
+seen after a reply arrived (agent/llm/chat.py, plain and streamed, sync and async) and the
+OpenAI-compatible embedder's requests (tools/embeddings.py, plain httpx). Each caller
+decides *whether* a failure deserves another attempt (its `on_error` returns the wait or
+raises the user-facing error); how long to wait is decided here for all: the server's
+Retry-After when it sent one, else exponential backoff, never more than the cap.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -36,17 +38,24 @@ class RetryPolicy:
         """Seconds to wait after failed attempt `attempt` (0-based); None: no retries left."""
         if attempt >= self.retries:
             return None
-        asked = retry_after(exc)
+        return self.pause(attempt, retry_after(exc))
+
+    def pause(self, attempt: int, asked: float | None) -> float:
+        """The wait after failed attempt `attempt`: what the server `asked`, else backoff."""
         return min(self.backoff * 2**attempt if asked is None else asked, self.cap)
 
 
 def retry_after(exc: BaseException, now: float | None = None) -> float | None:
-    """Seconds the server asked us to wait (Retry-After in seconds or as a date, retry-after-ms).
+    """Seconds the server asked us to wait, read from `exc.response.headers`.
 
-    Reads `exc.response.headers`, which both openai's and httpx's status errors carry.
+    Both openai's and httpx's status errors carry the response.
     """
     response = getattr(exc, "response", None)
-    headers = getattr(response, "headers", None) or {}
+    return retry_after_headers(getattr(response, "headers", None) or {}, now)
+
+
+def retry_after_headers(headers: Mapping[str, str], now: float | None = None) -> float | None:
+    """Seconds asked for by Retry-After (in seconds or as a date) or retry-after-ms."""
     if (ms := headers.get("retry-after-ms")) is not None:
         try:
             return max(float(ms) / 1000, 0.0)

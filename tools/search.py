@@ -21,8 +21,7 @@ from tools.schemas import SearchFilters, SearchHit, SearchInput, SearchResult
 from tools.sources import prefix_forms
 from tools.store import ChunkStore, SearchMode, open_store
 from tools.store.fusion import Fusion
-
-MAX_QUERY_CHARS = 1000
+from tools.store.retrieve import MAX_QUERY_CHARS
 
 
 class SearchArgs(SearchInput):

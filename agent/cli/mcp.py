@@ -49,7 +49,7 @@ def mcp(
     ] = None,
     flags: RunFlags,
 ) -> None:
-    """Serve the documents to MCP clients (read-only tools: search, fetch, ask).
+    """Serve the documents to MCP clients (read-only tools: search, fetch, ask, report).
 
     stdio by default, for desktop and IDE clients that start the server themselves.
     """

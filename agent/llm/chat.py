@@ -40,6 +40,7 @@ from agent.llm.wire.protocol import (
     reasoning_of,
     verdict,
 )
+from agent.llm.wire.retries import AsyncRetryingOpenAI, RetryingOpenAI, client_attempts
 from agent.llm.wire.transport import AsyncShapeTransport, ShapeTransport
 from agent.schemas import REASONING_KEY
 from agent.settings import Settings
@@ -62,7 +63,8 @@ class GptOssChat(ChatOpenAI):
     effort_in: Literal["param", "system", "both"] = "param"
     """How the server takes effort: `reasoning_effort`, a system line, or both."""
     retries: int = 3
-    """Retries for connection errors, timeouts, 429, 5xx and tool_use_failed."""
+    """Retries of faults the openai client does not retry (tool_use_failed, an unreadable
+    reply, a stream broken before any answer); the client's own max_retries is the same."""
     retry_backoff: float = 0.5
     """First backoff in seconds; doubled on each retry."""
     retry_wait_cap: float = 30.0
@@ -226,17 +228,26 @@ class GptOssChat(ChatOpenAI):
         return ChatResult(generations=generations, llm_output=result.llm_output)
 
     def _wait_or_raise(self, exc: BaseException, attempt: int) -> float:
-        """Seconds to wait before the next attempt; raises when we should give up."""
+        """Seconds to wait before the next attempt; raises when we should give up.
+
+        A fault the openai client already retried (a status or connection error it raised)
+        is not retried again here; its attempts count in the message.
+        """
         kind = verdict(exc)
         if kind == "reasoning_mandatory" and not self._reasoning_forced:
             self._reasoning_forced = True  # remembered: this upstream always wants it
             return 0.0
-        policy = retry.RetryPolicy(self.retries, self.retry_backoff, self.retry_wait_cap)
-        wait = policy.wait(exc, attempt) if kind in ("retry", "tool_use_failed") else None
+        by_client = client_attempts(exc)
+        ours = kind == "tool_use_failed" or (kind == "retry" and by_client is None)
+        wait = self._policy().wait(exc, attempt) if ours else None
         check_run(wait or 0.0)  # the run's time is spent: its own error, whatever failed
         if wait is not None:
             return wait
-        raise ModelServerError(failure_message(exc, self.server_label, self._url, attempt + 1))
+        tries = attempt + (by_client or 1)
+        raise ModelServerError(failure_message(exc, self.server_label, self._url, tries))
+
+    def _policy(self) -> retry.RetryPolicy:
+        return retry.RetryPolicy(self.retries, self.retry_backoff, self.retry_wait_cap)
 
     def _stream_wait_or_raise(self, exc: BaseException, attempt: int, shown: bool) -> float:
         check_run()
@@ -307,22 +318,38 @@ def build_chat_model(
             "No gpt-oss server is set and none answers on localhost. Start vLLM, Ollama, "
             "LM Studio or llama.cpp, or pass --provider/--base-url (or --provider offline)."
         )
+    timeout = settings.request_timeout
+    policy = retry.RetryPolicy(settings.max_retries, retry_backoff, retry_wait_cap)
+    # openai's client retries transport faults with our policy (agent/llm/wire/retries.py);
+    # each reply is converted to the shape asked for (SSE to "stream": false and back)
+    shared: dict[str, Any] = {
+        "api_key": server.api_key,
+        "base_url": server.base_url,
+        "timeout": timeout,
+        "max_retries": settings.max_retries,
+    }
+    client = RetryingOpenAI(
+        policy,
+        http_client=httpx.Client(transport=ShapeTransport(timeout), timeout=timeout),
+        **shared,
+    )
+    async_client = AsyncRetryingOpenAI(
+        policy,
+        http_client=httpx.AsyncClient(transport=AsyncShapeTransport(timeout), timeout=timeout),
+        **shared,
+    )
     return GptOssChat(
         model=server.model,
         base_url=server.base_url,
         api_key=SecretStr(server.api_key),
-        timeout=settings.request_timeout,
+        timeout=timeout,
         max_tokens=settings.output_cap(),
-        # the reply is converted to the shape asked for (SSE to "stream": false and back)
-        http_client=httpx.Client(
-            transport=ShapeTransport(settings.request_timeout), timeout=settings.request_timeout
-        ),
-        http_async_client=httpx.AsyncClient(
-            transport=AsyncShapeTransport(settings.request_timeout),
-            timeout=settings.request_timeout,
-        ),
-        stream_chunk_timeout=settings.request_timeout,
-        max_retries=0,  # openai's own retries off: the counts and waits are ours
+        root_client=client,
+        client=client.chat.completions,
+        root_async_client=async_client,
+        async_client=async_client.chat.completions,
+        stream_chunk_timeout=timeout,
+        max_retries=settings.max_retries,
         retries=settings.max_retries,
         retry_backoff=retry_backoff,
         retry_wait_cap=retry_wait_cap,

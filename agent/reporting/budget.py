@@ -1,7 +1,7 @@
 """The report's token budget: how it is split, and what was spent.
 
 Prompt tokens are counted exactly, before each request is sent, as a gpt-oss server
-renders it (agent/llm/harmony_tokens.py); a request that would go over what is left is
+renders it (agent/llm/servers/harmony_tokens.py); a request that would go over what is left is
 not sent. The plan turns spend first. What they leave is cut into one share per branch
 plus one for the writer; each branch runs its question loop with its share as the
 loop's `max_run_tokens`. The writer gets whatever the plan and the branches did not

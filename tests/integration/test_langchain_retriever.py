@@ -208,3 +208,7 @@ def test_a_missing_collection_and_a_bad_mode_are_one_line_errors(settings: Setti
         agent.as_retriever(collection="nothing_here", **where(settings))
     with pytest.raises(ResearchAgentError, match="mode must be one of hybrid, dense"):
         agent.as_retriever(mode="bm25", **where(settings))  # type: ignore[arg-type]
+    with pytest.raises(ResearchAgentError, match="query is empty"):
+        agent.as_retriever(**where(settings)).invoke(" \n ")
+    with pytest.raises(ResearchAgentError, match="Bad search filter"):
+        agent.as_retriever(source="notes/\x01", **where(settings)).invoke("zebra")

@@ -298,3 +298,45 @@ def test_two_empty_messages_raise(wire_server: WireServer) -> None:
         "tool call). Check that openai/gpt-oss-20b is loaded and that the server's gpt-oss "
         "reasoning and tool parsers are on."
     )
+
+
+@pytest.mark.parametrize("run_async", [False, True])
+def test_streamed_5xx_is_retried_by_the_client_and_not_again(
+    wire_server: WireServer, run_async: bool
+) -> None:
+    # The openai client resends the request (its retry count header says which attempt);
+    # GptOssChat's own loop must not start the client's three attempts over again.
+    error = Reply.json({"error": {"message": "overloaded"}}, 503)
+    wire_server.script(*[error] * 9)
+    model = model_for(wire_server.url, max_retries=2)
+
+    async def collect() -> None:
+        async for _ in model.astream(QUESTION):
+            pass
+
+    with pytest.raises(ModelServerError) as exc:
+        asyncio.run(collect()) if run_async else list(model.stream(QUESTION))
+
+    assert [r.headers.get("x-stainless-retry-count") for r in wire_server.requests] == [
+        "0",
+        "1",
+        "2",
+    ]
+    assert one_line(exc) == (
+        f"The vLLM server at {wire_server.url} keeps failing "
+        "(HTTP 503: Error code: 503 - overloaded) after 3 attempts. Check its log."
+    )
+
+
+def test_tool_use_failed_then_5xx_counts_every_request(wire_server: WireServer) -> None:
+    # Our loop retries what the client cannot (tool_use_failed); the client then retries the
+    # 5xx of the next attempt itself. The message counts the requests of both.
+    failed = Reply.from_interaction(recorded("groq_tool_use_failed_error.json")[0])
+    error = Reply.json({"error": {"message": "overloaded"}}, 503)
+    wire_server.script(failed, error, error, error)
+
+    with pytest.raises(ModelServerError) as exc:
+        model_for(wire_server.url, "openrouter", max_retries=2).invoke(QUESTION)
+
+    assert len(wire_server.bodies) == 4
+    assert one_line(exc).endswith("overloaded) after 4 attempts. Check its log.")

@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from langchain_core.messages import AIMessage
 
-from agent.llm.repair.args import HARMONY_TOKEN, complete_json
+from agent.llm.repair.args import HARMONY_TOKEN, ArgumentsError, complete_json, parse_arguments
 from agent.llm.repair.harmony import ContentStream
 from agent.llm.repair.message import REPAIRS_KEY, repair_message
 from tests.support import WIRE
@@ -219,12 +219,33 @@ def test_a_cut_that_does_not_fit_the_schema_is_a_tool_error() -> None:
     assert fixed.tool_calls == [] and fixed.invalid_tool_calls[0]["error"]
 
 
-def test_complete_json_refuses_what_is_not_a_cut() -> None:
-    assert complete_json('{"a": 1}') is None
+def test_complete_json_closes_cuts_and_refuses_mismatched_brackets() -> None:
     assert complete_json('{"a": 1}}') is None
-    assert complete_json('{"a": [1, 2') == '{"a": [1, 2]}'
-    assert complete_json('{"q": "x", "k"') == '{"q": "x"}'
+    assert complete_json('{"a": [1}') is None
+    assert complete_json('{"a": [1, 2') == {"a": [1, 2]}
+    assert complete_json('{"q": "x", "k"') == {"q": "x"}
+    assert complete_json('{"q": "x", "k": ') == {"q": "x"}
+    assert complete_json('{"q": "x", "flag": tr') == {"q": "x"}  # a cut literal is dropped
+    assert complete_json('{"q": "a\\') == {"q": "a"}  # a cut escape is dropped
+    assert complete_json('{"q": "tab\there') is None  # control characters stay invalid
+
+
+def test_a_cut_argument_string_keeps_its_trailing_spaces() -> None:
+    message = AIMessage(
+        "",
+        invalid_tool_calls=[
+            {"name": "milvus_search", "args": '{"query": "two words ', "id": "c", "error": None}
+        ],
+    )
+    fixed = repair_message(message, schemas=SCHEMAS)
+    assert [c["args"] for c in fixed.tool_calls] == [{"query": "two words "}]
 
 
 def test_fixture_folder_exists() -> None:
     assert Path(WIRE).is_dir()
+
+
+@pytest.mark.timeout(10)  # the hand-written completion this replaced took 90 s here
+def test_a_cut_string_of_control_characters_is_refused_not_backtracked() -> None:
+    with pytest.raises(ArgumentsError):
+        parse_arguments('{"query": "' + "\t" * 90_000, "milvus_search", SCHEMAS["milvus_search"])

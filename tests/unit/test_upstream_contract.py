@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import inspect
 
+import openai
 import pytest
 from langchain_openai import ChatOpenAI
 
 from agent.llm.chat import GptOssChat
+from agent.llm.wire.retries import AsyncRetryingOpenAI, RetryingOpenAI
 
 # method -> the parameters (after self) the override relies on, in order
 EXPECTED = {
@@ -53,3 +55,34 @@ def test_every_private_override_is_checked() -> None:
         and hasattr(ChatOpenAI, name)
     }
     assert overrides <= set(EXPECTED), f"add {sorted(overrides - set(EXPECTED))} to EXPECTED"
+
+
+# openai client methods agent/llm/wire/retries.py replaces -> the parameters it relies on
+CLIENT_EXPECTED = {
+    "_should_retry": ["response"],
+    "_calculate_retry_timeout": ["remaining_retries", "options", "response_headers"],
+    "request": ["cast_to", "options", "stream", "stream_cls"],
+}
+
+
+@pytest.mark.parametrize("client", [openai.OpenAI, openai.AsyncOpenAI])
+@pytest.mark.parametrize("name", sorted(CLIENT_EXPECTED))
+def test_openai_client_method_is_still_there(client: type, name: str) -> None:
+    method = getattr(client, name, None)
+    assert method is not None, f"{client.__name__}.{name} is gone (agent/llm/wire/retries.py)"
+    params = [p for p in inspect.signature(method).parameters if p != "self"]
+    assert params == CLIENT_EXPECTED[name], (
+        f"{client.__name__}.{name} now takes {params} (agent/llm/wire/retries.py)"
+    )
+
+
+def test_every_client_override_is_checked() -> None:
+    for ours in (RetryingOpenAI, AsyncRetryingOpenAI):
+        overrides = {
+            name
+            for cls in ours.__mro__
+            if cls.__module__ == ours.__module__
+            for name, value in vars(cls).items()
+            if callable(value) and not name.startswith("__")
+        }
+        assert overrides == set(CLIENT_EXPECTED), sorted(overrides ^ set(CLIENT_EXPECTED))

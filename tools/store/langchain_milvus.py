@@ -17,7 +17,6 @@ Index parameters are given explicitly: langchain-milvus's defaults for a sparse 
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from typing import Any, Literal, cast
 
@@ -29,13 +28,13 @@ from langchain_milvus import BM25BuiltInFunction, Milvus
 
 from agent.settings import Settings
 from tools.embeddings import Embedder
-from tools.errors import StoreError
+from tools.errors import ResearchAgentError, StoreError, ToolInputError
 from tools.store import indexes
 from tools.store.chunks import ChunkStore
-from tools.store.connect import quiet
+from tools.store.connect import answering, quiet
 from tools.store.fusion import Fusion
 from tools.store.registry import open_store
-from tools.store.retrieve import Scored, bm25_score, depth_for, passages
+from tools.store.retrieve import MAX_QUERY_CHARS, Scored, bm25_score, depth_for, passages
 
 RetrieverMode = Literal["hybrid", "dense"]
 HIDDEN = ("search_text", indexes.DENSE_FIELD, indexes.SPARSE_FIELD)
@@ -100,13 +99,18 @@ class ResearchAgentMilvus(Milvus):
             expr: A further Milvus filter expression every hit meets.
             timeout: Seconds each request may take.
         """
-        where = self.chunk_store.search_expr(source)
+        query = query.strip()[:MAX_QUERY_CHARS]  # as milvus_search reads it
+        if not query:
+            raise ResearchAgentError("The query is empty: give words to search for.")
+        try:
+            where = self.chunk_store.search_expr(source)
+        except ToolInputError as exc:  # worded for the model; the same words suit a caller
+            raise ResearchAgentError(str(exc)) from exc
         if expr:
             where = f"({where}) and ({expr})"
         depth = depth_for(k)
         vector = cast(Embeddings, self.embeddings).embed_query(query)
-        with warnings.catch_warnings(), quiet():
-            warnings.simplefilter("ignore", DeprecationWarning)
+        with answering(self.chunk_store.uri):  # a Milvus failure: one StoreError line
             dense = self.similarity_search_with_score_by_vector(
                 vector,
                 k=depth,

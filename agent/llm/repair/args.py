@@ -8,6 +8,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from langchain_core.utils.json import parse_partial_json
+
 from agent.llm.repair.reply_shape import depth_over
 
 # Zero-width and non-breaking characters that llama.cpp leaked around a recipient
@@ -122,9 +124,11 @@ def parse_arguments(
                 f"Arguments must be a JSON object, not a {kind}. "
                 f"Send a JSON object like {example_for(tool)}."
             )
-    for candidate in (text, _normalise_jsonish(text)):
-        completed = complete_json(candidate)
-        value = _decode_prefix(completed) if completed else None
+    # a cut inside a string keeps the spaces it ended with (stripped from `text` above)
+    kept = HARMONY_TOKEN.sub("", (raw or "").lstrip(JUNK_CHARS + " \t\r\n").rstrip(JUNK_CHARS))
+    cut = kept if kept.rstrip() == text else text
+    for candidate in (cut, _normalise_jsonish(cut)):
+        value = complete_json(candidate)
         if isinstance(value, dict) and value and (schema is None or fits(value, schema)):
             return value
     preview = " ".join(text.split())[:80]
@@ -224,7 +228,7 @@ def calls_in_json_content(
     if value is None:
         value = _decode_prefix(_normalise_jsonish(text))
     if value is None:
-        value = _decode_prefix(complete_json(text) or "")
+        value = complete_json(text)
     items = value if isinstance(value, list) else [value]
     calls: list[RawCall] = []
     for item in items:
@@ -240,44 +244,24 @@ def calls_in_json_content(
     return tuple(calls), content[:start].rstrip(JUNK_CHARS + " \t\r\n") if calls else content
 
 
-def complete_json(text: str) -> str | None:
-    """Close what a cut-off JSON text left open: a string, objects, arrays.
+def complete_json(text: str) -> Any:
+    """The value a cut-off JSON text was on its way to, or None when it cannot tell.
 
-    A dangling `"key":` or `,` at the cut is dropped. Returns None when the text is not a cut
-    JSON value (a closing bracket that does not match, nothing open).
+    langchain-core's `parse_partial_json` closes an open string, arrays and objects and
+    drops a dangling `"key":`, `,` or cut literal. On every prefix of the recorded
+    arguments and of 400 generated objects it returns what this module's own completion
+    returned wherever that one returned anything (tests/unit/test_repair_stream.py); it
+    also completes a cut literal (`nu`) or a number cut at `0.`, which ours refused.
+    Strict: control characters inside strings stay invalid, as in `parse_arguments`.
+    Returns None for an empty object or array (see the end).
     """
-    stack: list[str] = []
-    in_string = escaped = False
-    for char in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == '"':
-                in_string = False
-        elif char == '"':
-            in_string = True
-        elif char in "{[":
-            stack.append("}" if char == "{" else "]")
-        elif char in "}]":
-            if not stack or stack.pop() != char:
-                return None
-            if not stack:
-                return None  # complete already; trailing text is not a cut
-    if not stack and not in_string:
+    try:
+        value = parse_partial_json(text, strict=True)
+    except (ValueError, RecursionError):  # a closing bracket that does not match
         return None
-    body = (text[:-1] if escaped else text) + ('"' if in_string else "")
-    closers = "".join(reversed(stack))
-    dangling = re.compile(r'(?:,|[{\[,]?\s*"(?:[^"\\]|\\.)*"\s*:?)\s*$')
-    for candidate in (body, dangling.sub(lambda m: m.group()[:1].strip('"'), body)):
-        candidate = re.sub(r"[,:]\s*$", "", candidate.rstrip())
-        try:
-            json.loads(candidate + closers)
-        except (ValueError, RecursionError):
-            continue
-        return candidate + closers
-    return None
+    # Ours, not the library's: when nothing before the cut parses, parse_partial_json backs
+    # off to an empty `{}`/`[]`, which completes nothing (a raw tab in a string, say).
+    return value if value or not isinstance(value, dict | list) else None
 
 
 _TYPES: dict[str, tuple[type, ...]] = {
