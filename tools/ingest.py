@@ -14,6 +14,7 @@ only the rest. Stale chunks are deleted only after the new version is fully writ
 
 from __future__ import annotations
 
+import os
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -62,6 +63,9 @@ BAD_BYTE_SCAN = 64 << 20
 MOVE_CHUNKS = 1024
 TICK_CHARS = 1 << 20
 """Progress is reported at least every this many characters read of one file."""
+HOLD_READING = "RESEARCH_AGENT_TEST_HOLD_READING"
+"""Tests only: seconds to hold a file's first read at its first progress report, so a
+signal sent while a file is being read lands there on any machine (0 or unset: never)."""
 
 __all__ = [
     "chunk_document",
@@ -118,6 +122,8 @@ def _ticking(parts: Iterator[str], tracker: Tracker, name: str, size: int) -> It
     for part in parts:
         done += len(part)
         if done - mark >= TICK_CHARS:
+            if mark == 0 and tracker.state.files_done == 0:
+                time.sleep(float(os.environ.get(HOLD_READING) or 0))
             mark = done
             tracker.reading(name, done, size)
         yield part
