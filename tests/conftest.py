@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support.ingested import faq_lite  # noqa: F401
+from tests.support.ingested import faq_lite, ingested_copies  # noqa: F401
 from tests.support.isolation import isolate
 from tests.support.servers import tiny_lite_server  # noqa: F401
 from tests.support.wire_server import wire_server  # noqa: F401

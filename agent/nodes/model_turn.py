@@ -25,9 +25,8 @@ from agent.llm.servers.harmony_tokens import count_request_tokens
 from agent.nodes.budget import fits_run_budget, spent_budget
 from agent.nodes.history import fit_history
 from agent.nodes.respond import respond
-from agent.offline.policy import LAST_TURN_ID
 from agent.settings import Context
-from agent.state import State
+from agent.state import LAST_TURN_ID, State
 from tools.errors import ResearchAgentError
 
 __all__ = ["make_call_model", "prepare", "respond", "route_after_model"]

@@ -16,7 +16,7 @@ from langgraph.config import get_stream_writer
 from langgraph.runtime import get_runtime
 from langgraph.types import StreamWriter
 
-from agent.nodes.evidence import summarize
+from agent.evidence.summaries import summarize
 from agent.reporting.evidence import read_docs
 from agent.reporting.schemas import BranchResult
 from agent.reporting.state import BranchTask

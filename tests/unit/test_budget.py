@@ -2,8 +2,8 @@ from langchain_core.messages import AIMessage, HumanMessage
 
 from agent import prompts
 from agent.nodes.budget import spent_budget
-from agent.offline.policy import LAST_TURN_ID
 from agent.settings import Context
+from agent.state import LAST_TURN_ID
 from tests.support.corpus import run
 from tests.support.fake_chat import call
 
