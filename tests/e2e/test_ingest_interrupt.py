@@ -20,7 +20,8 @@ from tests.support.foundation import RESEARCH_AGENT, clean_env
 from tools.ingest import HOLD_READING
 
 pytestmark = pytest.mark.slow
-EXIT_WITHIN = 2.0  # seconds: the goal is 1 s; the margin is for a loaded 2-core machine
+BATCH = 256  # chunks per batch with 2 embedding requests in flight (tools/ingest.py)
+EXIT_WITHIN = STOP_SECONDS + 0.7  # seconds: the hard stop, and a loaded machine's margin
 
 
 def write_big(path: Path, mb: float) -> None:
@@ -94,7 +95,11 @@ def test_ctrl_c_while_writing_then_the_next_run_resumes(
         timeout=120,
     )
     [doc] = json.loads(listed.stdout)
-    assert (doc["source"], doc["complete"], doc["chunks"]) == ("big.md", False, written)
+    assert (doc["source"], doc["complete"]) == ("big.md", False)
+    # The batch in flight at the signal may still be applied by Milvus: the message is a
+    # lower bound, by at most that batch (and the one queued behind it).
+    stored = doc["chunks"]
+    assert written <= stored <= written + 2 * BATCH
 
     server.delay = 0.0
     server.requests.clear()
@@ -111,9 +116,9 @@ def test_ctrl_c_while_writing_then_the_next_run_resumes(
     sent = sum(len(r["input"]) for r in server.requests[1:])  # after the dimension probe
     assert (report["resumed"], report["chunks_written"], sent) == (
         1,
-        total - written,
-        total - written,
-    )
+        total - stored,
+        total - stored,
+    )  # nothing stored is embedded again
 
 
 def test_ctrl_c_while_reading_a_big_file_acts_at_once(
@@ -171,7 +176,7 @@ def test_ctrl_c_while_milvus_lite_is_busy_ends_within_a_second(
     seconds, err = interrupt(proc)
     print(f"\nexit {seconds:.2f} s after SIGINT with Milvus Lite busy")
     assert proc.returncode == 130, err
-    assert seconds < STOP_SECONDS + 0.7  # the grace, and a loaded machine's margin
+    assert seconds < EXIT_WITHIN
     kept = re.search(r"\((\d+) of (\d+) chunks written", err)
     assert kept is not None, err
     written, total = int(kept.group(1)), int(kept.group(2))
@@ -188,7 +193,7 @@ def test_ctrl_c_while_milvus_lite_is_busy_ends_within_a_second(
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     assert report["resumed"] == 1
-    assert written <= total - report["chunks_written"] <= written + 2 * 256  # see README
+    assert written <= total - report["chunks_written"] <= written + 2 * BATCH
     listed = subprocess.run(
         [str(RESEARCH_AGENT), "docs", "list", "--json"],
         cwd=tmp_path,
