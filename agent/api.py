@@ -18,6 +18,7 @@ without redoing its finished steps. A new question on such a thread is refused
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any, Literal
@@ -137,7 +138,7 @@ def stream(question: str, *, tokens: bool = True, **options: Any) -> Iterator[Ev
 
 async def astream(question: str, *, tokens: bool = True, **options: Any) -> AsyncIterator[Event]:
     """Async form of `stream`."""
-    run = _run(options)
+    run = await asyncio.to_thread(_run, options)  # a probe must not block the loop
     events = RunEvents(tokens=tokens)
     async with (
         _agraph(run) as graph,
@@ -187,7 +188,7 @@ def ask(question: str, **options: Any) -> Answer:
 
 async def aask(question: str, **options: Any) -> Answer:
     """Async form of `ask`."""
-    run = _run(options)
+    run = await asyncio.to_thread(_run, options)  # a probe must not block the loop
     async with _agraph(run) as graph, athread_guard(run.settings, run.thread_id):
         state = await graph.ainvoke(
             {"question": question},

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import httpx
 
 from agent.llm.chat import build_chat_model
+from agent.llm.servers.choose import choice_reason
 from agent.llm.servers.context_window import discover
 from agent.llm.servers.providers import ServerConfig, resolve_server
 from agent.settings import Context, Settings, resolve
@@ -72,6 +73,8 @@ def check_model(settings: Settings, timeout: float = 5.0) -> list[Check]:
     if present:
         checks.append(check_context_window(settings, server))
         checks.append(_check_tool_calls(settings, server))
+        # the reason `ask` gives for the same choice (agent.runs.prepare)
+        checks.append(Check("model choice", True, choice_reason(settings, server)))
     return checks
 
 

@@ -134,7 +134,9 @@ def from_options(options: dict[str, Any], *, choose: bool = True) -> Run:
     else:
         if not isinstance(run, Run):
             raise ConfigError("run= takes a Run from agent.runs.prepare(...).")
-        extra = sorted(k for k, v in options.items() if k not in ("run", "thread_id") and v)
+        extra = sorted(
+            k for k, v in options.items() if k not in ("run", "thread_id") and v is not None
+        )
         if extra:
             raise ConfigError(f"pass the options to prepare(), not beside run=: {extra}.")
         if options.get("thread_id") and options["thread_id"] != run.thread_id:

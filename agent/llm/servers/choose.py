@@ -10,7 +10,7 @@ from urllib.parse import urlparse
 
 from langchain_core.language_models import BaseChatModel
 
-from agent.llm.servers.providers import probe, resolve_server
+from agent.llm.servers.providers import ServerConfig, probe, resolve_server
 from agent.offline.policy import MODEL_NAME, PROVIDER, OfflinePolicy
 from agent.schemas import ModelChoice
 from agent.settings import Context, Settings
@@ -85,13 +85,19 @@ def choose_chat_model(context: Context) -> ChosenModel:
                 f"No {server.preset.label} server answers at {server.base_url}. Start it, fix "
                 "--provider/--base-url, or use --provider offline."
             )
-    if settings.provider:
-        reason = f"configured: provider {settings.provider}"
-    elif settings.base_url:
-        reason = f"configured: base URL (a {server.preset.label} server by its address)"
-    else:
-        reason = f"found by probing the local servers: {server.preset.label} answers"
     choice = ModelChoice(
-        provider=server.provider, model=server.model, base_url=server.base_url, reason=reason
+        provider=server.provider,
+        model=server.model,
+        base_url=server.base_url,
+        reason=choice_reason(settings, server),
     )
     return ChosenModel(build_chat_model(settings, server), choice)
+
+
+def choice_reason(settings: Settings, server: ServerConfig) -> str:
+    """Why this server serves the run: configured (how), or found by probing."""
+    if settings.provider:
+        return f"configured: provider {settings.provider}"
+    if settings.base_url:
+        return f"configured: base URL (a {server.preset.label} server by its address)"
+    return f"found by probing the local servers: {server.preset.label} answers"
