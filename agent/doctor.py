@@ -17,6 +17,7 @@ from agent.settings import Context, Settings, resolve
 from tools.embeddings import MINILM_NAME, get_embedder
 from tools.errors import ResearchAgentError
 from tools.fetch import fetch_doc
+from tools.render import counted
 from tools.search import milvus_search
 from tools.store import open_store
 
@@ -145,7 +146,7 @@ def check_milvus(settings: Settings) -> list[Check]:
     name, dim = recorded or ("?", 0)
     return [
         Check("milvus", True, f"opens at {uri}"),
-        Check("collection", count > 0, f"'{settings.collection}' holds {count} chunks"),
+        Check("collection", count > 0, f"'{settings.collection}' holds {counted(count, 'chunk')}"),
         Check(
             "embedder match",
             name == wanted,

@@ -27,6 +27,7 @@ from agent.thread_locks import thread_lock
 from agent.threads import checkpoint_serde, open_checkpointer
 from graphs.report import build_report_graph, graph
 from tools.errors import ConfigError, ResearchAgentError
+from tools.render import counted
 
 ReportItem = ReportEvent | Report
 Reviewer = Callable[[Plan], Any]
@@ -101,7 +102,8 @@ def _items(chunk: tuple[str, Any], thread_id: str) -> Iterator[ReportItem]:
             yield ReportEvent(kind=kind, index=index, text=data["step"])
         elif kind == "branch_done":
             text = (
-                f"{data['status']}, {data['tool_calls']} tool calls, {data['citations']} citations"
+                f"{data['status']}, {counted(data['tool_calls'], 'tool call')}, "
+                f"{counted(data['citations'], 'citation')}"
                 f", {data.get('tokens', 0)}/{data.get('token_budget', 0)} tokens"
             )
             yield ReportEvent(kind=kind, index=index, text=text)

@@ -14,6 +14,7 @@ import typer
 from agent.cli.options import AsJson, Uri, settings_with
 from tools.errors import ConfigError
 from tools.redact import redact_url
+from tools.render import counted
 
 collections_app = typer.Typer(help="See and remove collections.")
 
@@ -33,7 +34,8 @@ def collections(ctx: typer.Context, milvus_uri: Uri = None, as_json: AsJson = Fa
     if not infos:
         typer.echo("no collections yet; create one with `research-agent ingest PATH`.")
     for c in infos:
-        typer.echo(f"{c.name}  {c.chunks} chunks  embedder {c.embedder}  index {c.index}")
+        size = counted(c.chunks, "chunk")
+        typer.echo(f"{c.name}  {size}  embedder {c.embedder}  index {c.index}")
 
 
 @collections_app.command("rm")
@@ -57,7 +59,7 @@ def collections_rm(
         typer.echo("\nkept; nothing removed (pass --yes to remove without asking).", err=True)
         raise typer.Exit(1)
     chunks = drop_collection(name, settings)
-    typer.echo(f"removed collection {name} ({chunks} chunks)")
+    typer.echo(f"removed collection {name} ({counted(chunks, 'chunk')})")
 
 
 @collections_app.command("reindex")

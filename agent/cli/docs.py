@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from agent.cli.options import AsJson, Collection, Uri, settings_with
+from tools.render import counted
 from tools.terminal import safe_json, safe_line
 
 docs_app = typer.Typer(help="See and remove indexed documents.", no_args_is_help=True)
@@ -29,11 +30,13 @@ def docs_list(
     for d in docs:
         mark = "" if d.complete else "  INCOMPLETE (not searched; run ingest again to finish it)"
         typer.echo(
-            safe_line(f"{d.source}  {d.chunks} chunks  ingested {d.ingested}  {d.title}{mark}")
+            safe_line(
+                f"{d.source}  {counted(d.chunks, 'chunk')}  ingested {d.ingested}  {d.title}{mark}"
+            )
         )
     partial = sum(not d.complete for d in docs)
     typer.echo(
-        f"{len(docs)} documents, {sum(d.chunks for d in docs)} chunks"
+        f"{counted(len(docs), 'document')}, {counted(sum(d.chunks for d in docs), 'chunk')}"
         + (f", {partial} incomplete" if partial else "")
     )
 
@@ -56,7 +59,7 @@ def docs_rm(
         typer.echo(json.dumps({"removed": removed, "chunks": sum(removed.values())}))
         return
     for source, n in removed.items():
-        typer.echo(safe_line(f"removed {source}: {n} chunks"))
+        typer.echo(safe_line(f"removed {source}: {counted(n, 'chunk')}"))
 
 
 def register(app: typer.Typer) -> None:
