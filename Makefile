@@ -28,7 +28,9 @@ test: lint
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 # Unit and in-process integration tests (no CLI subprocess, server or corpus ingest), in two
-# pytest-xdist workers: about two minutes on the 2-core machine (14 s unit + 96 s integration, measured 2026-12-03).
+# pytest-xdist workers: about two minutes on the 2-core machine (14 s unit + 96 s integration,
+# measured 2026-12-03); 217 s (931 tests, 130 CPU s) at load average 7-10 from other work, 2026-12-03 14:40 UTC.
+# tests/unit/test_slow_marks.py keeps every test that starts a process out of this tier.
 test-fast: setup
 	$(BIN)/python -m pytest -q -p no:cacheprovider -n 2 -m "not slow" tests/unit tests/integration
 

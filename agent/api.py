@@ -5,7 +5,9 @@ max_context_tokens, collection, milvus_uri (fields of agent.settings.Context), p
 thread_id (a persistent thread, kept where RESEARCH_AGENT_CHECKPOINT_URI says: empty for
 <data_dir>/checkpoints.sqlite, or PostgreSQL), wait (False: raise ThreadBusyError instead
 of waiting, up to `thread_wait` seconds, while another run, in any process, holds the
-thread) and data_dir.
+thread) and data_dir. Or, instead of them, `run=` a run prepared once by
+agent.runs.prepare(**options): its `choice` says which model serves it and why, and the
+model it chose and built is the one the graph uses (each call otherwise chooses once).
 
 On a thread, a run stopped part-way stays resumable: Ctrl-C raises
 agent.interruptions.RunInterrupted (a KeyboardInterrupt naming `resume`), a cancelled
@@ -16,14 +18,14 @@ without redoing its finished steps. A new question on such a thread is refused
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from dataclasses import dataclass
 from typing import Any, Literal
 
-from langchain_core.messages import AIMessage, AIMessageChunk, ToolMessage
 from langchain_core.runnables import RunnableConfig
 
+from agent.events import Event, RunEvents
 from agent.interruptions import (
     acheck_finished,
     athread_guard,
@@ -31,20 +33,14 @@ from agent.interruptions import (
     resumable,
     thread_guard,
 )
-from agent.llm.repair.message import REPAIRS_KEY
 from agent.llm.wire.deadline import run_deadline
-from agent.nodes.evidence import summarize
-from agent.nodes.run_tools import NOT_RUN
-from agent.schemas import Answer, StepEvent
-from agent.settings import Context, Settings, resolve
+from agent.runs import Run, from_options
+from agent.schemas import Answer
+from agent.settings import Settings
 from agent.thread_locks import athread_lock, thread_lock
 from agent.threads import aopen_checkpointer, checkpoint_serde, open_checkpointer, where
 from graphs.research import build_graph, graph
-from tools.errors import ConfigError, ResearchAgentError
-
-Event = StepEvent | Answer
-CONTEXT_FIELDS = frozenset(Context.model_fields)
-EXTRA_OPTIONS = frozenset({"thread_id", "data_dir", "wait"})
+from tools.errors import ResearchAgentError
 
 
 def _durability(thread_id: str | None) -> Literal["sync"] | None:
@@ -61,37 +57,9 @@ class NothingToResumeError(ResearchAgentError):
         self.finished = finished
 
 
-@dataclass(frozen=True)
-class Run:
-    """One call's options, split up and checked."""
-
-    context: Context
-    thread_id: str | None
-    settings: Settings
-    wait: bool
-    """False: raise ThreadBusyError rather than wait for another run on the thread."""
-
-
-def _run(options: dict[str, Any]) -> Run:
-    """Split options into the run's Context, the thread id, the settings and `wait`.
-
-    Raises:
-        ConfigError: An option is unknown or its value is not allowed (checked before the
-            run starts, with the environment and .env resolved too).
-    """
-    options = {k: v for k, v in options.items() if v is not None}
-    thread_id = options.pop("thread_id", None)
-    data_dir = options.pop("data_dir", None)
-    wait = bool(options.pop("wait", True))
-    unknown = set(options) - CONTEXT_FIELDS
-    if unknown:
-        valid = ", ".join(sorted(CONTEXT_FIELDS | EXTRA_OPTIONS))
-        raise ConfigError(f"unknown option(s) {', '.join(sorted(unknown))}; valid: {valid}.")
-    context = Context(**options)
-    settings = resolve(context, data_dir=data_dir)  # the environment's values checked too
-    if "milvus_uri" not in options:
-        context = Context(**options, milvus_uri=settings.resolved_milvus_uri())
-    return Run(context, thread_id, settings, wait)
+def _run(options: dict[str, Any], *, choose: bool = True) -> Run:
+    """The call's run (agent.runs): its options checked, its chat model chosen once."""
+    return from_options(options, choose=choose)
 
 
 def _config(thread_id: str | None) -> RunnableConfig:
@@ -134,73 +102,13 @@ async def _agraph(run: Run) -> AsyncIterator[Any]:
         yield compiled
 
 
-def _events(
-    update: dict[str, Any], calls: dict[str, tuple[str, dict[str, Any], str]]
-) -> Iterator[Event]:
-    """Translate one `updates` chunk of the graph into step events and the final Answer.
-
-    A call is shown as run (`tool_call`, then `tool_result`) only once the tools node ran it;
-    a call that never ran is `refused`, with the reason.
-    """
-    for node, values in update.items():
-        values = values or {}
-        for message in values.get("messages", []) if node != "respond" else []:
-            if isinstance(message, AIMessage):
-                reasoning = message.additional_kwargs.get("reasoning_content")
-                if reasoning:
-                    yield StepEvent(kind="reasoning", result=str(reasoning))
-                notes = message.additional_kwargs.get(REPAIRS_KEY) or {}
-                spent = values.get("budget_spent") or ""
-                for call in message.tool_calls:
-                    if spent:
-                        yield StepEvent(
-                            kind="refused",
-                            tool=call["name"],
-                            args=call["args"],
-                            result=f"not run: the budget is spent ({spent}); the model had "
-                            "to answer without tools",
-                        )
-                    calls[call["id"] or ""] = (
-                        call["name"],
-                        call["args"],
-                        notes.get(call["id"], ""),
-                    )
-                for bad in message.invalid_tool_calls:
-                    if spent:
-                        yield StepEvent(
-                            kind="refused",
-                            tool=bad["name"] or "",
-                            result=f"not run: the budget is spent ({spent})",
-                        )
-            elif isinstance(message, ToolMessage):
-                name, args, note = calls.get(message.tool_call_id, (message.name or "", {}, ""))
-                if message.response_metadata.get(NOT_RUN):
-                    text = " ".join(message.text.split())
-                    yield StepEvent(
-                        kind="refused", tool=name, args=args, result=f"not run: {text[:300]}"
-                    )
-                    continue
-                if message.response_metadata.get("duplicate_of"):
-                    note = note or "answered from an earlier identical call"
-                yield StepEvent(kind="tool_call", tool=name, args=args, note=note)
-                yield StepEvent(kind="tool_result", tool=name, args=args, result=summarize(message))
-        if node == "respond" and values.get("answer") is not None:
-            yield values["answer"]
-
-
-def _token_events(chunk: Any, metadata: dict[str, Any]) -> Iterator[Event]:
-    """Token events of one `messages` item: the model's answer and reasoning text, apart."""
-    if metadata.get("langgraph_node") != "call_model" or not isinstance(chunk, AIMessageChunk):
-        return
-    reasoning = chunk.additional_kwargs.get("reasoning_content")
-    if isinstance(reasoning, str) and reasoning:
-        yield StepEvent(kind="reasoning_token", result=reasoning)
-    if isinstance(chunk.content, str) and chunk.content:
-        yield StepEvent(kind="answer_token", result=chunk.content)
-
-
-def _split(item: Any, tokens: bool) -> tuple[str, Any]:
-    return item if tokens else ("updates", item)
+def _stream_options(run: Run, events: RunEvents) -> dict[str, Any]:
+    """The keyword arguments of graph.stream / graph.astream for this run."""
+    return {
+        "context": run.context,
+        "stream_mode": events.modes,
+        "durability": _durability(run.thread_id),
+    }
 
 
 def stream(question: str, *, tokens: bool = True, **options: Any) -> Iterator[Event]:
@@ -217,47 +125,30 @@ def stream(question: str, *, tokens: bool = True, **options: Any) -> Iterator[Ev
         StepEvent for tokens, each tool call and result or refused call, then the Answer.
     """
     run = _run(options)
-    calls: dict[str, tuple[str, dict[str, Any], str]] = {}
-    modes = ["updates", "messages"] if tokens else "updates"
+    events = RunEvents(tokens=tokens)
     with (
         _graph(run, fresh=True) as graph,
         thread_guard(run.settings, run.thread_id),
         run_deadline(run.settings.run_timeout),
     ):
-        for item in graph.stream(
-            {"question": question},
-            _config(run.thread_id),
-            context=run.context,
-            stream_mode=modes,
-            durability=_durability(run.thread_id),
-        ):
-            mode, data = _split(item, tokens)
-            if mode == "messages":
-                yield from _token_events(*data)
-            else:
-                yield from _events(data, calls)
+        question_input = {"question": question}
+        for item in graph.stream(question_input, run.config(), **_stream_options(run, events)):
+            yield from events.of(item)
 
 
 async def astream(question: str, *, tokens: bool = True, **options: Any) -> AsyncIterator[Event]:
     """Async form of `stream`."""
-    run = _run(options)
-    calls: dict[str, tuple[str, dict[str, Any], str]] = {}
-    modes = ["updates", "messages"] if tokens else "updates"
+    run = await asyncio.to_thread(_run, options)  # a probe must not block the loop
+    events = RunEvents(tokens=tokens)
     async with (
         _agraph(run) as graph,
         athread_guard(run.settings, run.thread_id),
         run_deadline(run.settings.run_timeout),
     ):
-        async for item in graph.astream(
-            {"question": question},
-            _config(run.thread_id),
-            context=run.context,
-            stream_mode=modes,
-            durability=_durability(run.thread_id),
-        ):
-            mode, data = _split(item, tokens)
-            events = _token_events(*data) if mode == "messages" else _events(data, calls)
-            for event in events:
+        question_input = {"question": question}
+        config = run.config()
+        async for item in graph.astream(question_input, config, **_stream_options(run, events)):
+            for event in events.of(item):
                 yield event
 
 
@@ -288,7 +179,7 @@ def ask(question: str, **options: Any) -> Answer:
     ):
         state = graph.invoke(
             {"question": question},
-            _config(run.thread_id),
+            run.config(),
             context=run.context,
             durability=_durability(run.thread_id),
         )
@@ -297,11 +188,11 @@ def ask(question: str, **options: Any) -> Answer:
 
 async def aask(question: str, **options: Any) -> Answer:
     """Async form of `ask`."""
-    run = _run(options)
+    run = await asyncio.to_thread(_run, options)  # a probe must not block the loop
     async with _agraph(run) as graph, athread_guard(run.settings, run.thread_id):
         state = await graph.ainvoke(
             {"question": question},
-            _config(run.thread_id),
+            run.config(),
             context=run.context,
             durability=_durability(run.thread_id),
         )
@@ -321,23 +212,18 @@ def resume_stream(thread_id: str, **options: Any) -> Iterator[Event]:
     Raises:
         NothingToResumeError: The thread's last run finished, or the thread is unknown.
     """
-    run = _run({**options, "thread_id": thread_id})
+    run = _run({**options, "thread_id": thread_id}, choose=False)
     config = _config(thread_id)
-    calls: dict[str, tuple[str, dict[str, Any], str]] = {}
+    events = RunEvents(tokens=False)
     with _graph(run) as graph, run_deadline(run.settings.run_timeout):
         snapshot = graph.get_state(config)
         if not resumable(snapshot):
             known = bool(snapshot.values)
             raise NothingToResumeError(_nothing(thread_id, known, run.settings), finished=known)
+        run = run.with_model()  # chosen once there is something to resume
         with thread_guard(run.settings, thread_id):
-            for update in graph.stream(
-                None,
-                config,
-                context=run.context,
-                stream_mode="updates",
-                durability=_durability(run.thread_id),
-            ):
-                yield from _events(update, calls)
+            for update in graph.stream(None, run.config(), **_stream_options(run, events)):
+                yield from events.of(update)
 
 
 def resume(thread_id: str, **options: Any) -> Answer:
@@ -354,7 +240,7 @@ def thread_state(thread_id: str, **options: Any) -> Any:
     Reads the last checkpoint without taking the thread; `next` is non-empty while a run
     is interrupted (finish it with `resume`).
     """
-    run = _run({**options, "thread_id": thread_id})
+    run = _run({**options, "thread_id": thread_id}, choose=False)
     with open_checkpointer(run.settings, checkpoint_serde()) as saver:
         return build_graph(checkpointer=saver).get_state(_config(thread_id))
 

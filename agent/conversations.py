@@ -15,6 +15,7 @@ from langchain_core.messages import HumanMessage
 from agent.schemas import Answer
 from agent.settings import Settings
 from agent.threads import checkpoint_serde, is_postgres, open_checkpointer
+from agent.threads import where as _where
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,11 @@ def _info(saver: Any, thread_id: str) -> ThreadInfo | None:
 
 def _no_threads_yet(settings: Settings) -> bool:
     return not is_postgres(settings) and not (settings.data_dir / "checkpoints.sqlite").exists()
+
+
+def where(settings: Settings) -> str:
+    """Where the threads are kept: the SQLite file, or the PostgreSQL database."""
+    return _where(settings)
 
 
 def list_threads(settings: Settings) -> list[ThreadInfo]:

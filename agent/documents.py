@@ -1,11 +1,13 @@
-"""Python API for the document side: ingest, search and fetch (the CLI is a thin client)."""
+"""Python API for the document side: ingest, search and fetch (the CLI is a thin client).
+
+What is indexed (list, remove, reindex) is agent.catalog.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
-from typing import Literal
 
 from agent.settings import Settings
 from tools.catalog import after_ingest, before_ingest
@@ -17,8 +19,7 @@ from tools.fetch import find_document, run_fetch
 from tools.ingest import Progress, ingest_paths
 from tools.schemas import DocWindow, IngestReport, SearchResult
 from tools.search import make_filters, run_search
-from tools.store import SearchMode, admin, open_store
-from tools.store.admin import ReindexReport
+from tools.store import SearchMode, open_store
 
 
 def ingest(
@@ -28,8 +29,11 @@ def ingest(
     progress: Progress | None = None,
     include: Sequence[str] = (),
     exclude: Sequence[str] = (),
+    notice: Callable[[str], None] | None = None,
 ) -> IngestReport:
     """Index files or folders (Markdown, text, HTML, PDF) into the collection.
+
+    `notice` hears warnings meant for the user (a large ingest into a Milvus Lite file).
 
     Inside a folder, hidden entries, dependency and cache folders, virtual environments and
     what .gitignore files name are left out; `include`/`exclude` are gitignore-style patterns
@@ -46,7 +50,7 @@ def ingest(
     walker = Walker(include, exclude, own, settings.max_file_mb, settings.ingest_symlinks)
     before_ingest(settings)
     report = ingest_paths(
-        store, embedder, [Path(p) for p in paths], settings, prune, progress, walker
+        store, embedder, [Path(p) for p in paths], settings, prune, progress, walker, notice
     )
     after_ingest(settings, wrote=bool(report.new or report.changed))
     return report
@@ -101,19 +105,3 @@ def fetch(
         return run_fetch(settings, CursorRegistry(), None, doc_id, start_line, num_lines)
     except ToolInputError as exc:
         raise ResearchAgentError(str(exc)) from exc
-
-
-def reindex(
-    collection: str | None = None,
-    settings: Settings | None = None,
-    index: Literal["HNSW", "FLAT"] | None = None,
-) -> ReindexReport:
-    """Give a collection's dense field the index new collections get (HNSW; FLAT without faiss).
-
-    In place (drop + create index): nothing is re-embedded; the collection cannot be
-    searched while the index builds. Re-running it is harmless.
-    """
-    settings = settings or Settings()
-    if collection:
-        settings = settings.model_copy(update={"collection": collection})
-    return admin.reindex(open_store(settings), index)

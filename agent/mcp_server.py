@@ -1,8 +1,9 @@
-"""A read-only MCP server over the Python API: `search`, `fetch` and `ask` (`research-agent mcp`).
+"""A read-only MCP server over the Python API: search, fetch, ask, report (`research-agent mcp`).
 
 Every tool reads the collection and nothing else: `search` and `fetch` are the CLI's
 `search --json` / `fetch --json` (agent.documents), `ask` is `agent.api.astream` and returns the
-verified Answer. No tool ingests, deletes, or opens a path: a document is only ever looked up
+verified Answer, `report` (agent/mcp_report.py) is `agent.report_api.areport_stream` and returns
+the verified Report. No tool ingests, deletes, or opens a path: a document is only ever looked up
 in the collection. Input schemas are built from the argument models the graph's tools use
 (tools.schemas.SearchInput / FetchInput, agent.settings.Context), so MCP clients and gpt-oss
 read the same descriptions and limits. Any failure comes back as an MCP tool error whose text
@@ -26,6 +27,7 @@ from pydantic import Field
 from agent import documents
 from agent.api import astream
 from agent.mcp_errors import one_line
+from agent.mcp_report import add_report_tool
 from agent.schemas import Answer, StepEvent
 from agent.settings import Context, Settings
 from tools.schemas import DocWindow, FetchInput, SearchInput, SearchResult
@@ -35,7 +37,8 @@ INSTRUCTIONS = (
     "Read-only research over the user's own documents (indexed in Milvus). `search` finds "
     "passages (hybrid dense + BM25) with their line spans; `fetch` reads a document as "
     "numbered lines; `ask` runs the research agent and returns an answer whose citations were "
-    "checked against the lines it read. Nothing here changes the collection."
+    "checked against the lines it read; `report` researches a topic in parallel branches and "
+    "returns a sectioned report verified the same way. Nothing here changes the collection."
 )
 READ_ONLY = ToolAnnotations(readOnlyHint=True, destructiveHint=False, openWorldHint=False)
 SHOWN_ARGS = 200
@@ -112,7 +115,7 @@ def progress_line(event: StepEvent) -> str | None:
 
 
 def build_server(config: ServerConfig, **fastmcp_options: Any) -> FastMCP[Any]:
-    """The MCP server with its three read-only tools bound to one configuration.
+    """The MCP server with its four read-only tools bound to one configuration.
 
     Args:
         config: The store settings and the research run options.
@@ -159,4 +162,5 @@ def build_server(config: ServerConfig, **fastmcp_options: Any) -> FastMCP[Any]:
                 await ctx.report_progress(step, None, message)
         raise ToolError("The run ended without an answer; run `research-agent doctor`.")
 
+    add_report_tool(server, config.run_options, READ_ONLY)
     return server

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncGenerator, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.types import Command
@@ -27,6 +27,7 @@ from agent.thread_locks import thread_lock
 from agent.threads import checkpoint_serde, open_checkpointer
 from graphs.report import build_report_graph, graph
 from tools.errors import ConfigError, ResearchAgentError
+from tools.render import counted
 
 ReportItem = ReportEvent | Report
 Reviewer = Callable[[Plan], Any]
@@ -101,7 +102,8 @@ def _items(chunk: tuple[str, Any], thread_id: str) -> Iterator[ReportItem]:
             yield ReportEvent(kind=kind, index=index, text=data["step"])
         elif kind == "branch_done":
             text = (
-                f"{data['status']}, {data['tool_calls']} tool calls, {data['citations']} citations"
+                f"{data['status']}, {counted(data['tool_calls'], 'tool call')}, "
+                f"{counted(data['citations'], 'citation')}"
                 f", {data.get('tokens', 0)}/{data.get('token_budget', 0)} tokens"
             )
             yield ReportEvent(kind=kind, index=index, text=text)
@@ -230,8 +232,25 @@ async def areport(topic: str, *, review: Reviewer | None = None, **options: Any)
 
 async def areport_stream(
     topic: str, *, review: bool = False, **options: Any
-) -> AsyncIterator[ReportItem]:
-    """Async form of `report_stream`."""
+) -> AsyncGenerator[ReportItem, None]:
+    """Async form of `report_stream`.
+
+    Without a thread (and so without a review) the graph runs with `astream`: cancelling
+    the task that iterates stops every branch between two steps (a model request already
+    sent is awaited, no new one starts). With a thread, the sync form runs in a worker
+    thread and a cancel takes effect at its next event.
+    """
+    if not review and not options.get("thread_id"):
+        run = _run(options)
+        async for chunk in graph.astream(
+            {"topic": topic, "review": False},
+            _config(None),
+            context=run.context,
+            stream_mode=["custom", "updates"],
+        ):
+            for event in _items(cast(tuple[str, Any], chunk), ""):
+                yield event
+        return
     items = report_stream(topic, review=review, **options)
     done = object()
     while True:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 from typing import Any
 
 from langchain_core.vectorstores import VectorStoreRetriever
 
 from agent.settings import resolve
 from tools.embeddings import get_embedder
-from tools.errors import ConfigError
+from tools.errors import ConfigError, ToolInputError
+from tools.search import make_filters
 from tools.sources import prefix_forms
 from tools.store.langchain_milvus import RetrieverMode, retriever
 
@@ -22,6 +24,11 @@ def as_retriever(
     k: int | None = None,
     mode: RetrieverMode = "hybrid",
     source: str | Sequence[str] | None = None,
+    file_type: str | None = None,
+    after: date | None = None,
+    before: date | None = None,
+    title: str | None = None,
+    tags: Sequence[str] = (),
     **options: Any,
 ) -> VectorStoreRetriever:
     """A LangChain retriever over a research-agent collection (built on langchain-milvus).
@@ -39,6 +46,11 @@ def as_retriever(
         mode: "hybrid" (dense + BM25) or "dense".
         source: Only chunks whose source starts with this prefix (or any of these), in
             the forms milvus_search accepts (`./docs`, an absolute path).
+        file_type: Only files of this type ("md", "pdf"...), as milvus_search's filter.
+        after: Only files modified on or after this day (UTC).
+        before: Only files modified before this day (UTC).
+        title: Only documents whose title contains this text.
+        tags: Only documents tagged with all of these (front matter).
         **options: Other settings by name (milvus_uri, milvus_token, data_dir, embedder,
             fusion...).
 
@@ -51,9 +63,14 @@ def as_retriever(
     """
     if mode not in MODES:
         raise ConfigError(f"mode must be one of {', '.join(MODES)}; got {mode!r}.")
+    try:
+        filters = make_filters(file_type, after, before, title, list(tags))
+    except ToolInputError as exc:
+        raise ConfigError(str(exc)) from exc
     settings = resolve(collection=collection, k=k, **options)
     prefixes = [form for one in _listed(source) for form in prefix_forms(one)]
-    return retriever(settings, get_embedder(settings), settings.k, mode, prefixes or None)
+    embedder = get_embedder(settings)
+    return retriever(settings, embedder, settings.k, mode, prefixes or None, filters)
 
 
 def _listed(source: str | Sequence[str] | None) -> list[str]:

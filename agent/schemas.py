@@ -96,3 +96,17 @@ class StepEvent(BaseModel):
     args: dict[str, Any] = Field(default_factory=dict)
     result: str = ""
     note: str = Field("", description="What was repaired to run this call, if anything.")
+
+
+class ModelChoice(BaseModel):
+    """Which chat model serves a run, and why (the CLI's banner, `doctor`, Python callers)."""
+
+    provider: str = Field(description="The server preset (vllm, llamacpp, ...) or offline.")
+    model: str = Field(description="The model name on the server (the policy's name offline).")
+    base_url: str | None = Field(None, description="The server's /v1 URL; None offline.")
+    reason: str = Field(description="Why this one, e.g. 'configured' or what was probed.")
+
+    @property
+    def offline(self) -> bool:
+        """True when the offline policy (no language model) serves the run."""
+        return self.provider == "offline"

@@ -1,4 +1,8 @@
-"""The graph's state and its input schema."""
+"""The graph's state, its input schema, and the marks its nodes put on messages.
+
+The marks are the graph's own vocabulary: the nodes set them, and the offline policy,
+evidence summaries and the API's events read them here (never from a node module).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,15 @@ from langgraph.managed import RemainingSteps
 from typing_extensions import TypedDict
 
 from agent.schemas import Answer
+
+LAST_TURN_ID = "last-turn-prompt"
+"""Id of the budget's last-turn prompt that call_model appends (ids are not sent)."""
+
+NOT_RUN = "not_run"
+"""response_metadata key of a ToolMessage answering a call that was refused, not run."""
+
+DUPLICATE_OF = "duplicate_of"
+"""response_metadata key of a ToolMessage answered from an earlier identical call (its id)."""
 
 
 class InputState(TypedDict, total=False):

@@ -1,5 +1,8 @@
 """Search overhead: milvus_search (and run_search) vs the raw pymilvus calls they wrap.
 
+Also the LangChain retriever (agent.as_retriever's vector store), which fetches the same two
+sides through langchain-milvus and ranks them with the same code, against ChunkStore.search.
+
 Synthetic chunks (random unit vectors, Zipf-distributed words) are upserted straight
 through ChunkStore into a temporary Milvus Lite file; no embedding. The query embedder is a
 stub returning precomputed vectors, so the figures are the wrapper's own cost. Each query
@@ -156,6 +159,7 @@ def measure(n: int, queries: int, root: Path, seed: int = 7) -> list[Row]:
     from tools.cursors import CursorRegistry
     from tools.search import milvus_search, run_search
     from tools.store import close_stores, open_store
+    from tools.store.langchain_milvus import vector_store
 
     rng = np.random.default_rng(seed)
     vocab = vocabulary(rng)
@@ -189,9 +193,15 @@ def measure(n: int, queries: int, root: Path, seed: int = 7) -> list[Row]:
     def layer(q: str, v: np.ndarray) -> Any:
         return store.search(q, v, K, None, "hybrid")
 
+    langchain = vector_store(settings, stub, "hybrid")  # type: ignore[arg-type]
+
+    def retriever(q: str, v: np.ndarray) -> Any:
+        return langchain.passages(q, K)
+
     methods = {
         "milvus_search tool (hybrid)": tool,
         "ChunkStore.search (hybrid)": layer,
+        "LangChain retriever (hybrid)": retriever,
         **raw_calls(store),
         "run_search dense": wrapped("dense"),
         "run_search bm25": wrapped("bm25"),
@@ -221,6 +231,7 @@ def report(n: int, rows: list[Row]) -> None:
     pairs = [
         ("milvus_search tool (hybrid)", "raw dense + bm25 searches", 1.15),
         ("ChunkStore.search (hybrid)", "raw hybrid_search", None),
+        ("LangChain retriever (hybrid)", "ChunkStore.search (hybrid)", None),
         ("run_search dense", "raw dense search", None),
         ("run_search bm25", "raw bm25 search", None),
         ("raw dense search", "numpy dot product (floor)", None),

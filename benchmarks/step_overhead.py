@@ -16,12 +16,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from langchain_core.callbacks import CallbackManagerForLLMRun
-from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
-from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.tools import BaseTool, tool
 
+from agent.offline.scripted import ScriptedChatModel
 from tools.schemas import DocWindow, SearchHit, SearchResult
 
 LINES = ["# Acme Robotics", "Acme Robotics was founded by Jane Doe in 2011.", "It is in Oslo."]
@@ -41,27 +39,14 @@ SCRIPT = [
 ]
 
 
-class ScriptedModel(BaseChatModel):
+class ScriptedModel(ScriptedChatModel):
     """Returns the script's next message (by the AI turns since the question), instantly."""
 
-    @property
-    def _llm_type(self) -> str:
-        return "scripted"
-
-    def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> Any:
-        return self
-
-    def _generate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
+    def reply(self, messages: list[BaseMessage], tool_names: list[str] | None) -> AIMessage:
+        """The script's message for this turn."""
         start = max(i for i, m in enumerate(messages) if isinstance(m, HumanMessage))
         turn = sum(isinstance(m, AIMessage) for m in messages[start:])
-        message = SCRIPT[min(turn, len(SCRIPT) - 1)]
-        return ChatResult(generations=[ChatGeneration(message=message)])
+        return SCRIPT[min(turn, len(SCRIPT) - 1)]
 
 
 def _hit(cursor: int) -> SearchHit:

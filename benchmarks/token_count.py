@@ -21,11 +21,8 @@ import math
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
 
-from langchain_core.callbacks import CallbackManagerForLLMRun
-from langchain_core.messages import BaseMessage
-from langchain_core.outputs import ChatResult
+from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -82,15 +79,9 @@ def main() -> None:
     class Recording(OfflinePolicy):
         """The offline policy, recording each request it is sent (as the server would get it)."""
 
-        def _generate(
-            self,
-            messages: list[BaseMessage],
-            stop: list[str] | None = None,
-            run_manager: CallbackManagerForLLMRun | None = None,
-            **kwargs: Any,
-        ) -> ChatResult:
+        def reply(self, messages: list[BaseMessage], tool_names: list[str] | None) -> AIMessage:
             requests.append(list(messages))
-            return super()._generate(messages, stop, run_manager, **kwargs)
+            return super().reply(messages, tool_names)
 
     folder = Path(tempfile.mkdtemp(prefix="ra-tokens-"))
     uri = str(folder / "milvus.db")

@@ -19,7 +19,7 @@ from langgraph.graph.state import CompiledStateGraph
 from agent.reporting.branch import make_research_branch
 from agent.reporting.plan import make_plan
 from agent.reporting.review import review
-from agent.reporting.state import ReportInput, ReportState
+from agent.reporting.state import BranchTask, ReportInput, ReportState
 from agent.reporting.verify import verify_report
 from agent.reporting.write import make_write
 from agent.settings import ReportContext
@@ -48,7 +48,7 @@ def build_report_graph(
     builder = StateGraph(ReportState, input_schema=ReportInput, context_schema=ReportContext)
     builder.add_node("plan", make_plan(model, toolset))
     builder.add_node("review", review, destinations=("research_branch", "write", END))
-    builder.add_node("research_branch", make_research_branch(research))
+    builder.add_node("research_branch", make_research_branch(research), input_schema=BranchTask)
     builder.add_node("write", make_write(model))
     builder.add_node("verify", verify_report)
     builder.add_edge(START, "plan")

@@ -2,28 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from typing import Any
 
-from pydantic import BaseModel
-
-
-def _as_dict(artifact: Any) -> dict[str, Any] | None:
-    if isinstance(artifact, BaseModel):
-        return artifact.model_dump()
-    return artifact if isinstance(artifact, dict) else None
-
-
-def artifact_pairs(artifact: Any) -> Iterator[tuple[int, str]]:
-    """(cursor, doc_id) pairs named by a SearchResult or DocWindow artifact (model or dict)."""
-    data = _as_dict(artifact)
-    if not data:
-        return
-    for hit in data.get("hits") or []:
-        if isinstance(hit, dict) and "cursor" in hit and "doc_id" in hit:
-            yield int(hit["cursor"]), str(hit["doc_id"])
-    if "cursor" in data and "doc_id" in data:
-        yield int(data["cursor"]), str(data["doc_id"])
+from tools.artifacts import documents_named, message_artifact
 
 
 class CursorRegistry:
@@ -38,10 +20,8 @@ class CursorRegistry:
         """Rebuild the registry from the artifacts of earlier tool messages."""
         reg = cls()
         for msg in messages:
-            artifact = getattr(msg, "artifact", None)
-            if artifact is None and isinstance(msg, dict):
-                artifact = msg.get("artifact")
-            for cursor, doc_id in artifact_pairs(artifact):
+            artifact = message_artifact(msg)
+            for cursor, doc_id in documents_named(artifact) if artifact else ():
                 reg.by_doc.setdefault(doc_id, cursor)
                 reg.by_cursor.setdefault(cursor, doc_id)
         return reg

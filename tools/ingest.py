@@ -14,6 +14,7 @@ only the rest. Stale chunks are deleted only after the new version is fully writ
 
 from __future__ import annotations
 
+import os
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -53,6 +54,7 @@ from tools.schemas import Chunk, IngestReport
 from tools.sources import source_name
 from tools.splitter import Outline
 from tools.store import ChunkStore, DocState
+from tools.store.lite import LARGE_INGEST_MB, large_ingest_note
 from tools.writer import Batch, Writer, embed_input
 
 Progress = Callable[[IngestProgress], None]
@@ -62,6 +64,9 @@ BAD_BYTE_SCAN = 64 << 20
 MOVE_CHUNKS = 1024
 TICK_CHARS = 1 << 20
 """Progress is reported at least every this many characters read of one file."""
+HOLD_READING = "RESEARCH_AGENT_TEST_HOLD_READING"
+"""Tests only: seconds to hold a file's first read at its first progress report, so a
+signal sent while a file is being read lands there on any machine (0 or unset: never)."""
 
 __all__ = [
     "chunk_document",
@@ -118,6 +123,8 @@ def _ticking(parts: Iterator[str], tracker: Tracker, name: str, size: int) -> It
     for part in parts:
         done += len(part)
         if done - mark >= TICK_CHARS:
+            if mark == 0 and tracker.state.files_done == 0:
+                time.sleep(float(os.environ.get(HOLD_READING) or 0))
             mark = done
             tracker.reading(name, done, size)
         yield part
@@ -262,12 +269,14 @@ def ingest_paths(
     prune: bool = False,
     progress: Progress | None = None,
     walker: Walker | None = None,
+    notice: Callable[[str], None] | None = None,
 ) -> IngestReport:
     """Ingest files and folders; with prune, remove documents whose files are gone.
 
     A file is one document whatever the working folder or the form of its path: its id
     is made from its real absolute path. Text files are streamed from disk; what a loader
-    extracts (HTML, PDF) is spooled to a temporary file for the second pass.
+    extracts (HTML, PDF) is spooled to a temporary file for the second pass. `notice`
+    hears one warning before a large ingest into a Milvus Lite file.
     """
     t0 = time.perf_counter()
     missing = [str(p) for p in paths if not p.exists() and not p.is_symlink()]
@@ -276,6 +285,10 @@ def ingest_paths(
     tracker = Tracker(progress)
     tracker.stage("scanning")
     found = (walker or Walker()).walk(paths)
+    if notice is not None and settings.is_lite():
+        mb = sum(_size(f) for f in found.files) / (1 << 20)
+        if mb > LARGE_INGEST_MB:
+            notice(large_ingest_note(Path(store.uri), mb))
     store.check_embedder(embedder.name)
     before = store.doc_states()  # one scan serves the plan and the prune
     planner = _Planner(store, before, settings.chunk_tokens, embedder, tracker)
@@ -307,6 +320,14 @@ def ingest_paths(
         _prune(store, before, present, paths, report)
     report.seconds = round(time.perf_counter() - t0, 3)
     return report
+
+
+def _size(path: Path) -> int:
+    """A file's size in bytes (0 if it cannot be read: the read says why)."""
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 def _open(

@@ -15,6 +15,11 @@ _CONTROLS = {c: " " for c in [*range(32), *range(0x7F, 0xA0)] if c != 9}
 _CONTROLS_AND_TAB = {**_CONTROLS, 9: " "}
 
 
+def counted(n: int, noun: str) -> str:
+    """A count with its noun in the right number: "1 chunk", "2 chunks" (English -s plural)."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def one_line(text: str) -> str:
     """Text for a header field: control characters (newlines and tabs too) become spaces."""
     return text.translate(_CONTROLS_AND_TAB)

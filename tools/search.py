@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Annotated, Any
 
-from langchain_core.tools import tool
+from langchain_core.tools import BaseTool, StructuredTool, tool
 from langgraph.prebuilt import InjectedState
 from pydantic import Field
 
@@ -21,8 +22,7 @@ from tools.schemas import SearchFilters, SearchHit, SearchInput, SearchResult
 from tools.sources import prefix_forms
 from tools.store import ChunkStore, SearchMode, open_store
 from tools.store.fusion import Fusion
-
-MAX_QUERY_CHARS = 1000
+from tools.store.retrieve import MAX_QUERY_CHARS
 
 
 class SearchArgs(SearchInput):
@@ -164,8 +164,11 @@ def _first_pages(store: ChunkStore, rows: list[dict[str, Any]]) -> dict[str, int
     return out
 
 
-@tool("milvus_search", args_schema=SearchArgs, response_format="content_and_artifact")
-def milvus_search(
+HitCount = Callable[[Sequence[Any], int], int]
+"""Given the conversation's messages and the k of a call, the number of hits to return."""
+
+
+def search(
     query: str,
     k: int | None = None,
     source: str | None = None,
@@ -175,15 +178,50 @@ def milvus_search(
     title_contains: str | None = None,
     tags: list[str] | None = None,
     state: dict[str, Any] | None = None,
+    hit_count: HitCount | None = None,
+    mode: SearchMode = "hybrid",
 ) -> tuple[str, SearchResult]:
     """Search the user's documents. Returns numbered results: 【cursor†title†source】, the line span and the first lines.
 
     Use fetch_doc with a result's cursor to read more of that document. Cite what you use as
     【cursor†Lstart-Lend】 with line numbers you have seen.
     """  # noqa: E501
+    # The docstring is the tool's description, read by the model: `hit_count` (the eval's k
+    # schedule; default the call's k, else the run's) and `mode` are set by search_tool.
     settings = settings_from_runtime()
-    registry = CursorRegistry.from_messages((state or {}).get("messages", []))
+    messages = (state or {}).get("messages", [])
+    registry = CursorRegistry.from_messages(messages)
     filters = make_filters(file_type, modified_after, modified_before, title_contains, tags)
     k = settings.k if k is None else k
-    result = run_search(settings, query, k, source, registry, filters=filters)
+    if hit_count is not None:
+        k = hit_count(messages, k)
+    result = run_search(settings, query, k, source, registry, mode, filters)
     return render_search(result), result
+
+
+milvus_search = tool(
+    "milvus_search", args_schema=SearchArgs, response_format="content_and_artifact"
+)(search)
+
+
+def search_tool(hit_count: HitCount | None, mode: SearchMode) -> BaseTool:
+    """milvus_search as the model knows it, with the hits per call and the mode chosen here.
+
+    Args:
+        hit_count: Chooses how many hits a call returns (the eval's k schedule).
+        mode: The search mode (the eval compares hybrid, dense and BM25).
+
+    Returns:
+        The tool, named, described and argued exactly as milvus_search.
+    """
+
+    def run(**args: Any) -> tuple[str, SearchResult]:
+        return search(**args, hit_count=hit_count, mode=mode)
+
+    return StructuredTool.from_function(
+        run,
+        name=milvus_search.name,
+        description=milvus_search.description,
+        args_schema=SearchArgs,
+        response_format="content_and_artifact",
+    )

@@ -13,8 +13,10 @@ from dataclasses import dataclass
 from tools.textstream import ends_line, text_fragments
 
 HEADING = re.compile(r"^[ ]{0,3}(#{1,6})[ \t]+(.*?)[ \t#]*$")
-FENCE = re.compile(r"^[ ]{0,3}(```|~~~)")
+FENCE = re.compile(r"^[ ]{0,3}(`{3,}|~{3,})(.*)")
 
+# Not bumped for fence_after (a ``` line inside a ~~~ fence no longer closes it): only pieces
+# of such documents change, and a bump would re-embed every stored document.
 CHUNKER_VERSION = "2"  # bump when the split changes: stored documents are then re-chunked
 HEADING_ROOM = 32
 BLOCK_CHARS = 1 << 16
@@ -94,12 +96,29 @@ def _blocks(parts: Iterable[str]) -> Iterator[list[str]]:
         yield block
 
 
+def fence_after(open_mark: str | None, line: str) -> str | None:
+    """The marker of the code fence open after `line` (None outside fences), as CommonMark.
+
+    A fence closes only with a line of the same character, at least as long, and nothing
+    after it; a ``` line inside a ~~~ fence is code. A backtick line whose info string holds
+    a backtick opens nothing.
+    """
+    m = FENCE.match(line)
+    if m is None:
+        return open_mark
+    mark, rest = m.group(1), m.group(2)
+    if open_mark is None:
+        return None if mark[0] == "`" and "`" in rest else mark
+    closes = mark[0] == open_mark[0] and len(mark) >= len(open_mark) and not rest.strip()
+    return None if closes else open_mark
+
+
 def _units(
     parts: Iterable[str], max_tokens: int, count: TokenCounter, outline: Outline | None = None
 ) -> Iterator[_Unit]:
     """Units to pack into pieces: lines, or parts of a line too long for the budget."""
     stack: list[tuple[int, str]] = []
-    in_fence = False
+    fence: str | None = None
     line, at_start = 1, True
     # Fragments leave room for a heading, so a title is not left alone in a chunk of its own.
     budget = max_tokens - min(HEADING_ROOM, max_tokens // 4)
@@ -110,9 +129,9 @@ def _units(
                 if at_start and (h := outline.get(line)):
                     stack = [s for s in stack if s[0] < h[0]] + [h]
                     starts = True
-            elif at_start and FENCE.match(part):
-                in_fence = not in_fence
-            elif at_start and not in_fence and (h := heading_of(part)):
+            elif at_start and (fence is not None or FENCE.match(part)):
+                fence = fence_after(fence, part)
+            elif at_start and (h := heading_of(part)):
                 stack = [s for s in stack if s[0] < h[0]] + [h]
                 starts = True
             heading = " > ".join(t for _, t in stack)

@@ -10,9 +10,10 @@ from typer._click.exceptions import UsageError
 from typer.exceptions import TyperException
 
 from agent.cli import (
-    catalog,
     chat,
     collections,
+    docs,
+    doctor,
     documents,
     evaluate,
     mcp,
@@ -53,10 +54,11 @@ def _root(
 
 documents.register(app)
 research.register(app)
+doctor.register(app)
 report.register(app)
 chat.register(app)
-collections.register(catalog.collections_app)  # `collections reindex` beside list and rm
-catalog.register(app)
+docs.register(app)
+collections.register(app)
 evaluate.register(app)
 mcp.register(app)
 

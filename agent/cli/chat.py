@@ -11,21 +11,9 @@ import typer
 
 from agent.cli import stopping
 from agent.cli.errors import Interrupted
-from agent.cli.options import (
-    BaseUrl,
-    Collection,
-    Effort,
-    K,
-    MaxCalls,
-    MaxContext,
-    MaxTurns,
-    Model,
-    Provider,
-    Uri,
-    settings_with,
-)
+from agent.cli.options import RunFlags, run_flags, settings_with
 from agent.cli.render import print_answer, say
-from agent.cli.research import NoStream, NoWait, Reasoning, run_options, run_question
+from agent.cli.research import NoStream, NoWait, Reasoning, prepared, run_question
 from agent.settings import Settings
 from tools.errors import ResearchAgentError
 from tools.redact import redact_text
@@ -41,8 +29,7 @@ def _when(ts: str) -> str:
 
 def _list(settings: Settings, as_json: bool) -> None:
     # lazy: the checkpointers load langgraph (+0.09 s), kept out of `--help` (cold_start.py)
-    from agent.conversations import list_threads
-    from agent.threads import where
+    from agent.conversations import list_threads, where
 
     threads = list_threads(settings)
     if as_json:
@@ -68,8 +55,7 @@ def _list(settings: Settings, as_json: bool) -> None:
 
 def _delete(settings: Settings, thread_id: str) -> None:
     # lazy: the checkpointers load langgraph (+0.09 s), kept out of `--help` (cold_start.py)
-    from agent.conversations import delete_thread
-    from agent.threads import where
+    from agent.conversations import delete_thread, where
 
     if not delete_thread(settings, thread_id):
         raise ResearchAgentError(
@@ -119,22 +105,15 @@ def repl(
             say(f"error: {type(exc).__name__}: {exc}")
 
 
+@run_flags()
 def chat(
+    *,
     thread: Annotated[str | None, typer.Option("--thread", help="Resume this thread.")] = None,
     list_: Annotated[bool, typer.Option("--list", help="List the threads and exit.")] = False,
     delete: Annotated[
         str | None, typer.Option("--delete", metavar="ID", help="Delete a thread and exit.")
     ] = None,
-    provider: Provider = None,
-    base_url: BaseUrl = None,
-    model: Model = None,
-    effort: Effort = None,
-    k: K = None,
-    max_tool_calls: MaxCalls = None,
-    max_turns: MaxTurns = None,
-    max_context_tokens: MaxContext = None,
-    collection: Collection = None,
-    milvus_uri: Uri = None,
+    flags: RunFlags,
     no_wait: NoWait = False,
     show_reasoning: Reasoning = False,
     no_stream: NoStream = False,
@@ -151,28 +130,14 @@ def chat(
         _delete(settings, delete)
         return
     thread_id = thread or uuid.uuid4().hex[:8]
-    options, banner = run_options(
-        provider=provider,
-        base_url=base_url,
-        model=model,
-        effort=effort,
-        k=k,
-        max_tool_calls=max_tool_calls,
-        max_turns=max_turns,
-        max_context_tokens=max_context_tokens,
-        collection=collection,
-        milvus_uri=milvus_uri,
-        thread_id=thread_id,
-    )
-    if no_wait:
-        options["wait"] = False
+    run, banner = prepared(flags, thread_id=thread_id, wait=False if no_wait else None)
     if thread:
         _show_last(settings, thread_id)
     typer.echo(f"thread {thread_id} (resume with --thread {thread_id}); /exit or Ctrl-D ends")
     said = [banner]
 
     def ask_one(question: str) -> None:
-        run_question(question, options, said[0], show_reasoning, tokens=not no_stream)
+        run_question(question, run, said[0], show_reasoning, tokens=not no_stream)
         said[0] = None  # the banner is said once per conversation
 
     line = (

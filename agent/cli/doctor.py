@@ -1,177 +1,63 @@
-"""`research-agent doctor`: check the model server, Milvus and the embedder, one line each."""
+"""`research-agent doctor`: the checks of agent.doctor, one line each (or JSON)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from typing import TYPE_CHECKING, Annotated
 
-import httpx
+import typer
 
-from agent.llm.chat import build_chat_model
-from agent.llm.servers.context_window import discover
-from agent.llm.servers.providers import ServerConfig, resolve_server
-from agent.settings import Settings
-from tools.embeddings import MINILM_NAME, get_embedder
-from tools.errors import ResearchAgentError
-from tools.fetch import fetch_doc
+from agent.cli.options import BaseUrl, Collection, Model, Provider, Uri
 from tools.redact import redact_text
-from tools.search import milvus_search
-from tools.store import open_store
 from tools.terminal import safe_line
 
-
-@dataclass(frozen=True)
-class Check:
-    """One line of the report."""
-
-    name: str
-    ok: bool
-    detail: str
-
-    def shown(self) -> str:
-        """The detail as it may be shown: secrets masked, control characters escaped."""
-        return safe_line(redact_text(self.detail))
-
-    def line(self) -> str:
-        """The report line, e.g. 'ok    milvus: ...'."""
-        return f"{'ok' if self.ok else 'FAIL':<5} {self.name}: {self.shown()}"
-
-    def as_dict(self) -> dict[str, object]:
-        """The check for `doctor --json`, its detail as `shown()` gives it."""
-        return {"name": self.name, "ok": self.ok, "detail": self.shown()}
+if TYPE_CHECKING:
+    from agent.doctor import Check
 
 
-def check_model(settings: Settings, timeout: float = 5.0) -> list[Check]:
-    """Is the gpt-oss server reachable, is the model there, does it return tool calls?"""
-    try:
-        server = resolve_server(settings)
-    except ResearchAgentError as exc:
-        return [Check("model server", False, str(exc))]
-    if server is None:
-        return [
-            Check(
-                "model server",
-                True,
-                "none configured and none answers locally: `ask` will use "
-                "the offline policy (extractive, not gpt-oss)",
-            )
-        ]
-    headers = {"Authorization": f"Bearer {server.api_key}"} if server.api_key else {}
-    try:
-        resp = httpx.get(f"{server.base_url}/models", headers=headers, timeout=timeout)
-        resp.raise_for_status()
-        models = [str(m.get("id")) for m in resp.json().get("data", [])]
-    except (httpx.HTTPError, ValueError, AttributeError) as exc:
-        return [
-            Check(
-                "model server",
-                False,
-                f"{server.preset.label} at {server.base_url} does not "
-                f"answer ({exc.__class__.__name__}). Start it or fix --provider/--base-url.",
-            )
-        ]
-    checks = [Check("model server", True, f"{server.preset.label} answers at {server.base_url}")]
-    present = server.model in models
-    checks.append(
-        Check(
-            "model",
-            present,
-            f"{server.model} is served"
-            if present
-            else f"{server.model} not among {', '.join(models[:5]) or 'no models'}; pass --model",
-        )
+def shown(check: Check) -> str:
+    """A check's detail as it may be shown: secrets masked, control characters escaped."""
+    return safe_line(redact_text(check.detail))
+
+
+def line(check: Check) -> str:
+    """The report line, e.g. 'ok    milvus: ...'."""
+    return f"{'ok' if check.ok else 'FAIL':<5} {check.name}: {shown(check)}"
+
+
+def as_dict(check: Check) -> dict[str, object]:
+    """The check for `doctor --json`, its detail as `shown` gives it."""
+    return {"name": check.name, "ok": check.ok, "detail": shown(check)}
+
+
+def doctor(
+    provider: Provider = None,
+    base_url: BaseUrl = None,
+    model: Model = None,
+    collection: Collection = None,
+    milvus_uri: Uri = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the checks as JSON.")] = False,
+) -> None:
+    """Check the model server, Milvus and the embedder, one line each."""
+    # lazy: the checks import the chat model and Milvus, kept out of `--help`
+    from agent.doctor import doctor as run_checks
+
+    checks = run_checks(
+        provider=provider,
+        base_url=base_url,
+        model=model,
+        collection=collection,
+        milvus_uri=milvus_uri,
     )
-    if present:
-        checks.append(check_context_window(settings, server))
-        checks.append(_check_tool_calls(settings, server))
-    return checks
+    if as_json:
+        typer.echo(json.dumps([as_dict(c) for c in checks]))
+    else:
+        for check in checks:
+            typer.echo(line(check))
+    if not all(c.ok for c in checks):
+        raise typer.Exit(1)
 
 
-def check_context_window(settings: Settings, server: ServerConfig) -> Check:
-    """Does the server's context window hold a research run (its budget plus the answer)?"""
-    window = discover(server.base_url, server.model, server.preset.name, server.api_key)
-    if window is None:
-        return Check(
-            "context window",
-            True,
-            f"{server.preset.label} does not report it; make sure it holds "
-            f"{settings.max_context_tokens + settings.output_cap()} tokens",
-        )
-    needed = settings.max_context_tokens + settings.output_cap()
-    trained = f" (model maximum {window.model_max})" if window.model_max else ""
-    detail = f"{window.tokens} tokens{trained}, from {window.source}"
-    if window.tokens >= needed:
-        return Check("context window", True, detail)
-    budget = max(1, window.tokens - settings.output_cap())
-    return Check(
-        "context window",
-        False,
-        f"{detail}: a research run needs {needed} ({settings.max_context_tokens} of context "
-        f"+ {settings.output_cap()} for the answer), so runs will stop using tools at "
-        f"{budget} tokens. "
-        f"To fix it, {window.fix()}.",
-    )
-
-
-def _check_tool_calls(settings: Settings, server: object) -> Check:
-    try:
-        model = build_chat_model(settings, server)  # type: ignore[arg-type]
-        reply = model.bind_tools([milvus_search, fetch_doc]).invoke(
-            "Use milvus_search to look up 'index types'. Call the tool; do not answer."
-        )
-    except ResearchAgentError as exc:
-        return Check("tool calls", False, str(exc))
-    names = [c["name"] for c in getattr(reply, "tool_calls", [])]
-    if names:
-        return Check("tool calls", True, f"the model called {', '.join(names)}")
-    return Check(
-        "tool calls",
-        False,
-        "the model answered without calling a tool; check the "
-        "server's tool-call parser (e.g. vLLM --tool-call-parser openai)",
-    )
-
-
-def check_milvus(settings: Settings) -> list[Check]:
-    """Does Milvus open, is the collection there, how many chunks, does the embedder match?"""
-    uri = settings.resolved_milvus_uri()
-    try:
-        store = open_store(settings)
-        if not store.exists():
-            return [
-                Check("milvus", True, f"opens at {uri}"),
-                Check(
-                    "collection",
-                    False,
-                    f"'{settings.collection}' does not exist: run `research-agent ingest PATH`",
-                ),
-            ]
-        count = store.count()
-        recorded = store.recorded_embedder()
-    except ResearchAgentError as exc:
-        return [Check("milvus", False, str(exc))]
-    wanted = MINILM_NAME if settings.embedder == "minilm" else f"openai:{settings.embedding_model}"
-    name, dim = recorded or ("?", 0)
-    return [
-        Check("milvus", True, f"opens at {uri}"),
-        Check("collection", count > 0, f"'{settings.collection}' holds {count} chunks"),
-        Check(
-            "embedder match",
-            name == wanted,
-            f"collection built with {name} (dim {dim}); settings select {wanted}",
-        ),
-    ]
-
-
-def check_embedder(settings: Settings) -> list[Check]:
-    """Does the embedder load (offline for MiniLM) and produce vectors?"""
-    try:
-        embedder = get_embedder(settings)
-        vec = embedder.embed(["doctor check"])
-    except ResearchAgentError as exc:
-        return [Check("embedder", False, str(exc))]
-    return [Check("embedder", True, f"{embedder.name} loads offline, dim {vec.shape[1]}")]
-
-
-def run_checks(settings: Settings) -> list[Check]:
-    """All checks, in the order the report prints them."""
-    return [*check_model(settings), *check_milvus(settings), *check_embedder(settings)]
+def register(app: typer.Typer) -> None:
+    """Add the `doctor` command to the app."""
+    app.command()(doctor)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from agent.cli import stopping
 from agent.cli.errors import IngestInterrupted
 from agent.cli.options import AsJson, Collection, K, Uri, settings_with
 from tools.errors import ConfigError
@@ -23,6 +24,8 @@ if TYPE_CHECKING:
     from tools.progress import IngestProgress
 
 SHOW_SKIPPED = 20
+STOP_SECONDS = 0.8
+"""An interrupted ingest ends this long after the signal at the latest (see stopping)."""
 
 
 def ingest(
@@ -76,6 +79,7 @@ def ingest(
     if max_file_mb is not None:
         settings = settings.model_copy(update={"max_file_mb": max_file_mb})
     last: list[IngestProgress] = []
+    stopping.arm(lambda: f"interrupted: {_interrupted(last[0] if last else None)}", STOP_SECONDS)
     try:
         with _progress_display() as show:
 
@@ -83,7 +87,7 @@ def ingest(
                 last[:] = [p]
                 show(p)
 
-            report = run(paths, settings, prune, listen, include or (), exclude or ())
+            report = run(paths, settings, prune, listen, include or (), exclude or (), _warn)
     except KeyboardInterrupt:
         raise IngestInterrupted(_interrupted(last[0] if last else None)) from None
     _print_left_out(report.skipped, report.excluded, verbose)
@@ -124,6 +128,10 @@ def ingest(
             + (" …" if len(report.empty) > SHOW_SKIPPED else ""),
             err=True,
         )
+
+
+def _warn(text: str) -> None:
+    typer.echo(f"warning: {safe_line(text)}", err=True)
 
 
 def _interrupted(p: IngestProgress | None) -> str:

@@ -11,8 +11,8 @@ from agent.settings import Settings
 from tools.errors import ResearchAgentError
 
 if TYPE_CHECKING:
+    from agent.documents import SearchMode
     from agent.eval.harness import Aggregate, Baseline, EvalReport
-    from tools.store import SearchMode
 
 ROWS = [
     ("evidence_recall", "evidence recall", "{:.3f}"),

@@ -7,18 +7,7 @@ from typing import Annotated
 
 import typer
 
-from agent.cli.options import (
-    BaseUrl,
-    Collection,
-    Effort,
-    K,
-    MaxCalls,
-    Model,
-    Provider,
-    Uri,
-    given,
-    settings_with,
-)
+from agent.cli.options import RunFlags, run_flags, settings_with
 from tools.errors import ConfigError, ResearchAgentError
 
 INSTALL_HINT = "pip install 'research-agent[mcp]'"
@@ -47,7 +36,9 @@ def loopback(address: str) -> tuple[str, int]:
     return host, int(port_text)
 
 
+@run_flags()
 def mcp(
+    *,
     http: Annotated[
         str | None,
         typer.Option(
@@ -56,31 +47,15 @@ def mcp(
             help="Serve streamable HTTP on this loopback address (path /mcp) instead of stdio.",
         ),
     ] = None,
-    provider: Provider = None,
-    base_url: BaseUrl = None,
-    model: Model = None,
-    effort: Effort = None,
-    k: K = None,
-    max_tool_calls: MaxCalls = None,
-    collection: Collection = None,
-    milvus_uri: Uri = None,
+    flags: RunFlags,
 ) -> None:
-    """Serve the documents to MCP clients (read-only tools: search, fetch, ask).
+    """Serve the documents to MCP clients (read-only tools: search, fetch, ask, report).
 
     stdio by default, for desktop and IDE clients that start the server themselves.
     """
     address = loopback(http) if http else None
-    settings = settings_with(k=k, collection=collection, milvus_uri=milvus_uri)
-    run_options = given(
-        provider=provider,
-        base_url=base_url,
-        model=model,
-        effort=effort,
-        k=k,
-        max_tool_calls=max_tool_calls,
-        collection=collection,
-        milvus_uri=milvus_uri,
-    )
+    settings = settings_with(**{n: flags.get(n) for n in ("k", "collection", "milvus_uri")})
+    run_options = dict(flags)
     try:
         # lazy: the mcp SDK is an optional extra, and the server loads the graph (+1.3 s)
         from agent.mcp_server import ServerConfig, build_server

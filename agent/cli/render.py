@@ -8,6 +8,7 @@ import typer
 
 from agent.schemas import Answer
 from tools.redact import redact_text
+from tools.render import counted
 from tools.terminal import safe, safe_line
 
 
@@ -24,7 +25,9 @@ def say(text: str) -> None:
 def notes(answer: Answer) -> str:
     """Status, model and what the run spent, on one line."""
     parts = [f"status: {answer.status}", f"model: {answer.model} ({answer.provider})"]
-    parts.append(f"{answer.steps.tool_calls} tool calls, {answer.steps.turns} turns")
+    parts.append(
+        f"{counted(answer.steps.tool_calls, 'tool call')}, {counted(answer.steps.turns, 'turn')}"
+    )
     if answer.status == "cut_off":
         parts.append("the answer was cut off at the output cap (max_output_tokens)")
     if answer.dropped_citations:

@@ -8,19 +8,8 @@ from typing import Annotated, Any
 
 import typer
 
-from agent.cli.options import (
-    AsJson,
-    BaseUrl,
-    Collection,
-    Effort,
-    K,
-    MaxContext,
-    MaxTurns,
-    Model,
-    Provider,
-    Uri,
-)
-from agent.cli.research import run_options
+from agent.cli.options import AsJson, RunFlags, run_flags
+from agent.cli.research import prepared
 from agent.reporting.schemas import Plan, Report, ReportEvent
 from tools.errors import ResearchAgentError
 
@@ -143,41 +132,25 @@ def _print(report: Report, as_json: bool, out: Path | None) -> Report:
     return report
 
 
+@run_flags(without=("max_tool_calls",))  # a report's budget is --report-tool-calls
 def report(
     topic: Annotated[str, typer.Argument(help="The topic of the report.")],
+    *,
     review: Review = False,
     max_branches: MaxBranches = None,
     report_tool_calls: ToolCalls = None,
     report_tokens: Tokens = None,
     thread: Annotated[str | None, typer.Option("--thread", help="Keep it in a thread.")] = None,
     out: Out = None,
-    provider: Provider = None,
-    base_url: BaseUrl = None,
-    model: Model = None,
-    effort: Effort = None,
-    k: K = None,
-    max_turns: MaxTurns = None,
-    max_context_tokens: MaxContext = None,
-    collection: Collection = None,
-    milvus_uri: Uri = None,
+    flags: RunFlags,
     as_json: AsJson = False,
 ) -> None:
     """Research a topic: a plan of sub-questions, researched in parallel, a verified report."""
     # lazy: the report graph, langgraph and pymilvus, kept out of `--help` (cold_start.py)
     from agent.report_api import report_stream
 
-    options, banner = run_options(
-        provider=provider,
-        base_url=base_url,
-        model=model,
-        effort=effort,
-        k=k,
-        max_turns=max_turns,
-        max_context_tokens=max_context_tokens,
-        collection=collection,
-        milvus_uri=milvus_uri,
-        thread_id=thread,
-    )
+    run, banner = prepared(flags, thread_id=thread)
+    options = run.pinned()
     chosen = {
         "max_branches": max_branches,
         "report_tool_calls": report_tool_calls,

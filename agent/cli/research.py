@@ -1,36 +1,23 @@
-"""CLI commands for the agent (chat lives in agent.cli.chat): ask, resume, doctor."""
+"""CLI commands for the agent (chat lives in agent.cli.chat): ask, resume."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from agent.cli import stopping
 from agent.cli.errors import Interrupted
-from agent.cli.options import (
-    AsJson,
-    BaseUrl,
-    Collection,
-    Effort,
-    K,
-    MaxCalls,
-    MaxContext,
-    MaxTurns,
-    Model,
-    Provider,
-    Uri,
-    given,
-    settings_with,
-)
+from agent.cli.options import AsJson, RunFlags, run_flags
 from agent.cli.render import print_answer
-from agent.schemas import Answer, StepEvent
-from agent.settings import Context, resolve
+from agent.schemas import Answer, ModelChoice, StepEvent
 from tools.errors import ResearchAgentError
 from tools.terminal import safe, safe_json, safe_line
+
+if TYPE_CHECKING:
+    from agent.runs import Run
 
 Reasoning = Annotated[
     bool, typer.Option("--show-reasoning", help="Also print the reasoning (dimmed), as it comes.")
@@ -55,28 +42,28 @@ OFFLINE_BANNER = (
 )
 
 
-def run_options(**flags: Any) -> tuple[dict[str, Any], str | None]:
-    """API options from the flags that were given, and the offline banner if it applies.
+def banner(choice: ModelChoice | None) -> str | None:
+    """The line that leads a run's output: said only when the offline policy answers."""
+    if choice is None or not choice.offline:
+        return None
+    return OFFLINE_BANNER.format(why=choice.reason)
+
+
+def prepared(flags: RunFlags, **extra: Any) -> tuple[Run, str | None]:
+    """The run of these flags (and thread_id, wait), its model chosen once, and its banner.
 
     The flags are validated (with the environment and .env) before anything runs, and the
-    model is chosen once, here, so the banner can lead the output.
+    model is chosen here, once, so the banner can lead the output; the run reuses it.
 
     Raises:
         ConfigError: A flag or setting has a value that is not allowed (exit 2).
+        ModelServerError: A configured model server cannot be used.
     """
     # lazy: the chat model pulls in langchain, kept out of `--help` (benchmarks/cold_start.py)
-    from agent.llm.servers.choose import select_chat_model
+    from agent.runs import prepare
 
-    options = given(**flags)
-    context = Context(**{k: v for k, v in options.items() if k not in ("thread_id", "wait")})
-    settings = resolve(context)
-    _, name, provider = select_chat_model(context)
-    options["provider"] = provider
-    if provider != "offline":
-        options["model"] = name
-        return options, None
-    why = "chosen" if settings.provider == "offline" else "no model server configured or reachable"
-    return options, OFFLINE_BANNER.format(why=why)
+    run = prepare(**flags, **extra)
+    return run, banner(run.choice)
 
 
 class _Printer:
@@ -162,7 +149,7 @@ def stopped_run(thread: str | None) -> Iterator[None]:
 
 def run_question(
     question: str,
-    options: dict[str, Any],
+    run: Run,
     banner: str | None,
     show_reasoning: bool,
     as_json: bool = False,
@@ -173,7 +160,7 @@ def run_question(
     # lazy: the graph, langgraph and pymilvus (+1.3 s), kept out of `--help` (cold_start.py)
     from agent.api import stream
 
-    events = stream(question, tokens=tokens and not as_json and not quiet, **options)
+    events = stream(question, tokens=tokens and not as_json and not quiet, run=run)
     return show(events, banner, show_reasoning, as_json, quiet)
 
 
@@ -208,18 +195,10 @@ def show(
     return answer
 
 
+@run_flags()
 def ask(
     question: Annotated[str, typer.Argument(help="The question.")],
-    provider: Provider = None,
-    base_url: BaseUrl = None,
-    model: Model = None,
-    effort: Effort = None,
-    k: K = None,
-    max_tool_calls: MaxCalls = None,
-    max_turns: MaxTurns = None,
-    max_context_tokens: MaxContext = None,
-    collection: Collection = None,
-    milvus_uri: Uri = None,
+    flags: RunFlags,
     thread: Annotated[str | None, typer.Option("--thread", help="Keep this in a thread.")] = None,
     no_wait: NoWait = False,
     show_reasoning: Reasoning = False,
@@ -228,37 +207,15 @@ def ask(
     as_json: AsJson = False,
 ) -> None:
     """Answer a question from your documents, showing each step and the verified sources."""
-    options, banner = run_options(
-        provider=provider,
-        base_url=base_url,
-        model=model,
-        effort=effort,
-        k=k,
-        max_tool_calls=max_tool_calls,
-        max_turns=max_turns,
-        max_context_tokens=max_context_tokens,
-        collection=collection,
-        milvus_uri=milvus_uri,
-        thread_id=thread,
-    )
-    if no_wait:
-        options["wait"] = False
+    run, said = prepared(flags, thread_id=thread, wait=False if no_wait else None)
     with stopped_run(thread):
-        run_question(question, options, banner, show_reasoning, as_json, not no_stream, quiet)
+        run_question(question, run, said, show_reasoning, as_json, not no_stream, quiet)
 
 
+@run_flags()
 def resume(
     thread: Annotated[str, typer.Option("--thread", help="The thread whose run to finish.")],
-    provider: Provider = None,
-    base_url: BaseUrl = None,
-    model: Model = None,
-    effort: Effort = None,
-    k: K = None,
-    max_tool_calls: MaxCalls = None,
-    max_turns: MaxTurns = None,
-    max_context_tokens: MaxContext = None,
-    collection: Collection = None,
-    milvus_uri: Uri = None,
+    flags: RunFlags,
     no_wait: NoWait = False,
     show_reasoning: Reasoning = False,
     as_json: AsJson = False,
@@ -270,24 +227,11 @@ def resume(
     # lazy: the graph, langgraph and pymilvus (+1.3 s), kept out of `--help` (cold_start.py)
     from agent.api import NothingToResumeError, resume_stream
 
-    options, banner = run_options(
-        provider=provider,
-        base_url=base_url,
-        model=model,
-        effort=effort,
-        k=k,
-        max_tool_calls=max_tool_calls,
-        max_turns=max_turns,
-        max_context_tokens=max_context_tokens,
-        collection=collection,
-        milvus_uri=milvus_uri,
-    )
-    if no_wait:
-        options["wait"] = False
+    run, said = prepared(flags, wait=False if no_wait else None)
     with stopped_run(thread):
-        if _resume_report(thread, options, as_json):
+        if _resume_report(thread, run, as_json):
             return
-        events = resume_stream(thread, **options)
+        events = resume_stream(thread, run=run)
         try:
             first = next(events)
         except NothingToResumeError as exc:
@@ -297,15 +241,16 @@ def resume(
             return
         except StopIteration:
             first = None
-        show(_chain(first, events), banner, show_reasoning, as_json)
+        show(_chain(first, events), said, show_reasoning, as_json)
 
 
-def _resume_report(thread: str, options: dict[str, Any], as_json: bool) -> bool:
+def _resume_report(thread: str, run: Run, as_json: bool) -> bool:
     """Finish the thread's report if it holds one (True), else leave it to `resume`."""
     # lazy: the report graph and its CLI, loaded only by `resume`
     from agent.cli.report import resume_report
     from agent.report_api import is_report_thread
 
+    options = run.pinned()
     if not is_report_thread(thread, **options):
         return False
     resume_report(thread, options, as_json)
@@ -320,37 +265,7 @@ def _chain(
     yield from rest
 
 
-def doctor(
-    provider: Provider = None,
-    base_url: BaseUrl = None,
-    model: Model = None,
-    collection: Collection = None,
-    milvus_uri: Uri = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the checks as JSON.")] = False,
-) -> None:
-    """Check the model server, Milvus and the embedder, one line each."""
-    # lazy: the checks import the chat model and Milvus, kept out of `--help`
-    from agent.cli.doctor import run_checks
-
-    settings = settings_with(
-        provider=provider,
-        base_url=base_url,
-        model=model,
-        collection=collection,
-        milvus_uri=milvus_uri,
-    )
-    checks = run_checks(settings)
-    if as_json:
-        typer.echo(json.dumps([c.as_dict() for c in checks]))
-    else:
-        for check in checks:
-            typer.echo(check.line())
-    if not all(c.ok for c in checks):
-        raise typer.Exit(1)
-
-
 def register(app: typer.Typer) -> None:
     """Add the agent commands to the app."""
     app.command()(ask)
     app.command()(resume)
-    app.command()(doctor)

@@ -7,7 +7,10 @@ for that node to end, and a model server that stalls can make that wait long. So
 run of the agent (`arm`), the first signal also starts a timer: if the process is still
 alive `GRACE_SECONDS` later, it prints the run's interrupted line and ends at once. Every
 step a run writes is a committed database transaction, so ending then is as safe as a
-kill, which the thread resumes from.
+kill, which the thread resumes from. An ingest arms it with a shorter grace: every batch
+it wrote is flushed and chunk ids are deterministic, so a kill loses nothing, and neither
+a Milvus call that does not return nor Milvus Lite's own close (which waits for its
+background compaction and index build) may hold Ctrl-C for more than a second.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
@@ -23,7 +27,16 @@ GRACE_SECONDS = 3.0
 """How long an interrupted command may take to wind down before it is ended."""
 EXIT_CODE = 130
 
-_state: dict[str, object] = {"line": "", "timer": None, "said": False, "armed": False}
+Line = str | Callable[[], str]
+"""The interrupted line, or how to make it when the signal comes (what was done by then)."""
+
+_state: dict[str, object] = {
+    "line": "",
+    "timer": None,
+    "said": False,
+    "armed": False,
+    "grace": GRACE_SECONDS,
+}
 
 
 def install(default_line: str) -> tuple[Any, Any]:
@@ -32,7 +45,7 @@ def install(default_line: str) -> tuple[Any, Any]:
     Returns:
         The handlers it replaced, for `restore` (the CLI can run inside another program).
     """
-    _state.update(line=default_line, timer=None, said=False, armed=False)
+    _state.update(line=default_line, timer=None, said=False, armed=False, grace=GRACE_SECONDS)
     if threading.current_thread() is not threading.main_thread():
         return (None, None)  # only the main thread may set handlers
     return (
@@ -52,13 +65,16 @@ def restore(previous: tuple[Any, Any]) -> None:
             signal.signal(signum, handler)
 
 
-def arm(line: str | None = None) -> None:
-    """From now on a signal ends the process `GRACE_SECONDS` later at the latest.
+def arm(line: Line | None = None, grace: float = GRACE_SECONDS) -> None:
+    """From now on a signal ends the process `grace` seconds later at the latest.
 
     Args:
-        line: What to print then; None keeps the line given to `install`.
+        line: What to print then (or a function making it then); None keeps the line
+            given to `install`.
+        grace: Seconds the command has to wind down on its own.
     """
     _state["armed"] = True
+    _state["grace"] = grace
     if line is not None:
         _state["line"] = line
 
@@ -70,7 +86,7 @@ def said() -> None:
 
 def _on_signal(signum: int, frame: FrameType | None) -> None:
     if _state["armed"] and _state["timer"] is None:
-        timer = threading.Timer(GRACE_SECONDS, _hard_stop)
+        timer = threading.Timer(float(_state["grace"]), _hard_stop)  # type: ignore[arg-type]
         timer.daemon = True
         timer.start()
         _state["timer"] = timer
@@ -79,6 +95,7 @@ def _on_signal(signum: int, frame: FrameType | None) -> None:
 
 def _hard_stop() -> None:
     if not _state["said"]:
-        sys.stderr.write(f"{_state['line']}\n")
+        line = _state["line"]
+        sys.stderr.write(f"{line() if callable(line) else line}\n")
         sys.stderr.flush()
     os._exit(EXIT_CODE)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tools.schemas import SearchHit
-from tools.splitter import FENCE, heading_of
+from tools.splitter import FENCE, fence_after, heading_of
 
 
 @dataclass(frozen=True)
@@ -34,11 +34,12 @@ def faq_entries(corpus: Path) -> dict[tuple[str, str], Entry]:
     out: dict[tuple[str, str], Entry] = {}
     for path in sorted(corpus.glob("*.md")):
         lines = path.read_text(encoding="utf-8").splitlines()
-        heads, in_fence = [], False
+        heads: list[tuple[int, str]] = []
+        fence: str | None = None
         for n, line in enumerate(lines, start=1):
-            if FENCE.match(line):
-                in_fence = not in_fence
-            elif not in_fence and (h := heading_of(line)):
+            if fence is not None or FENCE.match(line):
+                fence = fence_after(fence, line)
+            elif h := heading_of(line):
                 heads.append((n, h[1]))
         for i, (n, title) in enumerate(heads):
             end = heads[i + 1][0] - 1 if i + 1 < len(heads) else len(lines)

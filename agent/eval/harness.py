@@ -27,8 +27,8 @@ from agent.eval.data import (
     load_dataset,
 )
 from agent.eval.systems import SingleShot, search_tool
+from agent.evidence.seen import artifacts
 from agent.llm.servers.choose import select_chat_model
-from agent.nodes.evidence import artifacts
 from agent.settings import Context, Settings
 from graphs.research import build_graph
 from tools.errors import ResearchAgentError

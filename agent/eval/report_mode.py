@@ -1,8 +1,12 @@
-"""Report mode against the single question loop, on a multi-hop QA set, at one tool budget.
+"""Report mode against the single question loop, on a multi-hop QA set, at one total budget.
 
 Each question is run twice over the same index and the same eval tools (every search
-returns exactly `k` hits): as a question (the loop, `max_tool_calls` = the budget) and
-as a report topic (the budget shared by the report's branches). Scored per question:
+returns exactly `k` hits): as a question (the loop: `max_tool_calls` = the tool budget,
+`max_run_tokens` = the token budget) and as a report topic (`report_tool_calls` and
+`report_tokens` = the same two totals, shared by the plan, the branches and the writer).
+Tokens are prompt tokens counted exactly per request (agent/llm/servers/harmony_tokens.py),
+also with the offline policy: the requests its turns receive are those a gpt-oss server
+would get; its planner and writer send none. Scored per question:
 evidence recall and all-gold over the documents each system retrieved or read, whether
 the gold answer appears in the output, and unsupported sentences: claims left in the
 output without a citation (the loop's answer), and claims the report's verifier removed.
@@ -23,7 +27,7 @@ from agent.eval import metrics
 from agent.eval.data import Progress
 from agent.eval.harness import prepare
 from agent.eval.systems import search_tool
-from agent.nodes.evidence import artifacts
+from agent.evidence.seen import artifacts
 from agent.reporting.verify import is_claim, split_sentences
 from agent.settings import Context, ReportContext, Settings
 from graphs.report import build_report_graph
@@ -33,6 +37,8 @@ from tools.schemas import SearchResult
 from tools.store import SearchMode
 
 DISPLAY_CITATION = re.compile(r"\[\d+\]")
+DEFAULT_TOKEN_BUDGET = 60_000
+"""Prompt tokens per question for each system (about 12 turns of a 5k-token request)."""
 
 
 class SystemScore(BaseModel):
@@ -42,6 +48,7 @@ class SystemScore(BaseModel):
     all_gold: float
     answer_contained: float
     tool_calls: int
+    tokens: int
     unsupported_in_output: int
     removed_by_verifier: int
     seconds: float
@@ -53,6 +60,7 @@ class ModeComparison(BaseModel):
     dataset: str
     questions: int
     budget: int
+    token_budget: int
     branches: int
     loop: dict[str, float]
     report: dict[str, float]
@@ -87,6 +95,7 @@ def score_loop(graph: Any, context: Context, question: str, item: Any) -> System
         all_gold=float(metrics.all_gold(seen, item.supporting_titles)),
         answer_contained=metrics.answer_contained(metrics.strip_citations(answer.answer), golds),
         tool_calls=answer.steps.tool_calls,
+        tokens=answer.steps.run_tokens,
         unsupported_in_output=uncited_claims(answer.answer),
         removed_by_verifier=answer.dropped_citations,
         seconds=time.perf_counter() - t0,
@@ -106,6 +115,7 @@ def score_report(graph: Any, context: ReportContext, question: str, item: Any) -
         all_gold=float(metrics.all_gold(seen, item.supporting_titles)),
         answer_contained=metrics.answer_contained(metrics.strip_citations(text), golds),
         tool_calls=calls + (1 if report.provider == "offline" else 0),  # the planner's search
+        tokens=report.budget.spent_tokens,
         unsupported_in_output=uncited_claims(text),
         removed_by_verifier=report.dropped_claims,
         seconds=time.perf_counter() - t0,
@@ -122,19 +132,26 @@ def compare(
     limit: int | None = None,
     budget: int = 12,
     branches: int = 3,
+    token_budget: int = DEFAULT_TOKEN_BUDGET,
     k: int = 5,
     mode: SearchMode = "hybrid",
     provider: str = "offline",
     settings: Settings | None = None,
     progress: Progress | None = None,
 ) -> ModeComparison:
-    """Run both systems on the dataset's first `limit` questions at the same tool budget."""
+    """Run both systems on the dataset's first `limit` questions at the same total budgets.
+
+    `budget` is the tool calls and `token_budget` the prompt tokens each system may spend
+    on one question, in all.
+    """
     items, context, _ = prepare(dataset, k, mode, provider, settings, progress)
     tools = [search_tool(k, mode), fetch_doc]
-    loop_context = Context(**context.model_dump(exclude_unset=True), max_tool_calls=budget)
+    given = context.model_dump(exclude_unset=True)
+    loop_context = Context(**given, max_tool_calls=budget, max_run_tokens=token_budget)
     report_context = ReportContext(
-        **context.model_dump(exclude_unset=True),
+        **given,
         report_tool_calls=budget,
+        report_tokens=token_budget,
         max_branches=branches,
     )
     loop_graph, report_graph = build_graph(tools=tools), build_report_graph(tools=tools)
@@ -149,6 +166,7 @@ def compare(
         dataset=str(dataset),
         questions=len(chosen),
         budget=budget,
+        token_budget=token_budget,
         branches=branches,
         loop=_means(loops),
         report=_means(reports),

@@ -3,21 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
 from typing import Any
 
-from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
-from langchain_core.outputs import ChatGeneration, ChatResult
-from langchain_core.tools import BaseTool, StructuredTool
+from langchain_core.tools import BaseTool
 
-from agent.nodes.evidence import artifacts, run_start
-from tools.context import settings_from_runtime
-from tools.cursors import CursorRegistry
-from tools.render import render_search
+from agent.evidence.seen import artifacts, run_start
+from agent.offline.scripted import ScriptedChatModel
 from tools.schemas import SearchResult
-from tools.search import SearchArgs, make_filters, milvus_search, run_search
+from tools.search import search_tool as milvus_search_tool
 from tools.store import SearchMode
 
 
@@ -30,35 +25,14 @@ def search_tool(schedule: int | Sequence[int], mode: SearchMode) -> BaseTool:
     """
     ks = [schedule] if isinstance(schedule, int) else list(schedule)
 
-    def run(
-        query: str,
-        k: int | None = None,
-        source: str | None = None,
-        file_type: str | None = None,
-        modified_after: date | None = None,
-        modified_before: date | None = None,
-        title_contains: str | None = None,
-        tags: list[str] | None = None,
-        state: Any = None,
-    ) -> Any:
-        messages = (state or {}).get("messages", [])
-        registry = CursorRegistry.from_messages(messages)
+    def hit_count(messages: Sequence[Any], k: int) -> int:
         done = sum(isinstance(a, SearchResult) for a in artifacts(messages[run_start(messages) :]))
-        hits = ks[min(done, len(ks) - 1)]
-        filters = make_filters(file_type, modified_after, modified_before, title_contains, tags)
-        result = run_search(settings_from_runtime(), query, hits, source, registry, mode, filters)
-        return render_search(result), result
+        return ks[min(done, len(ks) - 1)]
 
-    return StructuredTool.from_function(
-        run,
-        name=milvus_search.name,
-        description=milvus_search.description,
-        args_schema=SearchArgs,
-        response_format="content_and_artifact",
-    )
+    return milvus_search_tool(hit_count, mode)
 
 
-class SingleShot(BaseChatModel):
+class SingleShot(ScriptedChatModel):
     """The original recipe: one search with the question, then one answer without tools."""
 
     inner: BaseChatModel
@@ -68,24 +42,12 @@ class SingleShot(BaseChatModel):
     def _llm_type(self) -> str:
         return "single-shot"
 
-    def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> Any:
-        """Tools are bound only to know that the first turn may search."""
-        return self.bind(tools_bound=True, **kwargs)
-
-    def _generate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        tools_bound: bool = False,
-        **kwargs: Any,
-    ) -> ChatResult:
+    def reply(self, messages: list[BaseMessage], tool_names: list[str] | None) -> AIMessage:
+        """The first turn with tools bound searches with the question; later, `inner` answers."""
         start = max(i for i, m in enumerate(messages) if isinstance(m, HumanMessage))
         searched = any(isinstance(m, ToolMessage) for m in messages[start:])
-        if tools_bound and not searched:
+        if tool_names is not None and not searched:
             query = messages[start].text
             call = {"name": "milvus_search", "args": {"query": query}, "id": "single_shot_0"}
-            message: BaseMessage = AIMessage(content="", tool_calls=[call])
-        else:
-            message = self.inner.invoke(messages)
-        return ChatResult(generations=[ChatGeneration(message=message)])
+            return AIMessage(content="", tool_calls=[call])
+        return self.inner.invoke(messages)

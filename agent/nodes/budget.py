@@ -14,6 +14,7 @@ from langchain_core.messages import BaseMessage
 
 from agent.llm.servers.harmony_tokens import count_request_tokens
 from agent.settings import Context
+from tools.render import counted
 
 STEPS_FOR_LAST_TURN = 3  # call_model (this one) -> respond -> END, with a margin of one
 
@@ -63,9 +64,9 @@ def spent_budget(
     """
     limit = max_context_tokens or context.max_context_tokens
     if tool_calls >= context.max_tool_calls:
-        return f"{context.max_tool_calls} tool calls"
+        return counted(context.max_tool_calls, "tool call")
     if turns + 1 >= context.max_turns:
-        return f"{context.max_turns} model turns"
+        return counted(context.max_turns, "model turn")
     if context_tokens >= limit:
         return f"{limit} context tokens"
     if run_tokens_spent(context.max_run_tokens, run_tokens, context_tokens):

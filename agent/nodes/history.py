@@ -26,13 +26,13 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
+from agent.evidence.seen import run_start
 from agent.llm.servers.harmony_tokens import (
     count_request_tokens,
     count_segments,
     count_text,
     render_request,
 )
-from agent.nodes.evidence import run_start
 from agent.schemas import REASONING_KEY
 
 HISTORY_SHARE = 0.25

@@ -7,20 +7,26 @@ from typing import Any, Literal, Protocol
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, HumanMessage
+from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
+from langgraph.config import get_config
 from langgraph.runtime import Runtime
 
 from agent import prompts
-from agent.llm.servers.choose import describe_model, select_chat_model
+from agent.llm.servers.choose import (
+    CHOSEN_KEY,
+    ChosenModel,
+    describe_model,
+    select_chat_model,
+)
 from agent.llm.servers.context_window import context_budget
 from agent.llm.servers.harmony_tokens import count_request_tokens
 from agent.nodes.budget import fits_run_budget, spent_budget
 from agent.nodes.history import fit_history
 from agent.nodes.respond import respond
-from agent.offline.policy import LAST_TURN_ID
 from agent.settings import Context
-from agent.state import State
+from agent.state import LAST_TURN_ID, State
 from tools.errors import ResearchAgentError
 
 __all__ = ["make_call_model", "prepare", "respond", "route_after_model"]
@@ -72,7 +78,8 @@ def make_call_model(
     """Build the `call_model` node.
 
     Args:
-        model: A chat model to use for every run, or None to choose one per run's context.
+        model: A chat model to use for every run, or None: the model the API chose for the
+            run (carried in its config), else one chosen from the run's context.
         tools: The tools to bind.
         select: How to choose a model from a context (default:
             agent.llm.servers.choose.select_chat_model).
@@ -83,9 +90,12 @@ def make_call_model(
     chosen: dict[tuple[str | int | None, ...], tuple[BaseChatModel, str, str]] = {}
     specs = [convert_to_openai_tool(t) for t in tools]  # as the request will carry them
 
-    def choose(context: Context) -> tuple[BaseChatModel, str, str]:
+    def choose(context: Context, config: RunnableConfig) -> tuple[BaseChatModel, str, str]:
         if model is not None:
             return (model, *describe_model(model))
+        given = (config.get("configurable") or {}).get(CHOSEN_KEY)
+        if isinstance(given, ChosenModel):  # chosen and built once, by the API, for this run
+            return given.chat, given.choice.model, given.choice.provider
         settings = context.settings()
         # k too: the offline policy plans its searches with the run's k
         key = (settings.provider, settings.model, settings.base_url, settings.effort, settings.k)
@@ -102,7 +112,7 @@ def make_call_model(
     def call_model(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         context = runtime.context or Context()
         settings = context.settings()
-        chat, name, provider = choose(context)
+        chat, name, provider = choose(context, get_config())
         limit = context_budget(chat, settings.max_context_tokens)
         # the thread keeps every message; the request carries what fits (agent/nodes/history.py)
         fitted = fit_history(

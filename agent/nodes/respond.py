@@ -8,9 +8,10 @@ from typing import Any
 from langchain_core.messages import AIMessage
 
 from agent import prompts
+from agent.evidence.citations import apply_citations
+from agent.evidence.seen import run_start, seen_documents
+from agent.evidence.summaries import tool_steps
 from agent.llm.repair.message import CUT_KEY, split_harmony
-from agent.nodes.citations import apply_citations
-from agent.nodes.evidence import run_start, seen_documents, tool_steps
 from agent.schemas import Answer, Status, StepRecord, Steps
 from agent.state import State
 

@@ -20,9 +20,9 @@ from langgraph.runtime import Runtime
 from pydantic import BaseModel, ValidationError
 
 from agent import prompts
-from agent.nodes.evidence import run_start
+from agent.evidence.seen import run_start
 from agent.settings import Context
-from agent.state import State
+from agent.state import DUPLICATE_OF, NOT_RUN, State
 from tools.errors import ToolInputError
 
 HARMONY_TOKEN = re.compile(r"<\|([A-Za-z_]{1,20})\|>")
@@ -75,10 +75,6 @@ def _tool_error(exc: ToolInputError | ToolInvocationError) -> str:
 _tool_error.__annotations__["exc"] = ToolInputError | ToolInvocationError
 
 
-NOT_RUN = "not_run"
-"""response_metadata key of a ToolMessage answering a call that was refused, not run."""
-
-
 def _error(call_id: str, name: str, text: str) -> ToolMessage:
     return ToolMessage(
         neutralise(bounded(text)),
@@ -113,7 +109,7 @@ def repeat(call: ToolCall, earlier: ToolMessage) -> ToolMessage:
         tool_call_id=call["id"] or "",
         artifact=earlier.artifact,
         status=earlier.status,
-        response_metadata={"duplicate_of": earlier.tool_call_id},
+        response_metadata={DUPLICATE_OF: earlier.tool_call_id},
     )
 
 

@@ -6,7 +6,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-from agent.nodes.evidence import SeenDoc
+from agent.evidence.seen import SeenDoc
 
 STOPWORDS = frozenset(
     """a about above after again all also am an and any are as at be been before being below

@@ -11,26 +11,22 @@ All evidence comes from the ToolMessage artifacts it is given.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-from langchain_core.callbacks import CallbackManagerForLLMRun
-from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolCall
-from langchain_core.outputs import ChatGeneration, ChatResult
-from langchain_core.runnables import Runnable
-from langchain_core.tools import BaseTool
 
 from agent import prompts
-from agent.nodes.citations import MARKER
-from agent.nodes.evidence import SeenDoc, artifacts, seen_documents
+from agent.evidence.citations import MARKER
+from agent.evidence.seen import SeenDoc, artifacts, seen_documents
 from agent.offline.extractive import best_sentences, bridge_terms, terms
+from agent.offline.scripted import ScriptedChatModel
 from agent.settings import MAX_K
+from agent.state import LAST_TURN_ID
 from tools.schemas import DocWindow, SearchResult
 
 MODEL_NAME = "offline-extractive"
 PROVIDER = "offline"
-LAST_TURN_ID = "last-turn-prompt"  # id of the budget prompt call_model appends (ids are not sent)
 FETCH_LINES = 60
 FETCH_BEFORE = 5  # lines of context to show above the matching chunk
 
@@ -69,7 +65,7 @@ def is_follow_up(question: str) -> bool:
     return bool(words & FOLLOW_UP_WORDS) or opening or not terms(question)
 
 
-class OfflinePolicy(BaseChatModel):
+class OfflinePolicy(ScriptedChatModel):
     """Deterministic planner and extractive answerer, shaped as a tool-calling chat model."""
 
     max_sentences: int = 3
@@ -80,23 +76,8 @@ class OfflinePolicy(BaseChatModel):
     def _llm_type(self) -> str:
         return MODEL_NAME
 
-    def bind_tools(
-        self, tools: Sequence[dict[str, Any] | type | Callable | BaseTool], **kwargs: Any
-    ) -> Runnable[LanguageModelInput, AIMessage]:
-        """Remember which tools are bound; without them the policy answers at once."""
-        names = [
-            t.name if isinstance(t, BaseTool) else str(getattr(t, "__name__", t)) for t in tools
-        ]
-        return self.bind(tool_names=names, **kwargs)
-
-    def _generate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        tool_names: list[str] | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
+    def reply(self, messages: list[BaseMessage], tool_names: list[str] | None) -> AIMessage:
+        """Plan the next tool calls; answer when there is nothing left to do or no tools."""
         question, start = _question(messages)
         run = messages[start + 1 :]
         turn = sum(isinstance(m, AIMessage) for m in run)
@@ -106,10 +87,8 @@ class OfflinePolicy(BaseChatModel):
                 ToolCall(name=name, args=args, id=f"offline_{turn}_{i}", type="tool_call")
                 for i, (name, args) in enumerate(calls)
             ]
-            message = AIMessage(content="", tool_calls=tool_calls)
-        else:
-            message = AIMessage(content=self.answer(question, run))
-        return ChatResult(generations=[ChatGeneration(message=message)])
+            return AIMessage(content="", tool_calls=tool_calls)
+        return AIMessage(content=self.answer(question, run))
 
     def plan(
         self, question: str, run: Sequence[BaseMessage], first_query: str | None = None

@@ -1,19 +1,28 @@
-"""The `research_branch` node: one sub-question through the question loop (a subgraph)."""
+"""The `research_branch` node: one sub-question through the question loop (a subgraph).
+
+The node has a sync and an async form: `stream` runs the loop with `stream`, `astream`
+with `astream`, so cancelling an async report (an MCP client's cancel) cancels every
+branch's loop between two steps instead of letting it run on in a worker thread.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Iterator
 from typing import Any
 
 from langchain_core.messages import ToolMessage
+from langchain_core.runnables import Runnable, RunnableLambda
 from langgraph.config import get_stream_writer
-from langgraph.runtime import Runtime
+from langgraph.runtime import get_runtime
+from langgraph.types import StreamWriter
 
-from agent.nodes.evidence import summarize
+from agent.evidence.summaries import summarize
 from agent.reporting.evidence import read_docs
 from agent.reporting.schemas import BranchResult
 from agent.reporting.state import BranchTask
 from agent.settings import Context, ReportContext
+
+STREAM_MODES = ["updates", "values"]
 
 
 def branch_context(
@@ -27,7 +36,51 @@ def branch_context(
     return Context(**kept)
 
 
-def make_research_branch(research: Any) -> Callable[..., dict[str, Any]]:
+def start(task: BranchTask) -> tuple[Context, StreamWriter]:
+    """Announce the branch; its loop's options and the report's stream writer."""
+    emit = get_stream_writer()
+    emit({"kind": "branch_start", "index": task["index"], "question": task["question"]})
+    context = get_runtime(ReportContext).context
+    return branch_context(context, task["tool_budget"], task.get("token_budget", 0)), emit
+
+
+def steps(data: dict[str, Any]) -> Iterator[str]:
+    """One line per tool result in a streamed update of the loop."""
+    for values in data.values():
+        for message in (values or {}).get("messages", []):
+            if isinstance(message, ToolMessage):
+                yield f"{message.name}: {summarize(message)}"
+
+
+def finish(task: BranchTask, final: dict[str, Any], emit: StreamWriter) -> dict[str, Any]:
+    """The branch's result from the loop's last state, announced with `branch_done`."""
+    answer = final.get("answer")
+    result = BranchResult(
+        index=task["index"],
+        question=task["question"],
+        status="done",
+        answer=answer,
+        read=read_docs(final.get("messages", [])),
+        tool_budget=task["tool_budget"],
+        token_budget=task.get("token_budget", 0),
+        tokens=final.get("run_tokens", 0),
+        stopped_by=final.get("budget_spent", ""),
+    )
+    emit(
+        {
+            "kind": "branch_done",
+            "index": task["index"],
+            "status": answer.status if answer is not None else "none",
+            "citations": len(answer.citations) if answer is not None else 0,
+            "tool_calls": answer.steps.tool_calls if answer is not None else 0,
+            "tokens": result.tokens,
+            "token_budget": result.token_budget,
+        }
+    )
+    return {"branches": [result]}
+
+
+def make_research_branch(research: Any) -> Runnable[BranchTask, dict[str, Any]]:
     """Build the node that runs one branch.
 
     Args:
@@ -35,49 +88,33 @@ def make_research_branch(research: Any) -> Callable[..., dict[str, Any]]:
             and keeps its checkpoints under this node's task on a persistent thread.
 
     Returns:
-        The node function; it streams `branch_start`, `branch_step` and `branch_done`.
+        The node (sync and async); it streams `branch_start`, `branch_step`, `branch_done`.
     """
 
-    def research_branch(task: BranchTask, runtime: Runtime[ReportContext]) -> dict[str, Any]:
-        emit = get_stream_writer()
-        index, question = task["index"], task["question"]
-        emit({"kind": "branch_start", "index": index, "question": question})
-        context = branch_context(runtime.context, task["tool_budget"], task.get("token_budget", 0))
+    def research_branch(task: BranchTask) -> dict[str, Any]:
+        context, emit = start(task)
         final: dict[str, Any] = {}
-        for mode, data in research.stream(
-            {"question": question}, context=context, stream_mode=["updates", "values"]
+        question = {"question": task["question"]}
+        for mode, data in research.stream(question, context=context, stream_mode=STREAM_MODES):
+            if mode == "values":
+                final = data
+                continue
+            for step in steps(data):
+                emit({"kind": "branch_step", "index": task["index"], "step": step})
+        return finish(task, final, emit)
+
+    async def aresearch_branch(task: BranchTask) -> dict[str, Any]:
+        context, emit = start(task)
+        final: dict[str, Any] = {}
+        question = {"question": task["question"]}
+        async for mode, data in research.astream(
+            question, context=context, stream_mode=STREAM_MODES
         ):
             if mode == "values":
                 final = data
                 continue
-            for values in data.values():
-                for message in (values or {}).get("messages", []):
-                    if isinstance(message, ToolMessage):
-                        step = f"{message.name}: {summarize(message)}"
-                        emit({"kind": "branch_step", "index": index, "step": step})
-        answer = final.get("answer")
-        result = BranchResult(
-            index=index,
-            question=question,
-            status="done",
-            answer=answer,
-            read=read_docs(final.get("messages", [])),
-            tool_budget=task["tool_budget"],
-            token_budget=task.get("token_budget", 0),
-            tokens=final.get("run_tokens", 0),
-            stopped_by=final.get("budget_spent", ""),
-        )
-        emit(
-            {
-                "kind": "branch_done",
-                "index": index,
-                "status": answer.status if answer is not None else "none",
-                "citations": len(answer.citations) if answer is not None else 0,
-                "tool_calls": answer.steps.tool_calls if answer is not None else 0,
-                "tokens": result.tokens,
-                "token_budget": result.token_budget,
-            }
-        )
-        return {"branches": [result]}
+            for step in steps(data):
+                emit({"kind": "branch_step", "index": task["index"], "step": step})
+        return finish(task, final, emit)
 
-    return research_branch
+    return RunnableLambda(research_branch, afunc=aresearch_branch, name="research_branch")

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from langchain_core.messages import BaseMessage
 
-from agent.nodes.evidence import SeenDoc, seen_documents
+from agent.evidence.seen import SeenDoc, seen_documents
 from agent.reporting.schemas import BranchResult, ReadDoc
 
 DISPLAY_MARK = re.compile(r"\[(\d+)\]")

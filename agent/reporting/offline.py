@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from agent.nodes.citations import MARKER
-from agent.nodes.evidence import SeenDoc, chunk_lines
+from agent.evidence.citations import MARKER
+from agent.evidence.seen import SeenDoc, chunk_lines
 from agent.offline.extractive import CAPITALISED, best_sentences, bridge_terms, terms
 from agent.reporting.schemas import MAX_QUESTIONS, OutlineSection, Plan
 from agent.reporting.verify import split_sentences

@@ -12,12 +12,12 @@ from langgraph.config import get_stream_writer
 from langgraph.runtime import Runtime
 
 from agent import prompts
-from agent.nodes.evidence import parse_artifact
 from agent.reporting.model import choose_model, is_offline
 from agent.reporting.offline import offline_plan
 from agent.reporting.planning import cap_plan, model_plan
 from agent.reporting.state import ReportState
 from agent.settings import ReportContext
+from tools.artifacts import parse_artifact
 from tools.errors import ResearchAgentError
 from tools.schemas import SearchResult
 

@@ -15,8 +15,8 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from agent.nodes.citations import apply_citations, parse_markers, verify
-from agent.nodes.evidence import SeenDoc
+from agent.evidence.citations import apply_citations, parse_markers, verify
+from agent.evidence.seen import SeenDoc
 from agent.reporting.budget import budget_why, tally
 from agent.reporting.evidence import as_seen
 from agent.reporting.schemas import (

@@ -223,6 +223,8 @@ def test_doctor_with_the_server_up_checks_model_and_tool_calls(workspace: Worksp
         "ok    context window: llama.cpp does not report it; make sure it holds 32192 tokens",
         "ok    tool calls: the model called weather",  # the recorded call, verbatim
     ]
+    # why `ask` would use this server, as agent.runs.prepare says it
+    assert lines[4] == "ok    model choice: configured: provider llamacpp"
     assert "ok    collection: 'e2e' holds 3 chunks" in lines
     assert all(line.startswith("ok ") for line in lines)
     (sent,) = server.bodies

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,10 +89,25 @@ def test_review_reject(workspace: Workspace) -> None:
     assert "status: partial: the plan was rejected at review: not now" in done.stdout
 
 
+def test_report_tokens_is_the_total_and_no_branch_goes_over_its_share(
+    workspace: Workspace,
+) -> None:
+    done = run_agent(
+        "report", TOPIC, "--report-tokens", "5000", env=workspace.env, cwd=workspace.root
+    )
+    assert done.returncode == 0, done.stderr
+    spent = re.search(r"^spent: (\d+) of 5000 tokens, \d+ of 30 tool calls$", done.stdout, re.M)
+    assert spent is not None and int(spent.group(1)) <= 5000, done.stdout
+    shares = re.findall(r"^\[\d\] done: .*, (\d+)/(\d+) tokens$", done.stdout, re.M)
+    assert shares and all(int(used) <= int(share) for used, share in shares)
+    assert len({share for _, share in shares}) == 1  # equal shares
+
+
 @pytest.mark.parametrize(
     ("argv", "code", "line"),
     [
         (["report", TOPIC, "--max-branches", "9"], 2, "error: invalid setting max_branches=9"),
+        (["report", TOPIC, "--report-tokens", "10"], 2, "error: invalid setting report_tokens=10"),
         (["report", "  "], 1, 'error: Nothing to report on: send {"topic": "..."}.'),
     ],
 )

@@ -7,17 +7,21 @@ import json
 import re
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from agent.cli.documents import STOP_SECONDS
 from tests.integration.test_openai_embedder import EmbeddingServer
 from tests.support.foundation import RESEARCH_AGENT, clean_env
+from tools.ingest import HOLD_READING
 
 pytestmark = pytest.mark.slow
-EXIT_WITHIN = 2.0  # seconds: the goal is 1 s; the margin is for a loaded 2-core machine
+BATCH = 256  # chunks per batch with 2 embedding requests in flight (tools/ingest.py)
+EXIT_WITHIN = STOP_SECONDS + 0.7  # seconds: the hard stop, and a loaded machine's margin
 
 
 def write_big(path: Path, mb: float) -> None:
@@ -91,7 +95,11 @@ def test_ctrl_c_while_writing_then_the_next_run_resumes(
         timeout=120,
     )
     [doc] = json.loads(listed.stdout)
-    assert (doc["source"], doc["complete"], doc["chunks"]) == ("big.md", False, written)
+    assert (doc["source"], doc["complete"]) == ("big.md", False)
+    # The batch in flight at the signal may still be applied by Milvus: the message is a
+    # lower bound, by at most that batch (and the one queued behind it).
+    stored = doc["chunks"]
+    assert written <= stored <= written + 2 * BATCH
 
     server.delay = 0.0
     server.requests.clear()
@@ -108,22 +116,91 @@ def test_ctrl_c_while_writing_then_the_next_run_resumes(
     sent = sum(len(r["input"]) for r in server.requests[1:])  # after the dimension probe
     assert (report["resumed"], report["chunks_written"], sent) == (
         1,
-        total - written,
-        total - written,
-    )
+        total - stored,
+        total - stored,
+    )  # nothing stored is embedded again
 
 
 def test_ctrl_c_while_reading_a_big_file_acts_at_once(
     server: EmbeddingServer, tmp_path: Path
 ) -> None:
-    write_big(tmp_path / "big.md", 30.0)
-    proc = start(tmp_path, env_for(server))
+    write_big(tmp_path / "big.md", 3.0)
+    # The first pass holds at its first progress report (1 MB into the file) for up to a
+    # minute: the signal lands while the file is being read, however loaded the machine.
+    env = {**env_for(server), HOLD_READING: "60"}
+    proc = start(tmp_path, env)
     assert proc.stderr is not None
     while "reading and splitting" not in (line := proc.stderr.readline()):
         assert line, "the ingest ended before it read the file"
-    time.sleep(0.1)  # the first pass over 30 MB takes about a second; stop it well inside
     seconds, err = interrupt(proc)
     print(f"\nexit {seconds:.2f} s after SIGINT while reading")
     assert proc.returncode == 130, err
     assert seconds < EXIT_WITHIN
-    assert "0 of 0 chunks written" in err
+    assert "0 of 0 chunks written, 0 of 1 files read" in err
+
+
+# `research-agent ingest` whose Milvus Lite (the default, inside the process) is busy with
+# its background work: each compaction and index build takes 30 s, as on a large
+# collection. Milvus Lite's close at exit waits for that work.
+BUSY_LITE = """
+import sys, time
+import milvus_lite.engine.collection as engine
+work = engine.Collection._bg_compact_and_index
+def slow(self):
+    time.sleep(30)
+    work(self)
+engine.Collection._bg_compact_and_index = slow
+from agent.cli.app import main
+sys.argv[0] = "research-agent"
+sys.exit(main())
+"""
+
+
+def test_ctrl_c_while_milvus_lite_is_busy_ends_within_a_second(
+    server: EmbeddingServer, tmp_path: Path
+) -> None:
+    write_big(tmp_path / "big.md", 2.0)
+    env = env_for(server)
+    server.delay = 0.3
+    proc = subprocess.Popen(
+        [sys.executable, "-c", BUSY_LITE, "ingest", "big.md", "--json"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    while proc.poll() is None and time.monotonic() < deadline and len(server.requests) < 12:
+        time.sleep(0.02)  # a few batches are written: Milvus Lite has background work
+    seconds, err = interrupt(proc)
+    print(f"\nexit {seconds:.2f} s after SIGINT with Milvus Lite busy")
+    assert proc.returncode == 130, err
+    assert seconds < EXIT_WITHIN
+    kept = re.search(r"\((\d+) of (\d+) chunks written", err)
+    assert kept is not None, err
+    written, total = int(kept.group(1)), int(kept.group(2))
+
+    server.delay = 0.0
+    done = subprocess.run(
+        [str(RESEARCH_AGENT), "ingest", "big.md", "--json"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["resumed"] == 1
+    assert written <= total - report["chunks_written"] <= written + 2 * BATCH
+    listed = subprocess.run(
+        [str(RESEARCH_AGENT), "docs", "list", "--json"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    [doc] = json.loads(listed.stdout)
+    assert (doc["complete"], doc["chunks"]) == (True, total)

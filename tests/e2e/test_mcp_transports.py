@@ -21,6 +21,7 @@ from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamablehttp_client
 
+from agent.reporting.schemas import Report
 from agent.schemas import Answer
 from tests.support.fake_chat import FakeToolCallingModel, call
 from tests.support.foundation import RESEARCH_AGENT, clean_env, free_port, run_cli, wait_for_port
@@ -79,7 +80,7 @@ async def _exercise(session: ClientSession, index: Index) -> None:
     """List the tools, call each one, and compare search/fetch with the CLI's JSON."""
     await session.initialize()
     tools = {t.name: t for t in (await session.list_tools()).tools}
-    assert set(tools) == {"search", "fetch", "ask"}
+    assert set(tools) == {"search", "fetch", "ask", "report"}
     assert tools["search"].inputSchema["required"] == ["query"]
     assert tools["fetch"].inputSchema["required"] == ["doc_id"]
     found = structured(await session.call_tool("search", {"query": QUERY, "k": 3}))
@@ -100,6 +101,15 @@ async def _exercise(session: ClientSession, index: Index) -> None:
     assert answer.status == "answered" and "binlogs" in answer.answer
     assert [c.source for c in answer.citations] == ["docs/faq.md"]
     assert notes and notes[0].startswith("-> milvus_search(")
+    notes.clear()
+    result = await session.call_tool(
+        "report",
+        {"topic": "How is inserted data stored?", "max_branches": 2},
+        progress_callback=note,
+    )
+    report = Report.model_validate(structured(result))
+    assert report.provider == "offline" and report.sources
+    assert notes[0].startswith("plan: ") and "[1] researching: " in "\n".join(notes)
 
 
 def test_stdio_client_lists_and_calls_every_tool(index: Index) -> None:
@@ -156,7 +166,7 @@ def test_a_langgraph_agent_searches_through_langchain_mcp_adapters(index: Index)
     async def go(url: str) -> dict[str, Any]:
         client = MultiServerMCPClient({"docs": {"transport": "streamable_http", "url": url}})
         tools = await client.get_tools()
-        assert sorted(t.name for t in tools) == ["ask", "fetch", "search"]
+        assert sorted(t.name for t in tools) == ["ask", "fetch", "report", "search"]
         agent = create_react_agent(model, tools)
         return await agent.ainvoke({"messages": [("user", "Where is inserted data stored?")]})
 
@@ -167,5 +177,5 @@ def test_a_langgraph_agent_searches_through_langchain_mcp_adapters(index: Index)
     content = tool_messages[0].content
     text = content if isinstance(content, str) else content[0]["text"]
     assert json.loads(text)["hits"] == index.hits
-    assert model.calls[0]["tools"] == ["search", "fetch", "ask"]
+    assert model.calls[0]["tools"] == ["search", "fetch", "ask", "report"]
     assert state["messages"][-1].content == "Inserted data is stored as binlogs."

@@ -13,21 +13,17 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.faults import TINY_DOCS
-from tests.support.foundation import PROJECT_ROOT, RESEARCH_AGENT, clean_env, run_cli
+from tests.support.foundation import PROJECT_ROOT, RESEARCH_AGENT, clean_env
+from tests.support.ingested import IngestedCopies, cli_ingest_tiny_docs
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 
 
 @pytest.fixture
-def env(tmp_path: Path) -> dict[str, str]:
-    for source, text in TINY_DOCS.items():
-        (tmp_path / "docs" / source).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / "docs" / source).write_text(text)
-    env = clean_env(RESEARCH_AGENT_DATA_DIR=str(tmp_path / "ra"))
-    done = run_cli("ingest", "docs", env=env, cwd=tmp_path)
-    assert done.returncode == 0, done.stderr
-    return env
+def env(tmp_path: Path, ingested_copies: IngestedCopies) -> dict[str, str]:
+    """TINY_DOCS in tmp_path/docs, ingested by the CLI into tmp_path/ra (a session copy)."""
+    ingested_copies.copy_into(tmp_path, cli_ingest_tiny_docs)
+    return clean_env(RESEARCH_AGENT_DATA_DIR=str(tmp_path / "ra"))
 
 
 def chat(env: dict[str, str], cwd: Path) -> subprocess.Popen[str]:

@@ -16,6 +16,7 @@ import pytest
 
 from agent.api import thread_state
 from tests.support.agent_e2e import agent_env, run_agent, write_corpus
+from tests.support.ingested import IngestedCopies
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 
@@ -35,13 +36,18 @@ print("ARTIFACTS", sorted(kinds))
 """
 
 
-@pytest.fixture
-def env(tmp_path: Path) -> dict[str, str]:
-    data = tmp_path / ".ra"
-    environment = agent_env(data, LANGGRAPH_STRICT_MSGPACK="true")
-    done = run_agent("ingest", str(write_corpus(tmp_path)), env=environment, cwd=tmp_path)
+def ingest_corpus(folder: Path) -> None:
+    """The two-document corpus in folder/corpus, ingested by the CLI into folder/.ra."""
+    environment = agent_env(folder / ".ra", LANGGRAPH_STRICT_MSGPACK="true")
+    done = run_agent("ingest", str(write_corpus(folder)), env=environment, cwd=folder)
     assert done.returncode == 0, done.stderr
-    return environment
+
+
+@pytest.fixture
+def env(tmp_path: Path, ingested_copies: IngestedCopies) -> dict[str, str]:
+    """A copy of the session's ingest (corpus/ and .ra/) in tmp_path; its environment."""
+    ingested_copies.copy_into(tmp_path, ingest_corpus)
+    return agent_env(tmp_path / ".ra", LANGGRAPH_STRICT_MSGPACK="true")
 
 
 def test_api_thread_persists_and_resumes_under_strict_msgpack(

@@ -117,4 +117,4 @@ def test_ingest_time_is_kept_for_documents_ingested_from_now_on(
     code, out, _ = cli(["docs", "list", "--json"], monkeypatch, capsys)
     assert {d["source"]: d["ingested"] for d in json.loads(out)}["new.md"] == stamped
     code, out, _ = cli(["docs", "list"], monkeypatch, capsys)
-    assert f"new.md  1 chunks  ingested {stamped}  New" in out.splitlines()
+    assert f"new.md  1 chunk  ingested {stamped}  New" in out.splitlines()

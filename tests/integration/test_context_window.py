@@ -18,7 +18,7 @@ import pytest
 from langchain_core.messages import AIMessage
 from pydantic import SecretStr
 
-from agent.cli.doctor import check_context_window
+from agent.doctor import check_context_window
 from agent.llm.chat import GptOssChat
 from agent.llm.servers import context_window
 from agent.llm.servers.context_window import ANSWER_ROOM, context_budget, discover

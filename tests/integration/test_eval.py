@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from agent.cli.evaluate import register
 from agent.eval.harness import EvalReport, corpus_docs, evaluate, load_dataset, make_graphs, prepare
-from agent.nodes.evidence import artifacts, run_start
+from agent.evidence.seen import artifacts, run_start
 from agent.settings import Settings
 from tests.support import shared_path
 from tools.schemas import SearchResult

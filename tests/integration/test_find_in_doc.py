@@ -8,9 +8,11 @@ from typing import Any
 import pytest
 from langchain_core.messages import ToolMessage
 
-from agent.nodes.evidence import artifacts, parse_artifact, seen_documents, summarize
+from agent.evidence.seen import artifacts, seen_documents
+from agent.evidence.summaries import summarize
 from agent.settings import Settings
 from tests.support.foundation import lite_settings
+from tools.artifacts import parse_artifact
 from tools.cursors import CursorRegistry
 from tools.embeddings import get_embedder
 from tools.errors import ToolInputError

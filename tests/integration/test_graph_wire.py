@@ -521,3 +521,30 @@ def test_messages_mode_streams_repaired_tokens(corpus: Corpus, wire_server: Wire
     assert not any("<|" in t for t in texts)
     assert "".join(texts) == ANSWER
     assert "Secret plan" in "".join(reasoning) and "Secret plan" not in "".join(texts)
+
+
+def test_cli_ask_chooses_and_probes_the_model_once(
+    corpus: Corpus,
+    wire_server: WireServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The model is chosen once per run: one `/v1/models` probe, by the API, reused by the graph.
+
+    llama.cpp's context window comes from `/props`, so every `/models` request is a choice probe.
+    """
+    from agent.cli.app import main
+
+    wire_server.models = ["gpt-oss-20b"]
+    wire_server.script(
+        tool_turn(R_SEARCH, "milvus_search", json.dumps(SEARCH), "call_s1"),
+        final_turn(ANSWER, reasoning=R_FINAL),
+    )
+    monkeypatch.setattr("sys.argv", cli(corpus, wire_server, "--no-stream"))
+    main()
+
+    out = capsys.readouterr().out
+    assert "-> milvus_search(" in out and "model: gpt-oss-20b" in out
+    paths = [r.path for r in wire_server.requests]
+    assert [p for p in paths if p.rstrip("/").endswith("/models")] == ["/v1/models"]
+    assert [p for p in paths if p.endswith("/chat/completions")] == ["/v1/chat/completions"] * 2

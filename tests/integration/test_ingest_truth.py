@@ -13,8 +13,8 @@ from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 
 from agent import documents
 from agent.cli.app import main
-from agent.nodes.citations import apply_citations
-from agent.nodes.evidence import seen_documents
+from agent.evidence.citations import apply_citations
+from agent.evidence.seen import seen_documents
 from agent.settings import Settings
 from tests.support.foundation import lite_settings, paged_pdf
 from tools.cursors import CursorRegistry

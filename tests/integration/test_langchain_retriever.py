@@ -30,7 +30,7 @@ from tools.errors import ResearchAgentError
 from tools.ingest import ingest_documents
 from tools.loaders import SourceDoc
 from tools.schemas import SearchHit
-from tools.search import run_search
+from tools.search import make_filters, run_search
 from tools.store import close_stores, open_store
 from tools.store.langchain_milvus import ResearchAgentMilvus
 
@@ -176,16 +176,22 @@ def test_async_retrieval_returns_the_same_passages(settings: Settings) -> None:
         assert [d.metadata["id"] for d in found] == [h.chunk_id for h in hits]
 
 
-def test_scores_and_source_filter_match_milvus_search(settings: Settings) -> None:
-    store = agent.as_retriever(k=5, mode="dense", **where(settings)).vectorstore
-    hits = run_search(settings, "rank fusion", 5, None, CursorRegistry(), "dense").hits
+def test_scores_and_filters_match_milvus_search(settings: Settings) -> None:
+    store = agent.as_retriever(k=5, **where(settings)).vectorstore
+    hits = run_search(settings, "rank fusion", 5, None, CursorRegistry()).hits
     scored = store.similarity_search_with_score("rank fusion", k=5)
     assert [round(s, 6) for _, s in scored] == [round(h.score, 6) for h in hits]
-    only = agent.as_retriever(k=4, mode="dense", source="guides/", **where(settings))
-    filtered = run_search(settings, "rank fusion", 4, "guides/", CursorRegistry(), "dense").hits
-    documents = only.invoke("rank fusion")
-    assert [d.metadata["id"] for d in documents] == [h.chunk_id for h in filtered]
-    assert all(d.metadata["source"].startswith("guides/") for d in documents)
+    for mode in ("hybrid", "dense"):
+        only = agent.as_retriever(
+            k=4, mode=mode, source="./guides/", title="rank", file_type="md", **where(settings)
+        )
+        filters = make_filters(file_type="md", title_contains="rank")
+        query = "rank fusion and graphs"
+        found = run_search(settings, query, 4, "guides/", CursorRegistry(), mode, filters).hits  # type: ignore[arg-type]
+        documents = only.invoke(query)
+        assert [d.metadata["id"] for d in documents] == [h.chunk_id for h in found]
+        assert documents and all(d.metadata["source"].startswith("guides/") for d in documents)
+        assert all("rank" in d.metadata["title"] for d in documents)  # the filter took hold
 
 
 def test_a_collection_not_built_here_gets_one_line_saying_how_to_ingest(settings: Settings) -> None:
@@ -208,3 +214,7 @@ def test_a_missing_collection_and_a_bad_mode_are_one_line_errors(settings: Setti
         agent.as_retriever(collection="nothing_here", **where(settings))
     with pytest.raises(ResearchAgentError, match="mode must be one of hybrid, dense"):
         agent.as_retriever(mode="bm25", **where(settings))  # type: ignore[arg-type]
+    with pytest.raises(ResearchAgentError, match="query is empty"):
+        agent.as_retriever(**where(settings)).invoke(" \n ")
+    with pytest.raises(ResearchAgentError, match="Bad search filter"):
+        agent.as_retriever(source="notes/\x01", **where(settings)).invoke("zebra")

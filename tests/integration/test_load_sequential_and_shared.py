@@ -15,14 +15,11 @@ import pytest
 from agent.api import ask
 from tests.support.faults import rss_mb, tiny_lite
 from tests.support.foundation import (
-    MILVUS_LITE,
     RESEARCH_AGENT,
     clean_env,
-    free_port,
     run_cli,
-    stop_process,
-    wait_for_port,
 )
+from tests.support.servers import milvus_lite_server
 from tools.store import close_stores
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
@@ -75,24 +72,8 @@ def write_docs(folder: Path, n: int, offset: int = 0) -> None:
 def test_one_cli_ingests_while_another_searches_through_milvus_lite_server(
     tmp_path: Path,
 ) -> None:
-    port = free_port()
-    server = subprocess.Popen(
-        [
-            str(MILVUS_LITE),
-            "server",
-            "--data-dir",
-            str(tmp_path / "db"),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    env = clean_env(RESEARCH_AGENT_MILVUS_URI=f"http://127.0.0.1:{port}")
-    try:
-        wait_for_port(port, server, timeout=60)
+    with milvus_lite_server(tmp_path / "db", timeout=60) as uri:
+        env = clean_env(RESEARCH_AGENT_MILVUS_URI=uri)
         write_docs(tmp_path / "first", 5)
         first = run_cli("ingest", "first", "--json", env=env, cwd=tmp_path)
         assert first.returncode == 0, first.stderr
@@ -119,5 +100,3 @@ def test_one_cli_ingests_while_another_searches_through_milvus_lite_server(
         final = run_cli("search", "gizmo 139 bolt", "-k", "20", "--json", env=env, cwd=tmp_path)
         assert final.returncode == 0 and "part139.md" in final.stdout
         print(f"\n{len(searches)} searches ran while the other CLI ingested 40 files")
-    finally:
-        stop_process(server)

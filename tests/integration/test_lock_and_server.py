@@ -13,15 +13,14 @@ import pytest
 from agent import documents
 from agent.settings import Settings
 from tests.support.foundation import (
-    MILVUS_LITE,
     clean_env,
     free_port,
     run_cli,
     stop_process,
-    wait_for_port,
 )
+from tests.support.servers import milvus_lite_server
 from tools.errors import StoreError
-from tools.store import close_stores, open_store
+from tools.store import open_store
 
 pytestmark = pytest.mark.slow  # second processes and a milvus-lite server
 
@@ -74,29 +73,8 @@ def test_second_process_gets_one_line_pointing_to_the_server(
 # -- one shared server for several processes --------------------------------------------
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    data = tmp_path_factory.mktemp("server")
-    port = free_port()
-    proc = subprocess.Popen(
-        [
-            str(MILVUS_LITE),
-            "server",
-            "--data-dir",
-            str(data / "lite"),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=clean_env(),
-    )
-    try:
-        wait_for_port(port, proc)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        close_stores()
-        stop_process(proc)
+    with milvus_lite_server(tmp_path_factory.mktemp("server") / "lite") as uri:
+        yield uri
 
 
 def test_ingest_search_fetch_through_the_server(server: str, tmp_path: Path) -> None:

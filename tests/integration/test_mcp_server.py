@@ -45,7 +45,7 @@ def test_tools_are_listed_read_only_with_the_graph_models_schemas(lite: Settings
             return (await session.list_tools()).tools
 
     tools = {t.name: t for t in asyncio.run(go())}
-    assert set(tools) == {"search", "fetch", "ask"}
+    assert set(tools) == {"search", "fetch", "ask", "report"}
     for tool in tools.values():
         assert tool.annotations is not None
         assert tool.annotations.readOnlyHint is True and tool.annotations.destructiveHint is False

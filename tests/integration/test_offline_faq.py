@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from agent import ask
-from agent.documents import ingest
+from agent.settings import Settings
 from tests.support.agent_e2e import file_lines
-from tests.support.foundation import lite_settings, shared_corpus
+from tests.support.foundation import shared_corpus
 from tools.store import close_stores
 
 pytestmark = [pytest.mark.shared, pytest.mark.slow, pytest.mark.timeout(90)]
@@ -30,22 +30,18 @@ def entry_span(path: Path, title: str) -> tuple[int, int]:
 
 
 def test_offline_answer_cites_the_faq_entry_on_storage(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, faq_lite: Settings
 ) -> None:
     faq = shared_corpus("milvus_faq")
     for key in [k for k in os.environ if k.startswith("RESEARCH_AGENT_")]:
         monkeypatch.delenv(key)
     monkeypatch.chdir(tmp_path)  # no stray .env
-    settings = lite_settings(tmp_path, collection="faq")
-    try:
-        report = ingest([faq], settings)
-        assert report.new >= 4 and report.chunks_written > 0
-
+    try:  # the FAQ was ingested once for the session (tests/support/ingested.py)
         answer = ask(
             "How is data stored in milvus?",
             provider="offline",
-            milvus_uri=settings.milvus_uri,
-            collection="faq",
+            milvus_uri=faq_lite.milvus_uri,
+            collection=faq_lite.collection,
             data_dir=str(tmp_path / ".ra"),
         )
     finally:

@@ -15,6 +15,7 @@ import pytest
 
 from tests.support.faults import TINY_DOCS
 from tests.support.foundation import clean_env, run_cli
+from tests.support.ingested import IngestedCopies
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]  # each test runs the CLI
 
@@ -27,20 +28,27 @@ def snapshot(folder: Path) -> dict[str, str]:
     }
 
 
-def ingested(tmp_path: Path) -> tuple[Path, dict[str, str]]:
-    """A Lite database built by another process (this one never holds its lock)."""
-    (tmp_path / "docs").mkdir()
+def ingest_flat_docs(folder: Path) -> None:
+    """TINY_DOCS flat in folder/docs, ingested by the CLI into the Lite database folder/m.db."""
+    (folder / "docs").mkdir()
     for name, text in TINY_DOCS.items():
-        (tmp_path / "docs" / Path(name).name).write_text(text)
-    db = tmp_path / "m.db"
-    env = clean_env(RESEARCH_AGENT_MILVUS_URI=str(db))
-    done = run_cli("ingest", "docs", env=env, cwd=tmp_path)
+        (folder / "docs" / Path(name).name).write_text(text)
+    env = clean_env(RESEARCH_AGENT_MILVUS_URI=str(folder / "m.db"))
+    done = run_cli("ingest", "docs", env=env, cwd=folder)
     assert done.returncode == 0, done.stderr
-    return db, env
 
 
-def test_a_file_where_the_lite_folder_was_is_one_line_and_is_not_touched(tmp_path: Path) -> None:
-    db, env = ingested(tmp_path)
+def ingested(tmp_path: Path, copies: IngestedCopies) -> tuple[Path, dict[str, str]]:
+    """A Lite database built by another process (this one never holds its lock): a copy."""
+    copies.copy_into(tmp_path, ingest_flat_docs)
+    db = tmp_path / "m.db"
+    return db, clean_env(RESEARCH_AGENT_MILVUS_URI=str(db))
+
+
+def test_a_file_where_the_lite_folder_was_is_one_line_and_is_not_touched(
+    tmp_path: Path, ingested_copies: IngestedCopies
+) -> None:
+    db, env = ingested(tmp_path, ingested_copies)
     shutil.rmtree(db)
     db.write_bytes(b"\x00not a milvus database\x00")
     before = hashlib.sha1(db.read_bytes()).hexdigest()
@@ -65,8 +73,10 @@ def test_ask_without_a_collection_says_to_ingest(tmp_path: Path) -> None:
     assert "Traceback" not in done.stderr
 
 
-def test_search_with_another_embedder_names_the_one_that_built_it(tmp_path: Path) -> None:
-    db, env = ingested(tmp_path)
+def test_search_with_another_embedder_names_the_one_that_built_it(
+    tmp_path: Path, ingested_copies: IngestedCopies
+) -> None:
+    db, env = ingested(tmp_path, ingested_copies)
     before = snapshot(db)
     env = {
         **env,

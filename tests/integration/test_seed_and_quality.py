@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
@@ -10,8 +9,7 @@ import pytest
 from agent import documents
 from agent.eval.faq import Entry, answers, faq_entries, figures, first_rank, load_labels
 from agent.settings import Settings
-from tests.support.foundation import PROJECT_ROOT, lite_settings, shared_corpus
-from tools.store import close_stores
+from tests.support.foundation import PROJECT_ROOT, shared_corpus
 
 pytestmark = [pytest.mark.shared, pytest.mark.slow]
 LABELS = PROJECT_ROOT / "tests" / "fixtures" / "faq_labelled.jsonl"
@@ -25,14 +23,9 @@ class Faq:
 
 
 @pytest.fixture(scope="module")
-def faq(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Faq]:
-    corpus = shared_corpus("milvus_faq")
-    settings = lite_settings(tmp_path_factory.mktemp("faq"))
-    report = documents.ingest([corpus], settings)
-    # the corpus's LICENSE has no extension: read as the UTF-8 text it is
-    assert report.new == 6 and report.skipped == []
-    yield Faq(settings, faq_entries(corpus))
-    close_stores()
+def faq(faq_lite: Settings) -> Faq:
+    """The session's ingested FAQ (tests/support/ingested.py) and its entries."""
+    return Faq(faq_lite, faq_entries(shared_corpus("milvus_faq")))
 
 
 def test_seed_question_finds_where_milvus_stores_data(faq: Faq) -> None:

@@ -19,16 +19,14 @@ from pathlib import Path
 
 import pytest
 
-from agent import documents
 from agent.interruptions import resumable
 from agent.settings import Settings
-from tests.support.faults import TINY_DOCS
 from tests.support.foundation import PROJECT_ROOT, clean_env, free_port, run_cli, stop_process
+from tests.support.servers import ingest_tiny_corpus, start_milvus_lite
 from tests.support.threads import (
     answered_once,
     assert_linear,
     stall_run,
-    start_lite,
     thread_history,
     wait_for_file,
 )
@@ -43,20 +41,15 @@ THREAD = "t1"
 def milvus(tmp_path: Path) -> Iterator[tuple[str, Callable[[], None], Callable[[], None]]]:
     """A Lite server with the tiny corpus, and functions that stop it and start it again."""
     port = free_port()
-    procs = [start_lite(tmp_path, port)]
+    procs = [start_milvus_lite(tmp_path / "lite", port)]
     uri = f"http://127.0.0.1:{port}"
-    docs = tmp_path / "docs"
-    for source, text in TINY_DOCS.items():
-        (docs / source).parent.mkdir(parents=True, exist_ok=True)
-        (docs / source).write_text(text, encoding="utf-8")
-    documents.ingest([docs], Settings(milvus_uri=uri, data_dir=tmp_path / "ingest"))
-    close_stores()
+    ingest_tiny_corpus(uri, tmp_path)
 
     def stop() -> None:
         stop_process(procs[-1])
 
     def start() -> None:
-        procs.append(start_lite(tmp_path, port))
+        procs.append(start_milvus_lite(tmp_path / "lite", port))
 
     try:
         yield uri, stop, start

@@ -29,7 +29,6 @@ from tests.support.foundation import clean_env, run_cli
 from tests.support.threads import (
     answered_once,
     assert_linear,
-    lite_server,
     stall_run,
     thread_history,
     wait_for_file,
@@ -44,9 +43,9 @@ MODEL = "openai/gpt-oss-20b"
 
 
 @pytest.fixture(scope="module")
-def milvus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with lite_server(tmp_path_factory.mktemp("lite")) as uri:
-        yield uri
+def milvus(tiny_lite_server: str) -> str:
+    """The session's `milvus-lite server` with the tiny corpus (these tests only read it)."""
+    return tiny_lite_server
 
 
 @contextmanager

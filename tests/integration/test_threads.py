@@ -14,8 +14,8 @@ from agent.settings import Settings
 from agent.thread_locks import lock_key, thread_lock
 from agent.threads import CheckpointStoreError, ThreadBusyError, checkpoint_serde, open_checkpointer
 from graphs.research import build_graph
-from tests.support.faults import TINY_DOCS
 from tests.support.foundation import PROJECT_ROOT, clean_env, run_cli
+from tests.support.ingested import IngestedCopies, cli_ingest_tiny_docs
 from tests.support.threads import answered_once, assert_linear, start_worker
 from tools.errors import ConfigError
 
@@ -79,12 +79,11 @@ def test_busy_thread_is_one_line_from_the_cli(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 @pytest.mark.timeout(180)
-def test_killed_run_resumes_from_the_cli_without_redoing_tool_calls(tmp_path: Path) -> None:
-    for source, text in TINY_DOCS.items():
-        (tmp_path / "docs" / source).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / "docs" / source).write_text(text, encoding="utf-8")
+def test_killed_run_resumes_from_the_cli_without_redoing_tool_calls(
+    tmp_path: Path, ingested_copies: IngestedCopies
+) -> None:
+    ingested_copies.copy_into(tmp_path, cli_ingest_tiny_docs)  # docs/ and ra/ as the CLI left them
     env = clean_env(RESEARCH_AGENT_DATA_DIR=str(tmp_path / "ra"), RESEARCH_AGENT_PROVIDER="offline")
-    assert run_cli("ingest", "docs", env=env, cwd=tmp_path).returncode == 0
     unknown = run_cli("resume", "--thread", "t1", env=env, cwd=tmp_path)
     assert unknown.returncode == 1
     assert unknown.stderr.startswith("error: Thread t1 has nothing to resume: it is not in ")

@@ -13,7 +13,6 @@ import os
 import subprocess
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,7 +21,7 @@ from agent.interruptions import resumable
 from agent.settings import Settings
 from agent.thread_locks import thread_lock
 from tests.support.foundation import RESEARCH_AGENT, clean_env, run_cli
-from tests.support.threads import answered_once, assert_linear, lite_server, thread_history
+from tests.support.threads import answered_once, assert_linear, thread_history
 
 PG_URI = os.environ.get("RESEARCH_AGENT_TEST_POSTGRES_URI", "")
 PROCESSES = 8
@@ -31,9 +30,9 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(420)]
 
 
 @pytest.fixture(scope="module")
-def milvus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with lite_server(tmp_path_factory.mktemp("lite")) as uri:
-        yield uri
+def milvus(tiny_lite_server: str) -> str:
+    """The session's `milvus-lite server` with the tiny corpus (these tests only read it)."""
+    return tiny_lite_server
 
 
 def fresh_database() -> str:

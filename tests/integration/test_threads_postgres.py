@@ -9,29 +9,21 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from agent import documents
 from agent.settings import Settings
 from agent.thread_locks import thread_lock
 from agent.threads import checkpoint_serde, open_checkpointer
 from graphs.research import build_graph
-from tests.support.faults import TINY_DOCS
 from tests.support.foundation import (
-    MILVUS_LITE,
     clean_env,
-    free_port,
     run_cli,
     stop_process,
-    wait_for_port,
 )
 from tests.support.threads import answered_once, assert_linear, start_worker
-from tools.store import close_stores
 
 PG_URI = os.environ.get("RESEARCH_AGENT_TEST_POSTGRES_URI", "")
 pytestmark = [
@@ -47,30 +39,9 @@ QUESTIONS = ["Who makes the Zephyr drone?", "Where is the office of Acme Robotic
 
 
 @pytest.fixture(scope="module")
-def milvus_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """One `milvus-lite server` holding the tiny corpus, for every process of the test."""
-    data = tmp_path_factory.mktemp("server")
-    port = free_port()
-    argv = ["server", "--data-dir", str(data / "lite"), "--host", "127.0.0.1", "--port", str(port)]
-    proc = subprocess.Popen(
-        [str(MILVUS_LITE), *argv],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=clean_env(),
-    )
-    try:
-        wait_for_port(port, proc)
-        uri = f"http://127.0.0.1:{port}"
-        docs = data / "docs"
-        for source, text in TINY_DOCS.items():
-            (docs / source).parent.mkdir(parents=True, exist_ok=True)
-            (docs / source).write_text(text, encoding="utf-8")
-        report = documents.ingest([docs], Settings(milvus_uri=uri, data_dir=data / "ra"))
-        assert report.new == len(TINY_DOCS)
-        yield uri
-    finally:
-        close_stores()
-        stop_process(proc)
+def milvus_server(tiny_lite_server: str) -> str:
+    """The session's `milvus-lite server` with the tiny corpus, for every process of the test."""
+    return tiny_lite_server
 
 
 @pytest.fixture

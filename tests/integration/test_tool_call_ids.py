@@ -14,12 +14,12 @@ from typing import Any
 import pytest
 from langchain_core.messages import AIMessage, ToolMessage
 
-from agent.api import _events
+from agent.events import update_events
 from agent.llm.chat import build_chat_model
 from agent.llm.servers.providers import PRESETS, ServerConfig
-from agent.nodes.run_tools import NOT_RUN
 from agent.schemas import StepEvent
 from agent.settings import Context, Settings
+from agent.state import NOT_RUN
 from graphs.research import build_graph
 from tests.support.corpus import DOCS
 from tests.support.fake_tools import FakeCorpus
@@ -40,7 +40,7 @@ def run(server: WireServer, calls: list[dict[str, Any]]) -> tuple[dict[str, Any]
     state: dict[str, Any] = {}
     context = Context(max_tool_calls=8)
     for update in graph.stream({"question": "Who makes it?"}, context=context):
-        events += list(_events(update, seen))
+        events += list(update_events(update, seen))
         for values in update.values():
             messages = [*state.get("messages", []), *(values or {}).get("messages", [])]
             state.update(values or {}, messages=messages)

@@ -6,27 +6,18 @@ import json
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 
-from agent import documents
 from agent.settings import Settings
 from agent.threads import checkpoint_serde, open_checkpointer
 from graphs.research import build_graph
-from tests.support.faults import TINY_DOCS
 from tests.support.foundation import (
-    MILVUS_LITE,
     PROJECT_ROOT,
-    clean_env,
-    free_port,
-    stop_process,
-    wait_for_port,
 )
-from tools.store import close_stores
 
 # Runs (thread, question) pairs in order through the Python API, one JSON line per answer.
 # With STALL=N the N-th run stops inside `respond` (after its tool calls are checkpointed),
@@ -103,38 +94,6 @@ def answered_once(messages: Sequence[Any]) -> list[str]:
     results = [m.tool_call_id for m in messages if isinstance(m, ToolMessage)]
     assert sorted(results) == sorted(calls), "a tool call ran twice or never"
     return questions
-
-
-def start_lite(folder: Path, port: int) -> subprocess.Popen[bytes]:
-    """A `milvus-lite server` on port with its data in folder/lite (again: the same data)."""
-    argv = ["server", "--data-dir", str(folder / "lite"), "--host", "127.0.0.1"]
-    proc = subprocess.Popen(
-        [str(MILVUS_LITE), *argv, "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=clean_env(),
-    )
-    wait_for_port(port, proc)
-    return proc
-
-
-@contextmanager
-def lite_server(folder: Path, port: int = 0) -> Iterator[str]:
-    """A `milvus-lite server` holding the tiny corpus, shared by every process of a test."""
-    port = port or free_port()
-    proc = start_lite(folder, port)
-    try:
-        uri = f"http://127.0.0.1:{port}"
-        docs = folder / "docs"
-        for source, text in TINY_DOCS.items():
-            (docs / source).parent.mkdir(parents=True, exist_ok=True)
-            (docs / source).write_text(text, encoding="utf-8")
-        report = documents.ingest([docs], Settings(milvus_uri=uri, data_dir=folder / "ra"))
-        assert report.new == len(TINY_DOCS)
-        yield uri
-    finally:
-        close_stores()
-        stop_process(proc)
 
 
 def stall_run(

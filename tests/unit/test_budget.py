@@ -2,10 +2,11 @@ from langchain_core.messages import AIMessage, HumanMessage
 
 from agent import prompts
 from agent.nodes.budget import spent_budget
-from agent.offline.policy import LAST_TURN_ID
 from agent.settings import Context
+from agent.state import LAST_TURN_ID
 from tests.support.corpus import run
 from tests.support.fake_chat import call
+from tools.render import counted
 
 
 def test_spent_budget_rules() -> None:
@@ -38,10 +39,10 @@ def test_tool_call_budget_ends_with_an_answer_from_a_tools_less_turn() -> None:
     assert model.calls[1]["tools"] is None
     last = model.calls[1]["messages"][-1]
     assert isinstance(last, HumanMessage) and last.id == LAST_TURN_ID
-    assert last.content == prompts.LAST_TURN_PROMPT.format(reason="1 tool calls")
+    assert last.content == prompts.LAST_TURN_PROMPT.format(reason="1 tool call")
     answer = state["answer"]
     assert (answer.status, answer.answer) == ("budget_exhausted", "A quadcopter [1].")
-    assert state["budget_spent"] == "1 tool calls"
+    assert state["budget_spent"] == "1 tool call"
 
 
 def test_turn_budget_with_a_model_that_never_stops_calling_tools() -> None:
@@ -80,3 +81,8 @@ def test_low_recursion_limit_ends_with_an_answer_not_graph_recursion_error() -> 
     state, _, _ = run([looping], config={"recursion_limit": 8}, max_turns=50, max_tool_calls=50)
     assert state["budget_spent"] == "graph steps"
     assert state["answer"].status == "budget_exhausted"
+
+
+def test_counts_read_in_the_right_number() -> None:
+    said = [counted(n, "tool call") for n in (0, 1, 2)]
+    assert said == ["0 tool calls", "1 tool call", "2 tool calls"]

@@ -8,7 +8,7 @@ import pytest
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
-from agent.nodes.evidence import seen_documents, shown_part
+from agent.evidence.seen import seen_documents, shown_part
 from agent.nodes.respond import respond
 from tests.support.fake_chat import call
 from tools.render import LINE_CHARS, SNIPPET_CHARS, clip_line, render_search, render_window

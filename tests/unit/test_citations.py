@@ -2,8 +2,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from langchain_core.messages import ToolMessage
 
-from agent.nodes.citations import Marker, apply_citations, parse_markers
-from agent.nodes.evidence import SeenDoc, chunk_lines, seen_documents
+from agent.evidence.citations import Marker, apply_citations, parse_markers
+from agent.evidence.seen import SeenDoc, chunk_lines, seen_documents
 from tools.schemas import DocWindow, SearchHit, SearchResult
 
 

@@ -8,6 +8,7 @@ import pytest
 
 from tools.store.fusion import Fusion, fuse, scaled
 from tools.store.passages import merge_neighbours
+from tools.store.retrieve import bm25_score, passages
 
 
 def row(cid: str, doc: str = "d", index: int = 0, start: int = 1, end: int = 1) -> dict[str, Any]:
@@ -92,3 +93,21 @@ def test_other_versions_and_other_documents_are_not_merged() -> None:
         {**row("c", doc="other", index=2), "score": 0.8},
     ]
     assert [m["id"] for m in merge_neighbours(ranked)] == ["a", "b", "c"]
+
+
+def test_passages_fuses_two_sides_or_ranks_one_then_merges_and_cuts() -> None:
+    dense = [(row("a", "d", 0, 1, 2), 0.9), (row("b", "d", 1, 2, 4), 0.8), (row("z", "e"), 0.1)]
+    sparse = [(row("z", "e"), 5.0), (row("a", "d", 0, 1, 2), 4.0), (row("y", "f"), 1.0)]
+    both = passages(dense, sparse, 2, Fusion("minmax", 0.7))
+    assert [(r["id"], r.get("merged")) for r in both] == [("a", 2), ("z", None)]
+    assert both[0]["text"] == "<a><b>" and both[0]["end_line"] == 4
+    one = passages(dense, None, 5)
+    assert [(r["id"], r["score"]) for r in one] == [("a", 0.9), ("z", 0.1)]
+    bm25 = passages(None, sparse, 1, keep=3)  # keep: a reranker's candidates
+    assert [r["id"] for r in bm25] == ["z", "a", "y"]
+    no_e = passages(dense, sparse, 5, Fusion("rrf"), accept=lambda r: r["doc_id"] != "e")
+    assert [r["id"] for r in no_e] == ["a", "y"]  # the check drops z from both sides
+
+
+def test_bm25_score_is_the_distance_magnitude() -> None:
+    assert bm25_score(-3.5) == bm25_score(3.5) == 3.5  # Milvus Lite / a server

@@ -7,6 +7,8 @@ import asyncio
 import os
 import signal
 import sqlite3
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -128,3 +130,34 @@ def test_sigterm_is_ctrl_c_in_the_cli_and_the_handlers_are_put_back() -> None:
     finally:
         stopping.restore(previous)
     assert signal.getsignal(signal.SIGTERM) == before
+
+
+# A command stuck after Ctrl-C (here: a wait that swallows KeyboardInterrupt, as a call
+# that never returns would) is ended by the hard stop, with its line made at that moment.
+STUCK = """
+import os, signal, time
+from agent.cli import stopping
+stopping.install("interrupted: default line")
+done = [0]
+stopping.arm(lambda: f"interrupted: {done[0]} batches kept", grace=0.3)
+done[0] = 7
+try:
+    os.kill(os.getpid(), signal.SIGINT)
+    time.sleep(5)
+except KeyboardInterrupt:
+    pass
+while True:
+    try:
+        time.sleep(30)
+    except KeyboardInterrupt:
+        pass
+"""
+
+
+@pytest.mark.slow
+def test_the_hard_stop_ends_a_stuck_command_with_its_line_of_the_moment() -> None:
+    started = time.monotonic()
+    proc = subprocess.run([sys.executable, "-c", STUCK], capture_output=True, text=True, timeout=60)
+    assert time.monotonic() - started < 30  # the 30 s sleep was cut short
+    assert proc.returncode == stopping.EXIT_CODE
+    assert proc.stderr.strip() == "interrupted: 7 batches kept"

@@ -4,6 +4,8 @@ import cycles, and a stated reason beside every import that is not at a module's
 from __future__ import annotations
 
 import ast
+import functools
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,13 +24,32 @@ LEAVES = {
     "tools.terminal",
 }
 GRAPH_USERS = ("agent.api", "agent.report_api", "agent.eval.")
+API = {
+    "agent.api",
+    "agent.runs",
+    "agent.report_api",
+    "agent.documents",
+    "agent.catalog",
+    "agent.doctor",
+    "agent.conversations",
+    "agent.interruptions",
+    "agent.mcp_server",
+    "agent.eval.harness",
+    "agent.reporting.schemas",
+}
+"""What the CLI may import besides leaves: the Python API (and its data types), the MCP
+server (a sibling front end) and the eval harness."""
+VIEWS = {"tools.render", "tools.pages", "tools.progress"}
+"""Text formatting the CLI shares with the tools (how the model sees a search, progress
+lines); they import only leaves and each other (checked below), so they do no work."""
 
 
-def _modules() -> dict[str, ast.Module]:
+@functools.cache  # one parse of a tree for all the tests (they only read it)
+def _modules(root: Path = PROJECT_ROOT) -> dict[str, ast.Module]:
     found: dict[str, ast.Module] = {}
     for package in PACKAGES:
-        for path in sorted((PROJECT_ROOT / package).rglob("*.py")):
-            parts = path.relative_to(PROJECT_ROOT).with_suffix("").parts
+        for path in sorted((root / package).rglob("*.py")):
+            parts = path.relative_to(root).with_suffix("").parts
             name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
             found[name] = ast.parse(path.read_text(encoding="utf-8"), str(path))
     return found
@@ -68,8 +89,9 @@ def _targets(node: ast.Import | ast.ImportFrom, modules: dict[str, ast.Module]) 
     return {n for n in names if n in modules}
 
 
-def _graph() -> dict[str, set[str]]:
-    modules = _modules()
+@functools.cache
+def _graph(root: Path = PROJECT_ROOT) -> dict[str, set[str]]:
+    modules = _modules(root)
     return {
         name: {t for node in _top_level_imports(tree) for t in _targets(node, modules)} - {name}
         for name, tree in modules.items()
@@ -110,6 +132,92 @@ def test_import_direction() -> None:
                     f"{name} imports {target} (only the API modules and the eval harness may)"
                 )
     assert not wrong, "\n".join(sorted(wrong))
+
+
+def _in(name: str, package: str) -> bool:
+    return name == package or name.startswith(package + ".")
+
+
+def _reach(graph: dict[str, set[str]], start: str) -> set[str]:
+    """Every module `start` imports, directly or through others."""
+    found: set[str] = set()
+    stack = list(graph[start])
+    while stack:
+        name = stack.pop()
+        if name not in found:
+            found.add(name)
+            stack.extend(graph.get(name, ()))
+    return found
+
+
+def room_violations(graph: dict[str, set[str]]) -> list[str]:
+    """Breaks of the rules between the agent's rooms (docs/architecture.md, Import direction).
+
+    The nodes reach a chat model, the offline policy included, only through
+    agent.llm.servers.choose, so they never import agent.offline; the offline policy never
+    reaches the nodes, not even through another module (that would close a nodes -> llm ->
+    offline -> nodes cycle).
+    Evidence is shared by nodes, the offline policy, the API and the eval harness, so it
+    imports none of them: only tools, the leaves, the graph's state and itself.
+    """
+    wrong = []
+    evidence_may = ("tools", "agent.evidence", "agent.state", *LEAVES)
+    for name, targets in graph.items():
+        for target in sorted(targets):
+            if _in(name, "agent.nodes") and _in(target, "agent.offline"):
+                wrong.append(f"{name} imports {target} (nodes never import the offline policy)")
+            if _in(name, "agent.evidence") and not any(_in(target, p) for p in evidence_may):
+                wrong.append(f"{name} imports {target} (evidence imports only tools and leaves)")
+        if _in(name, "agent.offline"):
+            for target in sorted(t for t in _reach(graph, name) if _in(t, "agent.nodes")):
+                wrong.append(f"{name} reaches {target} (the offline policy never reaches nodes)")
+    return wrong
+
+
+def test_rooms_meet_in_one_direction() -> None:
+    wrong = room_violations(_graph())
+    assert not wrong, "\n".join(wrong)
+
+
+def _tree_with(tmp_path: Path, module: str, line: str) -> Path:
+    """A copy of the source with one import line added to the end of `module`."""
+    for package in PACKAGES:
+        shutil.copytree(PROJECT_ROOT / package, tmp_path / package)
+    path = tmp_path / (module.replace(".", "/") + ".py")
+    path.write_text(path.read_text(encoding="utf-8") + f"\n{line}\n", encoding="utf-8")
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    ("module", "line", "expected"),
+    [
+        (
+            "agent.nodes.respond",
+            "from agent.offline.policy import OfflinePolicy",
+            "agent.nodes.respond imports agent.offline.policy",
+        ),
+        (
+            "agent.offline.extractive",
+            "from agent.nodes.budget import spent_budget",
+            "agent.offline.extractive reaches agent.nodes.budget",
+        ),
+        (  # not directly: through a module that imports the nodes
+            "agent.offline.policy",
+            "import agent.eval.harness",
+            "agent.offline.policy reaches agent.nodes.respond",
+        ),
+        (
+            "agent.evidence.seen",
+            "from agent.offline import extractive",
+            "agent.evidence.seen imports agent.offline.extractive",
+        ),
+    ],
+)
+def test_an_injected_import_across_rooms_is_caught(
+    tmp_path: Path, module: str, line: str, expected: str
+) -> None:
+    wrong = room_violations(_graph(_tree_with(tmp_path, module, line)))
+    assert any(w.startswith(expected + " ") for w in wrong), wrong
 
 
 def _local_imports(tree: ast.Module) -> Iterator[ast.Import | ast.ImportFrom]:
@@ -154,7 +262,90 @@ def test_the_rules_see_the_project() -> None:
     assert {"agent.api", "graphs.research", "tools.store", "tools.retry"} <= set(graph)
     assert "graphs.research" in graph["agent.api"]
     assert "tools.retry" in graph["tools.embeddings"]
+    # the evidence room is used by the nodes, the offline policy, the API's events, the eval
+    assert {"agent.evidence.seen", "tools.artifacts"} <= graph["agent.offline.policy"] | _reach(
+        graph, "agent.offline.policy"
+    )
+    assert "agent.evidence.citations" in graph["agent.nodes.respond"]
+    assert "agent.evidence.summaries" in graph["agent.events"]
+    assert "agent.evidence.seen" in graph["agent.eval.harness"]
+    assert "tools.artifacts" in graph["tools.cursors"]
     assert Path(PROJECT_ROOT / "docs" / "architecture.md").is_file()
+
+
+def _all_imports(tree: ast.Module) -> Iterator[ast.Import | ast.ImportFrom]:
+    """Every import of a module: at the top, in functions, under TYPE_CHECKING."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            yield node
+
+
+def _project_names(node: ast.Import | ast.ImportFrom, modules: set[str]) -> set[str]:
+    """The project modules an import names, whether they exist yet or not."""
+    if isinstance(node, ast.Import):
+        names = [alias.name for alias in node.names]
+    elif node.level:  # relative imports are not used in this project; flag them
+        return {f"{'.' * node.level}{node.module or ''}"}
+    else:
+        base = node.module or ""
+        names = [f"{base}.{a.name}" if f"{base}.{a.name}" in modules else base for a in node.names]
+    return {n for n in names if n.split(".")[0] in PACKAGES}
+
+
+def cli_violations(tree: ast.Module, modules: set[str]) -> list[str]:
+    """Imports of a CLI module that reach past the API and the leaves (any import, lazy too)."""
+    allowed = API | LEAVES | VIEWS
+    return sorted(
+        name
+        for node in _all_imports(tree)
+        for name in _project_names(node, modules)
+        if not name.startswith("agent.cli") and name not in allowed
+    )
+
+
+def test_the_cli_imports_only_the_api_and_leaves() -> None:
+    modules = _modules()
+    cli = {name: tree for name, tree in modules.items() if name.startswith("agent.cli")}
+    assert len(cli) >= 10, sorted(cli)  # the scan sees the CLI
+    wrong = [
+        f"{n} imports {t}" for n, tree in cli.items() for t in cli_violations(tree, set(modules))
+    ]
+    assert not wrong, "the CLI is a client of the API:\n" + "\n".join(wrong)
+
+
+def test_the_cli_s_views_do_no_work() -> None:
+    graph = {name: set(targets) for name, targets in _graph().items()}
+    wrong = {name: graph[name] - LEAVES - VIEWS for name in VIEWS if graph[name] - LEAVES - VIEWS}
+    assert not wrong, wrong
+    assert API <= set(graph), sorted(API - set(graph))  # every API module named exists
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "import agent.llm.chat",
+        "from agent.llm.choose import select_chat_model",
+        "from tools.store import open_store",
+        "import tools.store",
+        "from tools import catalog",
+        "from graphs.research import graph",
+        "from agent.evidence.summaries import summarize",
+        "def f() -> None:\n    # lazy: hidden in a function\n    import agent.llm.chat\n",
+        "if TYPE_CHECKING:\n    from tools.store import ChunkStore\n",
+    ],
+)
+def test_the_cli_rule_fails_on_an_injected_import(source: str) -> None:
+    modules = set(_modules())
+    assert cli_violations(ast.parse(source), modules), source
+
+
+def test_the_cli_rule_lets_the_api_and_leaves_through() -> None:
+    source = (
+        "from agent.api import stream\nfrom agent.runs import prepare\n"
+        "from agent.cli.options import RunFlags\nfrom tools.errors import ConfigError\n"
+        "import typer\nfrom agent.settings import Settings\n"
+    )
+    assert cli_violations(ast.parse(source), set(_modules())) == []
 
 
 MILVUS_LIBRARIES = ("pymilvus", "langchain_milvus", "milvus_lite")

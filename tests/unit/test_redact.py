@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from pydantic import SecretStr
 
-from agent.cli.doctor import Check
+from agent.cli.doctor import as_dict, line
+from agent.doctor import Check
 from agent.settings import Context, Settings, shown_value
 from tools.errors import ConfigError, ModelServerError
 from tools.redact import is_secret_name, redact_text, redact_url
@@ -99,5 +100,5 @@ def test_an_empty_key_or_token_is_none(monkeypatch: pytest.MonkeyPatch, value: s
 
 def test_doctor_lines_and_json_are_redacted_and_escaped() -> None:
     check = Check("model", False, "at http://u:pw@h/v1 the model \x1b]0;t\x07 is missing")
-    assert check.line() == "FAIL  model: at http://u:***@h/v1 the model \\x1b]0;t\\x07 is missing"
-    assert check.as_dict()["detail"] == "at http://u:***@h/v1 the model \\x1b]0;t\\x07 is missing"
+    assert line(check) == "FAIL  model: at http://u:***@h/v1 the model \\x1b]0;t\\x07 is missing"
+    assert as_dict(check)["detail"] == "at http://u:***@h/v1 the model \\x1b]0;t\\x07 is missing"

@@ -119,6 +119,11 @@ def test_resume_after_a_failure_in_the_fan_out_reruns_only_unfinished_branches()
     # the finished branch is not run again; the failed one runs from its start
     assert (model.count(TOPIC), model.count(Q1), model.count(Q2)) == (1, 3, 3)
     assert state["report"].status == "complete"
+    # the resumed branch gets the share the first run gave it: shares follow the plan only
+    budget = state["report"].budget
+    assert [b.token_budget for b in state["report"].branches] == [budget.branch_share] * 2
+    total = ReportContext().settings().report_tokens
+    assert budget.branch_share == (total - budget.planning_tokens) // 3
     assert [s.text for s in state["report"].sections] == [
         "The Zephyr drone is made by Acme Robotics [1].",
         "Acme Robotics has its office in Oslo [2].",

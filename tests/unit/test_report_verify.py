@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agent.nodes.evidence import SeenDoc
+from agent.evidence.seen import SeenDoc
 from agent.reporting.verify import split_sentences, verify_text
 
 SEEN = {0: SeenDoc(0, "d0", "docs/a.md", "A", {3: "Acme makes drones.", 4: "It is in Oslo."})}

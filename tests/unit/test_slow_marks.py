@@ -35,7 +35,10 @@ def test_the_support_helpers_that_start_processes_are_found() -> None:
     known = support_starters(TESTS / "support")
     assert {"run_cli", "wait_for_port"} & known["tests.support.foundation"] == {"run_cli"}
     assert {"run_agent", "langgraph_dev"} <= known["tests.support.agent_e2e"]
-    assert "lite_server" in known["tests.support.threads"]
+    assert {"start_milvus_lite", "milvus_lite_server", "tiny_lite_server"} <= known[
+        "tests.support.servers"
+    ]
+    assert "stall_run" in known["tests.support.threads"]
 
 
 def test_a_direct_call_through_a_helper_or_a_fixture_is_caught() -> None:

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 
-from agent.nodes.citations import apply_citations
-from agent.nodes.evidence import seen_documents
+from agent.evidence.citations import apply_citations
+from agent.evidence.seen import seen_documents
 from agent.schemas import Citation
 from tools.pages import line_pages, page_label
 from tools.progress import IngestProgress, PlainLines, Tracker, describe

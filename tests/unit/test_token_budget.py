@@ -9,8 +9,8 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 
 from agent import prompts
 from agent.llm.servers.harmony_tokens import count_request_tokens
-from agent.reporting.budget import branch_share
-from agent.reporting.schemas import OutlineSection, Plan
+from agent.reporting.budget import branch_share, section_allowance, writer_allowance
+from agent.reporting.schemas import BranchResult, OutlineSection, Plan
 from agent.reporting.write import write_section
 from agent.settings import ReportContext
 from tests.support.corpus import run as run_loop
@@ -111,3 +111,15 @@ def test_a_section_that_does_not_fit_what_the_writer_has_left_is_cut() -> None:
         "not written: its request does not fit the report's token budget left (100 tokens)"
     )
     assert chat.calls == []
+
+
+def test_the_writer_gets_its_share_plus_what_the_branches_left() -> None:
+    share = branch_share(10_000, 1_000, 2)
+    assert share == 3_000  # (10,000 - 1,000) / (2 branches + the writer)
+    spent = [
+        BranchResult(index=0, question=Q1, token_budget=share, tokens=1_200),
+        BranchResult(index=1, question=Q2, token_budget=share, tokens=3_000),
+    ]
+    assert writer_allowance(10_000, 1_000, spent) == 3_000 + 1_800
+    assert [section_allowance(4_800, n) for n in (3, 2, 1)] == [1_600, 2_400, 4_800]
+    assert branch_share(5_000, 6_000, 3) == 1  # planning spent it all: no request fits

@@ -9,12 +9,14 @@ private members.
 - `collection`: the collection's fields, indexes and properties; the rows written.
 - `indexes`: every index and search parameter (HNSW, BM25, ef), and reading an index.
 - `chunks`: `ChunkStore`, one path per operation: create, upsert, delete, read, search.
-- `retrieve`: dense, BM25 and hybrid search requests; `fusion` combines hybrid's two
-  sides (min-max weighted, or RRF); `passages` merges neighbouring chunks into one hit.
+- `retrieve`: dense, BM25 and hybrid search requests, and `passages()`, the one ranking
+  after them (shared with `langchain_milvus`); `fusion` combines hybrid's two sides
+  (min-max weighted, or RRF); the `passages` module merges neighbouring chunks into one hit.
 - `filters`: filter expressions built from values (never from the model's text).
 - `admin`: whole collections of a database: list, drop, reindex in place.
 - `registry`: one store per (URI, collection) in a process; `close_stores`.
-- `langchain_milvus`: a read-only LangChain vector store and retriever (agent.as_retriever).
+- `langchain_milvus`: a read-only LangChain vector store and retriever (agent.as_retriever):
+  each side fetched through langchain-milvus, ranked by `retrieve.passages()`.
 """
 
 from tools.store.chunks import ChunkStore, DocState

@@ -17,7 +17,7 @@ Index parameters are given explicitly: langchain-milvus's defaults for a sparse 
 
 from __future__ import annotations
 
-import warnings
+import functools
 from collections.abc import Sequence
 from typing import Any, Literal, cast
 
@@ -29,13 +29,15 @@ from langchain_milvus import BM25BuiltInFunction, Milvus
 
 from agent.settings import Settings
 from tools.embeddings import Embedder
-from tools.errors import StoreError
+from tools.errors import ResearchAgentError, StoreError, ToolInputError
+from tools.schemas import SearchFilters
 from tools.store import indexes
 from tools.store.chunks import ChunkStore
-from tools.store.connect import quiet
+from tools.store.connect import answering, quiet
+from tools.store.filters import title_matches
 from tools.store.fusion import Fusion
 from tools.store.registry import open_store
-from tools.store.retrieve import Scored, bm25_score, depth_for, passages
+from tools.store.retrieve import MAX_QUERY_CHARS, Scored, bm25_score, depth_for, passages
 
 RetrieverMode = Literal["hybrid", "dense"]
 HIDDEN = ("search_text", indexes.DENSE_FIELD, indexes.SPARSE_FIELD)
@@ -90,6 +92,7 @@ class ResearchAgentMilvus(Milvus):
         source: str | Sequence[str] | None = None,
         expr: str | None = None,
         timeout: float | None = None,
+        filters: SearchFilters | None = None,
     ) -> list[dict[str, Any]]:
         """The top-k passages as rows with a "score", exactly milvus_search's ranking.
 
@@ -99,14 +102,20 @@ class ResearchAgentMilvus(Milvus):
             source: Only chunks whose source starts with this prefix (or any of these).
             expr: A further Milvus filter expression every hit meets.
             timeout: Seconds each request may take.
+            filters: milvus_search's other filters (file type, dates, title, tags).
         """
-        where = self.chunk_store.search_expr(source)
+        query = query.strip()[:MAX_QUERY_CHARS]  # as milvus_search reads it
+        if not query:
+            raise ResearchAgentError("The query is empty: give words to search for.")
+        try:
+            where = self.chunk_store.search_expr(source, filters)
+        except ToolInputError as exc:  # worded for the model; the same words suit a caller
+            raise ResearchAgentError(str(exc)) from exc
         if expr:
             where = f"({where}) and ({expr})"
         depth = depth_for(k)
         vector = cast(Embeddings, self.embeddings).embed_query(query)
-        with warnings.catch_warnings(), quiet():
-            warnings.simplefilter("ignore", DeprecationWarning)
+        with answering(self.chunk_store.uri):  # a Milvus failure: one StoreError line
             dense = self.similarity_search_with_score_by_vector(
                 vector,
                 k=depth,
@@ -120,7 +129,8 @@ class ResearchAgentMilvus(Milvus):
                     query, k=depth, param=indexes.sparse_search(), expr=where, timeout=timeout
                 )
                 sparse = _scored(found, bm25=True)
-        return passages(_scored(dense), sparse, k, self.fusion)
+        accept = functools.partial(title_matches, filters)
+        return passages(_scored(dense), sparse, k, self.fusion, accept=accept)
 
     def similarity_search_with_score(
         self,
@@ -133,10 +143,11 @@ class ResearchAgentMilvus(Milvus):
     ) -> list[tuple[Document, float]]:
         """Top-k passages as Documents with their scores (see `passages`).
 
-        `param` is ignored: the store's own search parameters are sent. `source` may be
-        given as a keyword (a prefix or several).
+        `param` is ignored: the store's own search parameters are sent. `source` (a prefix
+        or several) and `filters` (SearchFilters) may be given as keywords.
         """
-        rows = self.passages(query, k, kwargs.get("source"), expr, timeout)
+        source, filters = kwargs.get("source"), kwargs.get("filters")
+        rows = self.passages(query, k, source, expr, timeout, filters)
         return [(_document(row), float(row["score"])) for row in rows]
 
     async def asimilarity_search_with_score(
@@ -227,8 +238,11 @@ def retriever(
     k: int,
     mode: RetrieverMode = "hybrid",
     source: str | Sequence[str] | None = None,
+    filters: SearchFilters | None = None,
 ) -> VectorStoreRetriever:
     """A LangChain retriever returning the top-k passages as Documents.
+
+    `source` and `filters` narrow every query as milvus_search's arguments do.
 
     Their metadata: id, doc_id, source, title, heading, chunk_index, start_line, end_line,
     doc_hash, score (and "merged", the number of neighbouring chunks, when a passage joins
@@ -238,4 +252,6 @@ def retriever(
     search: dict[str, Any] = {"k": k}
     if source:
         search["source"] = source
+    if filters is not None:
+        search["filters"] = filters
     return vectors.as_retriever(search_kwargs=search)

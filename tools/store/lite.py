@@ -48,6 +48,27 @@ def lock_message(path: Path) -> str:
     )
 
 
+LARGE_INGEST_MB = 20.0
+"""Text (MB) above which an ingest into a Lite file is told what it costs in memory."""
+
+
+def large_ingest_note(path: Path, mb: float) -> str:
+    """The one-line warning before ingesting `mb` MB of files into the Lite file `path`.
+
+    Milvus Lite 3 runs inside the ingesting process and holds every segment it writes in
+    that process (Arrow tables, a copy of the dense vectors, the primary keys as Python
+    objects), so the process grows with the collection: benchmarks/ingest_large.py
+    --in-process measures it (README, "One large file").
+    """
+    return (
+        f"ingesting {mb:.0f} MB into the Milvus Lite file {path}: Milvus Lite keeps the "
+        "collection in this process's memory (about 2 GB for 100 MB of text). For files "
+        f"this large, run `milvus-lite server --data-dir {path} "
+        "--host 127.0.0.1 --port 19540` and set RESEARCH_AGENT_MILVUS_URI="
+        "http://127.0.0.1:19540 (or use a Milvus server)."
+    )
+
+
 def release(uris: Iterable[str]) -> None:
     """Stop this process's embedded Lite servers for these files, so their LOCKs are free."""
     for uri in uris:

@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 
 SearchMode = Literal["hybrid", "dense", "bm25"]
 HYBRID_MIN_DEPTH = 8
+MAX_QUERY_CHARS = 1000
+"""A longer query is cut to this (milvus_search and the LangChain retriever alike)."""
 Scored = list[tuple[dict[str, Any], float]]
 
 

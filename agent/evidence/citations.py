@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from agent.nodes.evidence import SeenDoc
+from agent.evidence.seen import SeenDoc
 from agent.schemas import Citation
 
 MARKER = re.compile(

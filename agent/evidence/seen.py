@@ -1,7 +1,7 @@
 """What the agent has seen: documents and line numbers, read from ToolMessage artifacts.
 
-Artifacts are pydantic objects in a live run and plain dicts after a checkpoint round
-trip; both are accepted. The cursor each artifact carries is the one the model saw.
+Artifacts are parsed by tools/artifacts.py (models in a live run, dicts after a checkpoint
+round trip). The cursor each artifact carries is the one the model saw.
 """
 
 from __future__ import annotations
@@ -9,11 +9,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
-from pydantic import ValidationError
+from langchain_core.messages import BaseMessage, HumanMessage, ToolMessage
 
+from tools.artifacts import parse_artifact
 from tools.pages import line_pages
 from tools.render import LINE_CHARS, clip_line, snippet
 from tools.schemas import DocWindow, FindResult, SearchResult
@@ -34,30 +33,6 @@ class SeenDoc:
     fetched: bool = False
     pages: dict[int, int] = field(default_factory=dict)
     """PDF page of each line seen (empty for other types)."""
-
-
-def parse_artifact(artifact: Any) -> SearchResult | DocWindow | FindResult | None:
-    """The artifact as a tools.schemas model, whatever shape the checkpoint left it in.
-
-    Args:
-        artifact: A ToolMessage artifact (model, dict or None).
-
-    Returns:
-        The SearchResult, DocWindow or FindResult, or None for anything else.
-    """
-    if isinstance(artifact, SearchResult | DocWindow | FindResult):
-        return artifact
-    if not isinstance(artifact, dict):
-        return None
-    model: type[SearchResult] | type[DocWindow] | type[FindResult] = DocWindow
-    if "hits" in artifact:
-        model = SearchResult
-    elif "windows" in artifact:
-        model = FindResult
-    try:
-        return model.model_validate(artifact)
-    except ValidationError:
-        return None
 
 
 def chunk_lines(text: str, start_line: int, end_line: int) -> dict[int, str]:
@@ -151,38 +126,3 @@ def seen_documents(messages: Sequence[BaseMessage]) -> dict[int, SeenDoc]:
                 )
             doc.fetched = True
     return seen
-
-
-def summarize(message: ToolMessage) -> str:
-    """A one-line summary of a tool result: "5 hits", "lines 1-60 of 120", "error: ..."."""
-    if message.status == "error":
-        first = message.text.strip().splitlines()[0] if message.text.strip() else "failed"
-        return f"error: {first.removeprefix('Error: ')}"[:200]
-    prefix = "repeated: " if message.response_metadata.get("duplicate_of") else ""
-    parsed = parse_artifact(message.artifact)
-    if isinstance(parsed, SearchResult):
-        count = len(parsed.hits)
-        return f"{prefix}{count} hit{'s' if count != 1 else ''}"
-    if isinstance(parsed, DocWindow):
-        return f"{prefix}lines {parsed.start_line}-{parsed.end_line} of {parsed.total_lines}"
-    if isinstance(parsed, FindResult):
-        return f"{prefix}{parsed.matches} match{'es' if parsed.matches != 1 else ''}"
-    return prefix + "done"
-
-
-def tool_steps(messages: Sequence[BaseMessage]) -> Iterator[tuple[str, dict[str, Any], str]]:
-    """(tool, args, summary) for every answered tool call among `messages`, in call order."""
-    results = {m.tool_call_id: m for m in messages if isinstance(m, ToolMessage)}
-    for message in messages:
-        if not isinstance(message, AIMessage):
-            continue
-        calls: list[tuple[str, dict[str, Any], str | None]] = [
-            (c["name"], c["args"], c["id"]) for c in message.tool_calls
-        ]
-        calls += [
-            (c["name"] or "", {"raw": c["args"]}, c["id"]) for c in message.invalid_tool_calls
-        ]
-        for name, args, call_id in calls:
-            result = results.get(call_id or "")
-            if result is not None:
-                yield name, args, summarize(result)
