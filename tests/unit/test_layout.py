@@ -324,7 +324,7 @@ def test_the_cli_s_views_do_no_work() -> None:
     "source",
     [
         "import agent.llm.chat",
-        "from agent.llm.choose import select_chat_model",
+        "from agent.llm.servers.choose import select_chat_model",
         "from tools.store import open_store",
         "import tools.store",
         "from tools import catalog",
