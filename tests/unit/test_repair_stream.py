@@ -219,6 +219,31 @@ def test_a_cut_that_does_not_fit_the_schema_is_a_tool_error() -> None:
     assert fixed.tool_calls == [] and fixed.invalid_tool_calls[0]["error"]
 
 
+@pytest.mark.parametrize(
+    "text",
+    ['{"cursor": 0, oops', '{"a": 1 "b": 2', '{"a": truex', '{"a": 1}}x', '{"a": [1, 2]]', "oops"],
+)
+def test_complete_json_refuses_garbage_that_is_no_cut(text: str) -> None:
+    """parse_partial_json backs off past garbage ({"cursor": 0, oops -> {"cursor": 0})."""
+    assert complete_json(text) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ('{"a": tr', {}),
+        ('{"a": 1, "b": fal', {"a": 1}),
+        ('{"q": "cut', {"q": "cut"}),
+        ('{"a": 1.', {"a": 1}),
+        ('{"a": -', {}),
+        ('{"a": 1, "ke', {"a": 1}),
+        ('{"a": [1, {"b": 2', {"a": [1, {"b": 2}]}),
+    ],
+)
+def test_complete_json_completes_every_kind_of_cut(text: str, value: object) -> None:
+    assert complete_json(text) == (value or None)
+
+
 def test_complete_json_closes_cuts_and_refuses_mismatched_brackets() -> None:
     assert complete_json('{"a": 1}}') is None
     assert complete_json('{"a": [1}') is None

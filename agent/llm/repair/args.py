@@ -244,6 +244,36 @@ def calls_in_json_content(
     return tuple(calls), content[:start].rstrip(JUNK_CHARS + " \t\r\n") if calls else content
 
 
+# What may follow the point where a cut JSON text stops parsing (json's error position):
+# a literal or a sign cut short, a number cut at "." or its exponent; nothing else.
+_CUT_VALUE = re.compile(r"(?:-|t|tr|tru|f|fa|fal|fals|n|nu|nul)?\s*\Z")
+_CUT_NUMBER = re.compile(r"(?:\.|[eE][+-]?)?\s*\Z")
+
+
+def is_cut_json(text: str) -> bool:
+    """Whether `text` is a JSON value cut short: a prefix of some valid JSON, not garbage.
+
+    parse_partial_json backs off from the end until something parses, so it turns
+    `{"cursor": 0, oops` into `{"cursor": 0}`; a model's malformed call must be refused
+    with its reason instead. json's own error says where parsing stopped: a cut text stops
+    in an unterminated string, or at its very end but for a cut literal or number.
+    """
+    try:
+        json.loads(text, strict=True)
+    except json.JSONDecodeError as exc:
+        rest = text[exc.pos :]
+        if exc.msg.startswith("Unterminated string"):
+            return True
+        if exc.msg == "Expecting value":
+            return bool(_CUT_VALUE.match(rest))
+        if exc.msg.startswith(("Expecting ',' delimiter", "Expecting ':' delimiter")):
+            return bool(_CUT_NUMBER.match(rest))
+        if exc.msg.startswith("Expecting property name"):
+            return not rest.strip()
+        return False
+    return False  # complete: nothing was cut
+
+
 def complete_json(text: str) -> Any:
     """The value a cut-off JSON text was on its way to, or None when it cannot tell.
 
@@ -255,6 +285,8 @@ def complete_json(text: str) -> Any:
     Strict: control characters inside strings stay invalid, as in `parse_arguments`.
     Returns None for an empty object or array (see the end).
     """
+    if not is_cut_json(text):
+        return None
     try:
         value = parse_partial_json(text, strict=True)
     except (ValueError, RecursionError):  # a closing bracket that does not match
