@@ -28,8 +28,9 @@ test: lint
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 # Unit and in-process integration tests (no CLI subprocess, server or corpus ingest), in two
-# pytest-xdist workers: about two minutes on the 2-core machine (14 s unit + 96 s integration,
-# measured 2026-12-03); 217 s (931 tests, 130 CPU s) at load average 7-10 from other work, 2026-12-03 14:40 UTC.
+# pytest-xdist workers: 124 s of pytest (964 tests) on the idle 2-core machine, 2026-12-03 15:10
+# UTC; 217 s at load average 7-10 from other work. `make test` (serial): 1,167 s of pytest in
+# CI's `.ci/run` on a fresh clone, idle machine, 2026-12-03 15:31 UTC.
 # tests/unit/test_slow_marks.py keeps every test that starts a process out of this tier.
 test-fast: setup
 	$(BIN)/python -m pytest -q -p no:cacheprovider -n 2 -m "not slow" tests/unit tests/integration
