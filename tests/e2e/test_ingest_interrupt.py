@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -67,6 +68,21 @@ def env_for(server: EmbeddingServer) -> dict[str, str]:
     )
 
 
+def ingest_to_the_end(folder: Path, env: dict[str, str]) -> dict[str, Any]:
+    """`research-agent ingest big.md --json` run to its end in `folder`: its report."""
+    done = subprocess.run(
+        [str(RESEARCH_AGENT), "ingest", "big.md", "--json"],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    report: dict[str, Any] = json.loads(done.stdout)
+    return report
+
+
 def test_ctrl_c_while_writing_then_the_next_run_resumes(
     server: EmbeddingServer, tmp_path: Path
 ) -> None:
@@ -103,16 +119,7 @@ def test_ctrl_c_while_writing_then_the_next_run_resumes(
 
     server.delay = 0.0
     server.requests.clear()
-    done = subprocess.run(
-        [str(RESEARCH_AGENT), "ingest", "big.md", "--json"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr
-    report = json.loads(done.stdout)
+    report = ingest_to_the_end(tmp_path, env)
     sent = sum(len(r["input"]) for r in server.requests[1:])  # after the dimension probe
     assert (report["resumed"], report["chunks_written"], sent) == (
         1,
@@ -182,16 +189,7 @@ def test_ctrl_c_while_milvus_lite_is_busy_ends_within_a_second(
     written, total = int(kept.group(1)), int(kept.group(2))
 
     server.delay = 0.0
-    done = subprocess.run(
-        [str(RESEARCH_AGENT), "ingest", "big.md", "--json"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr
-    report = json.loads(done.stdout)
+    report = ingest_to_the_end(tmp_path, env)
     assert report["resumed"] == 1
     assert written <= total - report["chunks_written"] <= written + 2 * BATCH
     listed = subprocess.run(
