@@ -14,7 +14,6 @@ once for the report and its reviews); plan, branches and write all use that one.
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncGenerator, Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, cast
@@ -24,6 +23,7 @@ from langgraph.types import Command
 from agent.api import NothingToResumeError
 from agent.report_runs import ReportRun, report_run
 from agent.reporting.schemas import Plan, Report, ReportEvent
+from agent.reporting.state import ReportInput
 from agent.thread_locks import thread_lock
 from agent.threads import checkpoint_serde, open_checkpointer
 from graphs.report import build_report_graph, graph
@@ -110,9 +110,9 @@ def report_stream(topic: str, *, review: bool = False, **options: Any) -> Iterat
     Yields:
         ReportEvent as the report progresses, then the Report (not after a `review` event).
     """
-    if review and not options.get("thread_id"):
-        options["thread_id"] = f"report-{uuid.uuid4().hex[:12]}"
     run = report_run(options)
+    if review:
+        run = run.on_a_thread()
     yield from _stream(run, {"topic": topic, "review": review})
 
 
@@ -174,10 +174,9 @@ def report(topic: str, *, review: Reviewer | None = None, **options: Any) -> Rep
     Returns:
         The Report; every citation in it points at lines a branch read.
     """
-    options = {k: v for k, v in options.items() if k != "thread_id" or v}
-    if review is not None:
-        options.setdefault("thread_id", f"report-{uuid.uuid4().hex[:12]}")
     run = report_run(options)
+    if review is not None:
+        run = run.on_a_thread()
     items = _stream(run, {"topic": topic, "review": review is not None})
     while True:
         pending: ReportEvent | None = None
@@ -207,18 +206,16 @@ async def areport_stream(
     sent is awaited, no new one starts). With a thread, the sync form runs in a worker
     thread and a cancel takes effect at its next event.
     """
-    if not review and not options.get("thread_id"):
-        run = await asyncio.to_thread(report_run, options)  # a probe must not block the loop
+    run = await asyncio.to_thread(report_run, options)  # a probe must not block the loop
+    payload: ReportInput = {"topic": topic, "review": review}
+    if not review and not run.thread_id:
         async for chunk in graph.astream(
-            {"topic": topic, "review": False},
-            run.config(),
-            context=run.context,
-            stream_mode=["custom", "updates"],
+            payload, run.config(), context=run.context, stream_mode=["custom", "updates"]
         ):
             for event in _items(cast(tuple[str, Any], chunk), ""):
                 yield event
         return
-    items = report_stream(topic, review=review, **options)
+    items = _stream(run.on_a_thread(), payload)
     done = object()
     while True:
         item = await asyncio.to_thread(next, items, done)

@@ -8,6 +8,7 @@ branches and write all use it (agent/reporting/model.py).
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -47,6 +48,12 @@ class ReportRun:
             ModelServerError: A configured server cannot be used.
         """
         return self if self.run.chosen is not None else replace(self, run=self.run.with_model())
+
+    def on_a_thread(self) -> ReportRun:
+        """This run, on a new thread unless it has one (a review needs a thread)."""
+        if self.thread_id:
+            return self
+        return replace(self, run=self.run.on_thread(f"report-{uuid.uuid4().hex[:12]}"))
 
     def config(self) -> RunnableConfig:
         """The graph config: the thread and the chosen model, every branch at once."""

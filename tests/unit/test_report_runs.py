@@ -58,3 +58,11 @@ def test_an_unknown_option_names_the_report_options_too() -> None:
 def test_a_bad_report_option_is_one_config_error() -> None:
     with pytest.raises(ConfigError, match="max_branches"):
         report_run({"provider": "offline", "max_branches": 99})
+
+
+def test_a_review_keeps_the_prepared_runs_thread_or_gets_a_new_one() -> None:
+    kept = report_run({"run": prepare(provider="offline", thread_id="rv1")}).on_a_thread()
+    assert kept.thread_id == "rv1"
+    new = report_run({"run": prepare(provider="offline")}).on_a_thread()
+    assert new.thread_id is not None and new.thread_id.startswith("report-")
+    assert new.run.chosen is not None and CHOSEN_KEY in new.config()["configurable"]
