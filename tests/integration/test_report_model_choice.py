@@ -17,6 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.types import Command
 
 from agent.documents import ingest
 from agent.report_api import areport_stream, report, report_stream, resume_report_stream
@@ -172,11 +175,33 @@ def test_resumed_report_probes_once_cli(
     assert probes(server) == ["/v1/models"] and model_turns(server) == 4 + 2
 
 
-def test_graph_without_a_choice_probes_once_per_run(store: Store, server: WireServer) -> None:
-    """As Studio runs it: the graph chooses once per run (not once per node or branch)."""
+@pytest.mark.parametrize("form", ["invoke", "ainvoke"])
+def test_graph_without_a_choice_probes_once_per_run(
+    store: Store, server: WireServer, form: str
+) -> None:
+    """As Studio runs it (async): the graph chooses once per run, not per node or branch."""
     server.models = ["gpt-oss-20b"]
     context = ReportContext(**options(store, server))
     graph = build_report_graph()
     for run in (1, 2):
-        check(graph.invoke({"topic": TOPIC}, context=context)["report"])
+        payload = {"topic": TOPIC}
+        if form == "invoke":
+            state = graph.invoke(payload, context=context)
+        else:
+            state = asyncio.run(graph.ainvoke(payload, context=context))
+        check(state["report"])
         assert probes(server) == ["/v1/models"] * run
+
+
+def test_graph_resumed_without_a_choice_probes_once(store: Store, server: WireServer) -> None:
+    """Resumed after its review, the branches (started at once) are the first to need the
+    model: one of them chooses, the others and the writer reuse the choice."""
+    server.models = ["gpt-oss-20b"]
+    context = ReportContext(**options(store, server))
+    graph = build_report_graph(checkpointer=InMemorySaver())
+    config: RunnableConfig = {"configurable": {"thread_id": "studio"}}
+    graph.invoke({"topic": TOPIC, "review": True}, config, context=context)
+    assert probes(server) == ["/v1/models"] and model_turns(server) == 1
+    server.requests.clear()
+    check(graph.invoke(Command(resume="accept"), config, context=context)["report"])
+    assert probes(server) == ["/v1/models"] and model_turns(server) == 4 + 2
