@@ -146,6 +146,12 @@ def test_one_file_is_one_document_from_any_folder_and_path_form(
         assert [(r.new, r.unchanged) for r in runs] == [(1, 0), (0, 1), (0, 1), (0, 1)]
         assert list(store.doc_states()) == [file_doc_id(note)]
         assert embedder.calls == 1
+        # stored as docs/note.md (relative to project/); found from elsewhere by any path form
+        monkeypatch.chdir(tmp_path)
+        for form in ("project/docs/note.md", "./project/docs/../docs/note.md", str(note)):
+            assert documents.fetch(form, settings=settings).doc_id == file_doc_id(note), form
+        with pytest.raises(ResearchAgentError, match="No document"):
+            documents.fetch("project/docs/other.md", settings=settings)
     finally:
         close_stores()
 
