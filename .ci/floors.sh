@@ -32,20 +32,23 @@ PY
 echo "floors ($floors):"
 sed 's/^/  /' "$floors"
 
-step() {  # step NAME COMMAND...: run it and print how long it took
-    local name=$1 start=$SECONDS
+step() {  # step NAME COMMAND...: run it, print how long it took, return its status
+    local name=$1 start=$SECONDS status=0
     shift
-    "$@"
+    "$@" || status=$?
     echo "floors: $name took $((SECONDS - start)) s"
+    return "$status"
 }
 
 rm -rf "$venv" "$venv-uv"
+python3 -m venv "$venv"
 python3 -m venv "$venv-uv"
 step "installing uv" "$venv-uv/bin/pip" install --quiet uv==0.13.9
-step "resolving the floors (uv)" "$venv-uv/bin/uv" pip compile --quiet --python-version 3.11 \
-    -c "$floors" pyproject.toml --all-extras -o "$venv.resolved.txt"
+step "resolving the floors (uv)" "$venv-uv/bin/uv" pip compile --quiet --python "$venv/bin/python" \
+    -c "$floors" pyproject.toml --all-extras -o "$venv.resolved.txt" \
+    || { echo "error: these floors cannot be installed together; raise the one uv names above" \
+        "in pyproject.toml and run .ci/floors.sh again" >&2; exit 1; }
 
-python3 -m venv "$venv"
 "$venv/bin/pip" install --quiet --upgrade pip
 step "installing the floors (pip)" "$venv/bin/pip" install --quiet -c "$floors" -e '.[dev,postgres]'
 "$venv/bin/pip" freeze --exclude-editable >"$venv.freeze.txt"
