@@ -1,6 +1,8 @@
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 
-from agent.offline.policy import OfflinePolicy
+from agent.evidence.seen import SeenDoc
+from agent.offline.extractive import sentences
+from agent.offline.policy import OfflinePolicy, is_follow_up, search_query
 from agent.settings import Context
 from graphs.research import build_graph
 from tests.support.fake_tools import FakeCorpus
@@ -109,10 +111,6 @@ def test_policy_searches_first_when_tools_are_bound() -> None:
 
 
 def test_follow_up_question_borrows_the_subject_of_the_previous_one() -> None:
-    from langchain_core.messages import AIMessage, HumanMessage
-
-    from agent.offline.policy import search_query
-
     first = HumanMessage("Where does Milvus store inserted data?")
     follow = HumanMessage("and where is its metadata kept?")
     assert search_query([first, AIMessage("answer"), follow]) == (
@@ -122,10 +120,6 @@ def test_follow_up_question_borrows_the_subject_of_the_previous_one() -> None:
 
 
 def test_a_short_new_question_is_not_a_follow_up() -> None:
-    from langchain_core.messages import AIMessage, HumanMessage
-
-    from agent.offline.policy import is_follow_up, search_query
-
     first = HumanMessage("Where does Milvus store inserted data?")
     short = HumanMessage("What does doctor check?")  # two content words, its own subject
     assert search_query([first, AIMessage("answer"), short]) == "What does doctor check?"
@@ -146,3 +140,21 @@ def test_one_graph_plans_each_run_with_that_runs_k() -> None:
         )
         firsts.append(state["answer"].steps.records[0].args["k"])
     assert firsts == [2, 6, 2]  # the wide first search is 2k of each run's own k
+
+
+def test_front_matter_is_not_a_sentence_of_the_document() -> None:
+    lines = [
+        "---",
+        "title: Backup runbook",
+        "tags: [ops]",
+        "---",
+        "# Backup runbook",
+        "",
+        "Restore the snapshot nightly.",
+    ]
+    doc = SeenDoc(0, "d", "runbook.md", "Backup runbook", dict(enumerate(lines, start=1)))
+    assert [(s.start_line, s.text) for s in sentences(doc)] == [
+        (7, "Restore the snapshot nightly.")
+    ]
+    no_front = SeenDoc(0, "d", "notes.md", "Notes", {1: "Plain text.", 2: "---", 3: "More text."})
+    assert [s.text for s in sentences(no_front)] == ["Plain text. --- More text."]
