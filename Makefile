@@ -24,8 +24,12 @@ lint: setup
 	$(BIN)/ruff format --check agent tools graphs tests benchmarks
 	$(BIN)/mypy
 
+# CI's command (.ci/run). Two pytest-xdist workers, each module whole on one worker (its
+# fixtures shared as in a serial run; see tests/conftest.py), then the tests marked `serial`
+# (wall-clock bounds, signals raced against a run) one at a time on an otherwise idle machine.
 test: lint
-	$(BIN)/python -m pytest -q -p no:cacheprovider
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n 2 --dist loadfile -m "not serial"
+	$(BIN)/python -m pytest -q -p no:cacheprovider -m serial
 
 # Unit and in-process integration tests (no CLI subprocess, server or corpus ingest), in two
 # pytest-xdist workers: 124 s of pytest (964 tests) on the idle 2-core machine, 2026-12-03 15:10
