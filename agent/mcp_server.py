@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Annotated, Any
 
 import anyio
@@ -31,6 +32,7 @@ from agent.mcp_report import add_report_tool
 from agent.schemas import Answer, StepEvent
 from agent.settings import Context, Settings
 from tools.schemas import DocWindow, FetchInput, SearchInput, SearchResult
+from tools.search import SearchArgs
 
 SERVER_NAME = "research-agent"
 INSTRUCTIONS = (
@@ -47,6 +49,11 @@ SHOWN_ARGS = 200
 Query = Annotated[str, SearchInput.model_fields["query"]]
 K = Annotated[int | None, SearchInput.model_fields["k"]]
 Source = Annotated[str | None, SearchInput.model_fields["source"]]
+FileType = Annotated[str | None, SearchArgs.model_fields["file_type"]]
+After = Annotated[date | None, SearchArgs.model_fields["modified_after"]]
+Before = Annotated[date | None, SearchArgs.model_fields["modified_before"]]
+TitleContains = Annotated[str | None, SearchArgs.model_fields["title_contains"]]
+Tags = Annotated[list[str] | None, SearchArgs.model_fields["tags"]]
 DocId = Annotated[
     str,
     Field(
@@ -128,11 +135,30 @@ def build_server(config: ServerConfig, **fastmcp_options: Any) -> FastMCP[Any]:
     store_lock = anyio.CapacityLimiter(1)  # one Milvus Lite client, one caller at a time
 
     @server.tool(annotations=READ_ONLY)
-    async def search(query: Query, k: K = None, source: Source = None) -> SearchResult:
-        """Search the indexed documents (hybrid: meaning and keywords). Returns the hits with their doc_id, source, line span, score and text, exactly as `research-agent search --json` prints them."""  # noqa: E501
+    async def search(
+        query: Query,
+        k: K = None,
+        source: Source = None,
+        file_type: FileType = None,
+        modified_after: After = None,
+        modified_before: Before = None,
+        title_contains: TitleContains = None,
+        tags: Tags = None,
+    ) -> SearchResult:
+        """Search the indexed documents (hybrid: meaning and keywords), optionally narrowed by file type, modified day, title or front-matter tags. Returns the hits with their doc_id, source, line span, score and text, exactly as `research-agent search --json` prints them."""  # noqa: E501
         settings = config.settings
         return await anyio.to_thread.run_sync(
-            lambda: documents.search(query, settings.k if k is None else k, source, settings),
+            lambda: documents.search(
+                query,
+                settings.k if k is None else k,
+                source,
+                settings,
+                file_type=file_type,
+                after=modified_after,
+                before=modified_before,
+                title=title_contains,
+                tags=tags or (),
+            ),
             limiter=store_lock,
         )
 

@@ -5,61 +5,34 @@ agent.settings.ReportContext): max_branches, report_tool_calls, report_tokens (t
 report's total prompt-token budget, split as agent/reporting/budget.py says),
 unverified. A review of
 the plan, and resuming an interrupted report, need a thread (`thread_id`); a review
-without one gets a new thread, named in the `review` event.
+without one gets a new thread, named in the `review` event. Or `run=` a run prepared once
+by agent.runs.prepare(...) (its `choice` shown first, as the CLI does), with only the
+report's own options beside it. Each call chooses and builds the chat model once (`report`
+once for the report and its reviews); plan, branches and write all use that one.
 """
 
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncGenerator, Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any, cast
 
-from langchain_core.runnables import RunnableConfig
 from langgraph.types import Command
 
 from agent.api import NothingToResumeError
-from agent.reporting.schemas import MAX_QUESTIONS, Plan, Report, ReportEvent
-from agent.settings import ReportContext, Settings, resolve
+from agent.report_runs import ReportRun, report_run
+from agent.reporting.schemas import Plan, Report, ReportEvent
+from agent.reporting.state import ReportInput
 from agent.thread_locks import thread_lock
 from agent.threads import checkpoint_serde, open_checkpointer
 from graphs.report import build_report_graph, graph
-from tools.errors import ConfigError, ResearchAgentError
+from tools.errors import ResearchAgentError
 from tools.render import counted
 
 ReportItem = ReportEvent | Report
 Reviewer = Callable[[Plan], Any]
 """Called with the plan; returns a decision: "accept", {"action": "edit", ...}, or reject."""
-FIELDS = frozenset(ReportContext.model_fields)
-
-
-@dataclass(frozen=True)
-class ReportRun:
-    """One call's options, split up and checked."""
-
-    context: ReportContext
-    thread_id: str | None
-    settings: Settings
-    wait: bool
-
-
-def _run(options: dict[str, Any]) -> ReportRun:
-    """Check the options before anything runs (ConfigError names a bad one)."""
-    options = {k: v for k, v in options.items() if v is not None}
-    thread_id = options.pop("thread_id", None)
-    data_dir = options.pop("data_dir", None)
-    wait = bool(options.pop("wait", True))
-    unknown = set(options) - FIELDS
-    if unknown:
-        valid = ", ".join(sorted(FIELDS | {"thread_id", "data_dir", "wait"}))
-        raise ConfigError(f"unknown option(s) {', '.join(sorted(unknown))}; valid: {valid}.")
-    context = ReportContext(**options)
-    settings = resolve(context, data_dir=data_dir)
-    if "milvus_uri" not in options:
-        context = ReportContext(**options, milvus_uri=settings.resolved_milvus_uri())
-    return ReportRun(context, thread_id, settings, wait)
 
 
 @contextmanager
@@ -70,22 +43,10 @@ def _graph(run: ReportRun) -> Iterator[Any]:
     # The checkpointer (its tables set up on first use) is opened before the thread is
     # locked, as in agent.api: a run never holds the thread while it waits for the setup.
     with (
-        open_checkpointer(run.settings, checkpoint_serde()) as saver,
-        thread_lock(run.settings, run.thread_id, wait=run.wait),
+        open_checkpointer(run.run.settings, checkpoint_serde()) as saver,
+        thread_lock(run.run.settings, run.thread_id, wait=run.run.wait),
     ):
         yield build_report_graph(checkpointer=saver)
-
-
-BRANCH_THREADS = 2 * MAX_QUESTIONS
-"""Worker threads for a run's parallel tasks: every branch at once (LangGraph's default
-pool has min(32, CPUs + 4) threads, 6 on a 2-core machine, so 8 branches ran in two waves)."""
-
-
-def _config(thread_id: str | None) -> RunnableConfig:
-    config: RunnableConfig = {"max_concurrency": BRANCH_THREADS}
-    if thread_id:
-        config["configurable"] = {"thread_id": thread_id}
-    return config
 
 
 def _items(chunk: tuple[str, Any], thread_id: str) -> Iterator[ReportItem]:
@@ -130,7 +91,7 @@ def _stream(run: ReportRun, payload: Any) -> Iterator[ReportItem]:
     with _graph(run) as compiled:
         for chunk in compiled.stream(
             payload,
-            _config(run.thread_id),
+            run.config(),
             context=run.context,
             stream_mode=["custom", "updates"],
             durability="sync" if run.thread_id else None,
@@ -149,10 +110,34 @@ def report_stream(topic: str, *, review: bool = False, **options: Any) -> Iterat
     Yields:
         ReportEvent as the report progresses, then the Report (not after a `review` event).
     """
-    if review and not options.get("thread_id"):
-        options["thread_id"] = f"report-{uuid.uuid4().hex[:12]}"
-    run = _run(options)
+    run = report_run(options)
+    if review:
+        run = run.on_a_thread()
     yield from _stream(run, {"topic": topic, "review": review})
+
+
+def _snapshot(run: ReportRun) -> Any:
+    """The thread's last checkpoint (read without taking the thread)."""
+    with open_checkpointer(run.run.settings, checkpoint_serde()) as saver:
+        return build_report_graph(checkpointer=saver).get_state(run.config())
+
+
+def _resume(run: ReportRun, decision: Any) -> Iterator[ReportItem]:
+    """Go on with the run's thread; its model is chosen once there is something to resume."""
+    snapshot = _snapshot(run)
+    if not snapshot.next:
+        known = bool(snapshot.values)
+        message = (
+            f"Thread {run.thread_id} has nothing to resume: its last report finished."
+            if known
+            else f"Thread {run.thread_id} has no report to resume; check the id."
+        )
+        raise NothingToResumeError(message, finished=known)
+    waiting = any(task.interrupts for task in snapshot.tasks)
+    # No decision accepts the plan (as the review node reads None); said explicitly, since
+    # LangGraph fails on Command(resume=None) with an UnboundLocalError.
+    answer = "accept" if decision is None else decision
+    yield from _stream(run.with_model(), Command(resume=answer) if waiting else None)
 
 
 def resume_report_stream(
@@ -165,47 +150,19 @@ def resume_report_stream(
     Raises:
         NothingToResumeError: The thread's report finished, or there is none.
     """
-    run = _run({**options, "thread_id": thread_id})
-    with open_checkpointer(run.settings, checkpoint_serde()) as saver:
-        snapshot = build_report_graph(checkpointer=saver).get_state(_config(thread_id))
-    if not snapshot.next:
-        known = bool(snapshot.values)
-        message = (
-            f"Thread {thread_id} has nothing to resume: its last report finished."
-            if known
-            else f"Thread {thread_id} has no report to resume; check the id."
-        )
-        raise NothingToResumeError(message, finished=known)
-    waiting = any(task.interrupts for task in snapshot.tasks)
-    yield from _stream(run, Command(resume=decision) if waiting else None)
+    yield from _resume(report_run({**options, "thread_id": thread_id}, choose=False), decision)
 
 
 def is_report_thread(thread_id: str, **options: Any) -> bool:
     """True when the thread's last checkpoint is a report's (it has a topic)."""
-    run = _run({**options, "thread_id": thread_id})
-    with open_checkpointer(run.settings, checkpoint_serde()) as saver:
-        snapshot = build_report_graph(checkpointer=saver).get_state(_config(thread_id))
-    return bool(snapshot.values.get("topic"))
-
-
-def _finish(
-    items: Iterator[ReportItem], reviewer: Reviewer | None, options: dict[str, Any]
-) -> Report:
-    while True:
-        pending: ReportEvent | None = None
-        for item in items:
-            if isinstance(item, Report):
-                return item
-            if item.kind == "review":
-                pending = item
-        if pending is None or pending.plan is None:
-            raise ResearchAgentError("The report ended without a result; run `doctor`.")
-        decision = reviewer(pending.plan) if reviewer is not None else "accept"
-        items = resume_report_stream(pending.thread_id, decision, **options)
+    run = report_run({**options, "thread_id": thread_id}, choose=False)
+    return bool(_snapshot(run).values.get("topic"))
 
 
 def report(topic: str, *, review: Reviewer | None = None, **options: Any) -> Report:
     """Research a topic: plan, research the sub-questions in parallel, write, verify.
+
+    The model is chosen once for the whole report, reviews included.
 
     Args:
         topic: What the report is about.
@@ -217,12 +174,21 @@ def report(topic: str, *, review: Reviewer | None = None, **options: Any) -> Rep
     Returns:
         The Report; every citation in it points at lines a branch read.
     """
-    options = {k: v for k, v in options.items() if k != "thread_id" or v}
+    run = report_run(options)
     if review is not None:
-        options.setdefault("thread_id", f"report-{uuid.uuid4().hex[:12]}")
-    rest = {k: v for k, v in options.items() if k != "thread_id"}
-    items = report_stream(topic, review=review is not None, **options)
-    return _finish(items, review, rest)
+        run = run.on_a_thread()
+    items = _stream(run, {"topic": topic, "review": review is not None})
+    while True:
+        pending: ReportEvent | None = None
+        for item in items:
+            if isinstance(item, Report):
+                return item
+            if item.kind == "review":
+                pending = item
+        if pending is None or pending.plan is None:
+            raise ResearchAgentError("The report ended without a result; run `doctor`.")
+        decision = review(pending.plan) if review is not None else "accept"
+        items = _resume(run, decision)
 
 
 async def areport(topic: str, *, review: Reviewer | None = None, **options: Any) -> Report:
@@ -240,18 +206,16 @@ async def areport_stream(
     sent is awaited, no new one starts). With a thread, the sync form runs in a worker
     thread and a cancel takes effect at its next event.
     """
-    if not review and not options.get("thread_id"):
-        run = _run(options)
+    run = await asyncio.to_thread(report_run, options)  # a probe must not block the loop
+    payload: ReportInput = {"topic": topic, "review": review}
+    if not review and not run.thread_id:
         async for chunk in graph.astream(
-            {"topic": topic, "review": False},
-            _config(None),
-            context=run.context,
-            stream_mode=["custom", "updates"],
+            payload, run.config(), context=run.context, stream_mode=["custom", "updates"]
         ):
             for event in _items(cast(tuple[str, Any], chunk), ""):
                 yield event
         return
-    items = report_stream(topic, review=review, **options)
+    items = _stream(run.on_a_thread(), payload)
     done = object()
     while True:
         item = await asyncio.to_thread(next, items, done)

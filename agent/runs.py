@@ -64,19 +64,6 @@ class Run:
             configurable[CHOSEN_KEY] = self.chosen
         return {"configurable": configurable} if configurable else {}
 
-    def pinned(self) -> dict[str, Any]:
-        """The given options with the chosen provider and model written in.
-
-        For APIs that take keywords (reports): a later choice there cannot land on another
-        server than the one announced.
-        """
-        options = dict(self.given)
-        if self.choice is not None:
-            options["provider"] = self.choice.provider
-            if not self.choice.offline:
-                options["model"] = self.choice.model
-        return options
-
 
 def split(options: dict[str, Any]) -> Run:
     """Split options into the run's Context, the thread id, the settings and `wait`.

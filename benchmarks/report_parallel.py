@@ -16,9 +16,11 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import BaseTool, tool
 
-from agent.report_api import _config, _items
+from agent.report_api import _items
+from agent.report_runs import BRANCH_THREADS
 from agent.settings import ReportContext
 from graphs.report import build_report_graph
 from tools.schemas import SearchHit, SearchResult
@@ -121,7 +123,7 @@ def measure(url: str, branches: int) -> dict[str, float]:
     )
     started: dict[int, float] = {}
     ended: dict[int, float] = {}
-    config = _config(None)  # the API's: a worker thread per branch
+    config: RunnableConfig = {"max_concurrency": BRANCH_THREADS}  # the API's: a thread per branch
     for chunk in graph.stream(
         {"topic": "Acme"}, config, context=context, stream_mode=["custom", "updates"]
     ):

@@ -35,8 +35,9 @@ def build_report_graph(
     """Wire the report graph.
 
     Args:
-        model: The chat model of every turn (plan, branches, write); None chooses one per
-            run from the context (a gpt-oss server, a local one, or the offline policy).
+        model: The chat model of every turn (plan, branches, write); None: the run's, as
+            the API chose it, else chosen once per run from the context (a gpt-oss server,
+            a local one, or the offline policy; agent/reporting/model.py).
         checkpointer: A LangGraph checkpointer (needed for review and resume), or None.
         tools: The research tools; None means milvus_search and fetch_doc.
 
@@ -48,7 +49,9 @@ def build_report_graph(
     builder = StateGraph(ReportState, input_schema=ReportInput, context_schema=ReportContext)
     builder.add_node("plan", make_plan(model, toolset))
     builder.add_node("review", review, destinations=("research_branch", "write", END))
-    builder.add_node("research_branch", make_research_branch(research), input_schema=BranchTask)
+    builder.add_node(
+        "research_branch", make_research_branch(research, model), input_schema=BranchTask
+    )
     builder.add_node("write", make_write(model))
     builder.add_node("verify", verify_report)
     builder.add_edge(START, "plan")

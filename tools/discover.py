@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from tools.gitignore import folder_spec, ignored, patterns, specs_above
 from tools.loaders import SUPPORTED
 from tools.loaders_code import BUILD_DIRS, generated_reason
 from tools.loaders_office import OFFICE_EXTRA, office_extra_missing
@@ -84,56 +85,6 @@ class Found:
     skipped: list[Skipped] = field(default_factory=list)
     excluded: list[str] = field(default_factory=list)
     """Entries left out by the default rules, .gitignore or --exclude ('path/: why')."""
-
-
-def _patterns(lines: Sequence[str]) -> GitIgnoreSpec | None:
-    return _spec(lines) if lines else None
-
-
-def _spec(lines: Sequence[str]) -> GitIgnoreSpec:
-    # lazy: pathspec costs +0.02 s and `search` imports this module (benchmarks/cold_start.py)
-    from pathspec import GitIgnoreSpec
-
-    return GitIgnoreSpec.from_lines(lines)
-
-
-def _gitignore(folder: Path) -> GitIgnoreSpec | None:
-    try:
-        text = (folder / ".gitignore").read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return None
-    return _spec(text.splitlines())
-
-
-def _ignored(specs: list[tuple[Path, GitIgnoreSpec]], path: Path, is_dir: bool) -> bool:
-    """Whether the .gitignore files above `path` leave it out; the deepest that decides wins."""
-    for base, spec in reversed(specs):
-        # the specs of folders above a given one have absolute bases (see _above)
-        target = Path(os.path.abspath(path)) if base.is_absolute() else path
-        rel = target.relative_to(base).as_posix() + ("/" if is_dir else "")
-        decided = spec.check_file(rel).include
-        if decided is not None:
-            return decided
-    return False
-
-
-def _above(folder: Path) -> list[tuple[Path, GitIgnoreSpec]]:
-    """The .gitignore files of the folders above `folder` up to its git repository's root.
-
-    Outside a git repository (no `.git` above) none apply: a parent folder's .gitignore
-    only means something to git inside the same repository.
-    """
-    here = Path(os.path.abspath(folder))
-    if (here / ".git").exists():
-        return []  # the folder is the repository's root: its own .gitignore is read anyway
-    chain: list[Path] = []
-    for parent in here.parents:
-        chain.append(parent)
-        if (parent / ".git").exists():
-            break
-    else:
-        return []
-    return [(p, spec) for p in reversed(chain) if (spec := _gitignore(p)) is not None]
 
 
 def _noise(path: Path) -> str | None:
@@ -218,8 +169,8 @@ class Walker:
         symlinked file only to a file inside the folder being walked (a file named itself
         is followed), "never" skips every symlinked file.
         """
-        self.include = _patterns(include)
-        self.exclude = _patterns(exclude)
+        self.include = patterns(include)
+        self.exclude = patterns(exclude)
         self.own = {p.resolve() for p in own}
         self.max_mb = max_mb
         self.symlinks = symlinks
@@ -274,10 +225,10 @@ class Walker:
 
     def _folder(self, root: Path, found: Found) -> Iterator[tuple[Path, str]]:
         """(file, path below root) of every entry not left out, depth first, sorted."""
-        stack: list[tuple[Path, list[tuple[Path, GitIgnoreSpec]]]] = [(root, _above(root))]
+        stack: list[tuple[Path, list[tuple[Path, GitIgnoreSpec]]]] = [(root, specs_above(root))]
         while stack:
             folder, specs = stack.pop()
-            if (spec := _gitignore(folder)) is not None:
+            if (spec := folder_spec(folder)) is not None:
                 specs = [*specs, (folder, spec)]
             try:
                 children = sorted(folder.iterdir())
@@ -294,7 +245,7 @@ class Walker:
                 if is_dir:
                     why = "the Milvus Lite database" if child.resolve() in self.own else None
                     why = why or _noise(child)
-                    if why is None and _ignored(specs, child, True):
+                    if why is None and ignored(specs, child, True):
                         why = ".gitignore"
                     if why is None and child.name in BUILD_DIRS:
                         why = "build output"
@@ -306,7 +257,7 @@ class Walker:
                         subfolders.append((child, specs))
                 elif child.name.startswith("."):
                     found.excluded.append(f"{child}: hidden")
-                elif _ignored(specs, child, False):
+                elif ignored(specs, child, False):
                     found.excluded.append(f"{child}: .gitignore")
                 elif why := generated_reason(child.name):
                     found.excluded.append(f"{child}: {why}")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Annotated, Any
 
 from langchain_core.tools import tool
@@ -10,6 +12,7 @@ from langgraph.prebuilt import InjectedState
 from agent.settings import Settings
 from tools.context import settings_from_runtime
 from tools.cursors import CursorRegistry
+from tools.docplan import file_doc_id
 from tools.errors import ToolInputError
 from tools.pages import is_paged, line_pages
 from tools.render import LINE_CHARS, render_window
@@ -65,12 +68,17 @@ def find_document(store: ChunkStore, name: str) -> str | None:
 
     Only the store is asked: a path is never opened, so the model cannot read files with it.
     """
-    for form in stored_forms(name):
+    forms = stored_forms(name)
+    for form in forms:
         if any(ord(c) < 32 for c in form):
             continue  # no Milvus filter holds control characters: such a file is named by doc_id
         if (found := store.find_doc(form)) is not None:
             return found
-    return None
+    if len(forms) < 2:
+        return None  # blank, a URL or control characters: not a path
+    # a path typed from another working folder: its document's id comes from its real path
+    # (resolved, not read), whatever form its source was stored in
+    return store.find_doc(file_doc_id(Path(os.path.expanduser(name.strip()))))
 
 
 def run_fetch(

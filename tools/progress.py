@@ -102,6 +102,10 @@ class Tracker:
         if stage != self.state.stage:
             self._set(stage=stage, current="")
 
+    def heartbeat(self) -> None:
+        """Nothing changed, but work goes on: the listener may say so (PlainLines, every 10 s)."""
+        self._emit()
+
     def files(self, total: int) -> None:
         """The number of files to read is known."""
         self._set(stage="reading", files_total=total)

@@ -36,11 +36,14 @@ def clip_line(line: str, limit: int = LINE_CHARS) -> str:
 def snippet(hit: SearchHit) -> list[tuple[int, str]]:
     """The numbered lines of a hit that the model is shown (first lines, bounded).
 
-    Citation checks count only these lines of a hit as seen, not the whole chunk.
+    A merged passage is shown from its best-ranked part (`focus_line`). Citation checks count
+    only these lines of a hit as seen, not the whole chunk.
     """
     shown: list[tuple[int, str]] = []
     used = 0
-    for n, line in enumerate(hit.text.splitlines()[:SNIPPET_LINES], start=hit.start_line):
+    skip = max(0, (hit.focus_line or hit.start_line) - hit.start_line)
+    lines = hit.text.splitlines()[skip : skip + SNIPPET_LINES]
+    for n, line in enumerate(lines, start=hit.start_line + skip):
         if used >= SNIPPET_CHARS or n > hit.end_line:
             break
         text = clip_line(line, SNIPPET_CHARS - used)

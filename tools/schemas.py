@@ -131,6 +131,11 @@ class SearchHit(BaseModel):
     page: int | None = Field(
         None, description="PDF page (slide, sheet) of start_line; None for other types."
     )
+    focus_line: int | None = Field(
+        None,
+        description="First line of the best-ranked chunk of a merged passage, where the lines "
+        "shown start; None when the passage starts with it.",
+    )
 
 
 class SearchResult(BaseModel):

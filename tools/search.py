@@ -126,6 +126,7 @@ def run_search(
             text=r["text"],
             heading=r.get("heading", ""),
             page=first_pages.get(r["id"]),
+            focus_line=r.get("focus_line"),
         )
         for r in rows
     ]

@@ -5,14 +5,19 @@ listed as being written (ChunkStore.mark_incomplete) before its first batch and 
 the list after its last, once its older versions are deleted; a document inside one batch
 is written by one upsert and needs no listing. With a remote embedder (`embedder.remote`),
 batch n+1 is embedded in the background while batch n is written, so the embedding server
-never waits for Milvus; a crash loses at most the batches not yet written.
+never waits for Milvus; a crash loses at most the batches not yet written. While a batch is
+embedded (a local embedder on a busy machine may take minutes for one), the tracker hears a
+heartbeat after every slice of HEARTBEAT_TEXTS texts, or every HEARTBEAT_SECONDS while a
+remote batch is awaited, so progress lines keep coming.
 """
 
 from __future__ import annotations
 
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+
+import numpy as np
 
 from tools.docplan import DocPlan
 from tools.embeddings import Embedder
@@ -20,10 +25,11 @@ from tools.progress import Tracker
 from tools.schemas import Chunk
 from tools.store import ChunkStore
 
-if TYPE_CHECKING:
-    import numpy as np
-
 EMBED_PREFIX_CHARS = 160
+HEARTBEAT_TEXTS = 32
+"""Texts a local embedder embeds between two heartbeats."""
+HEARTBEAT_SECONDS = 1.0
+"""Seconds between heartbeats while a remote embedder's batch is awaited."""
 
 
 def embed_input(chunk: Chunk) -> str:
@@ -60,7 +66,7 @@ class Writer:
         if self._pool is None:
             if texts:
                 self.tracker.stage("embedding")
-            self._write(batch, self.embedder.embed(texts) if texts else None)
+            self._write(batch, self._embed_here(texts) if texts else None)
             return
         job = self._pool.submit(self.embedder.embed, texts) if texts else None
         queued, self._queued = self._queued, (batch, job)
@@ -71,7 +77,23 @@ class Writer:
         batch, job = queued
         if job is not None and not job.done():
             self.tracker.stage("embedding")
-        self._write(batch, None if job is None else job.result())
+        self._write(batch, None if job is None else self._await(job))
+
+    def _embed_here(self, texts: list[str]) -> np.ndarray:
+        """Embed in this thread, slice by slice, with a heartbeat after each slice."""
+        parts = []
+        for start in range(0, len(texts), HEARTBEAT_TEXTS):
+            parts.append(self.embedder.embed(texts[start : start + HEARTBEAT_TEXTS]))
+            self.tracker.heartbeat()
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+    def _await(self, job: Future[np.ndarray]) -> np.ndarray:
+        """The remote batch's vectors, with a heartbeat every HEARTBEAT_SECONDS meanwhile."""
+        while True:
+            try:
+                return job.result(timeout=HEARTBEAT_SECONDS)
+            except FutureTimeout:
+                self.tracker.heartbeat()
 
     def _write(self, batch: Batch, vectors: np.ndarray | None) -> None:
         finished = {p.doc_id for p in batch.finished}

@@ -149,18 +149,16 @@ def report(
     # lazy: the report graph, langgraph and pymilvus, kept out of `--help` (cold_start.py)
     from agent.report_api import report_stream
 
-    run, banner = prepared(flags, thread_id=thread)
-    options = run.pinned()
-    chosen = {
+    run, banner = prepared(flags, thread_id=thread)  # the model, chosen once for the report
+    options: dict[str, Any] = {
+        "run": run,
         "max_branches": max_branches,
         "report_tool_calls": report_tool_calls,
         "report_tokens": report_tokens,
     }
-    options.update({k: v for k, v in chosen.items() if v is not None})
     if banner:
         typer.echo(banner.replace("this answer is", "this report is"), err=True)
-    rest = {k: v for k, v in options.items() if k != "thread_id"}
-    show_report(report_stream(topic, review=review, **options), rest, as_json, out)
+    show_report(report_stream(topic, review=review, **options), options, as_json, out)
 
 
 def resume_report(thread: str, options: dict[str, Any], as_json: bool) -> None:

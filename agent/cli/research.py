@@ -250,7 +250,7 @@ def _resume_report(thread: str, run: Run, as_json: bool) -> bool:
     from agent.cli.report import resume_report
     from agent.report_api import is_report_thread
 
-    options = run.pinned()
+    options = {"run": run}  # the model this command chose is the report's too
     if not is_report_thread(thread, **options):
         return False
     resume_report(thread, options, as_json)

@@ -38,11 +38,23 @@ def terms(text: str) -> set[str]:
     return {w.lower().strip(".'-") for w in WORD.findall(text)} - STOPWORDS - {""}
 
 
+def front_matter_end(doc: SeenDoc) -> int:
+    """The last line of the document's front matter (`---` on line 1 to the next `---`), or 0."""
+    if doc.lines.get(1, "").strip() != "---":
+        return 0
+    ends = [n for n, line in doc.lines.items() if n > 1 and line.strip() in ("---", "...")]
+    return min(ends, default=0)
+
+
 def _blocks(doc: SeenDoc) -> list[list[tuple[int, str]]]:
-    """Paragraphs of the seen lines: runs of consecutive non-blank lines; headings stand alone."""
+    """Paragraphs of the seen lines: runs of consecutive non-blank lines; headings stand alone.
+
+    Front matter (metadata, not what the document says) is left out.
+    """
     blocks: list[list[tuple[int, str]]] = []
     previous = -1
-    for number in sorted(doc.lines):
+    skip = front_matter_end(doc)
+    for number in sorted(n for n in doc.lines if n > skip):
         line = doc.lines[number].strip()
         heading = line.startswith("#")
         if not line or heading or number != previous + 1 or not blocks:

@@ -2,22 +2,27 @@
 
 The node has a sync and an async form: `stream` runs the loop with `stream`, `astream`
 with `astream`, so cancelling an async report (an MCP client's cancel) cancels every
-branch's loop between two steps instead of letting it run on in a worker thread.
+branch's loop between two steps instead of letting it run on in a worker thread. The loop
+gets the report run's chat model in its config (CHOSEN_KEY): a branch never chooses its own.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from typing import Any
 
+from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import ToolMessage
-from langchain_core.runnables import Runnable, RunnableLambda
+from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
 from langgraph.config import get_stream_writer
 from langgraph.runtime import get_runtime
 from langgraph.types import StreamWriter
 
 from agent.evidence.summaries import summarize
+from agent.llm.servers.choose import CHOSEN_KEY
 from agent.reporting.evidence import read_docs
+from agent.reporting.model import run_model
 from agent.reporting.schemas import BranchResult
 from agent.reporting.state import BranchTask
 from agent.settings import Context, ReportContext
@@ -36,12 +41,20 @@ def branch_context(
     return Context(**kept)
 
 
-def start(task: BranchTask) -> tuple[Context, StreamWriter]:
-    """Announce the branch; its loop's options and the report's stream writer."""
+def start(
+    task: BranchTask, model: BaseChatModel | None
+) -> tuple[Context, RunnableConfig, StreamWriter]:
+    """Announce the branch; its loop's options and config, and the report's stream writer.
+
+    The config carries the report run's chat model (merged into the run's own config by
+    LangGraph), so the loop's `call_model` neither probes nor builds another.
+    """
     emit = get_stream_writer()
     emit({"kind": "branch_start", "index": task["index"], "question": task["question"]})
-    context = get_runtime(ReportContext).context
-    return branch_context(context, task["tool_budget"], task.get("token_budget", 0)), emit
+    report = get_runtime(ReportContext).context or ReportContext()
+    config: RunnableConfig = {"configurable": {CHOSEN_KEY: run_model(model, report)}}
+    context = branch_context(report, task["tool_budget"], task.get("token_budget", 0))
+    return context, config, emit
 
 
 def steps(data: dict[str, Any]) -> Iterator[str]:
@@ -80,22 +93,27 @@ def finish(task: BranchTask, final: dict[str, Any], emit: StreamWriter) -> dict[
     return {"branches": [result]}
 
 
-def make_research_branch(research: Any) -> Runnable[BranchTask, dict[str, Any]]:
+def make_research_branch(
+    research: Any, model: BaseChatModel | None = None
+) -> Runnable[BranchTask, dict[str, Any]]:
     """Build the node that runs one branch.
 
     Args:
         research: The compiled question loop (graphs/research.py); it runs as a subgraph
             and keeps its checkpoints under this node's task on a persistent thread.
+        model: The chat model given to the report graph, or None: the run's.
 
     Returns:
         The node (sync and async); it streams `branch_start`, `branch_step`, `branch_done`.
     """
 
     def research_branch(task: BranchTask) -> dict[str, Any]:
-        context, emit = start(task)
+        context, config, emit = start(task, model)
         final: dict[str, Any] = {}
         question = {"question": task["question"]}
-        for mode, data in research.stream(question, context=context, stream_mode=STREAM_MODES):
+        for mode, data in research.stream(
+            question, config, context=context, stream_mode=STREAM_MODES
+        ):
             if mode == "values":
                 final = data
                 continue
@@ -104,11 +122,12 @@ def make_research_branch(research: Any) -> Runnable[BranchTask, dict[str, Any]]:
         return finish(task, final, emit)
 
     async def aresearch_branch(task: BranchTask) -> dict[str, Any]:
-        context, emit = start(task)
+        # in a worker thread: a run that has not chosen its model yet probes the server
+        context, config, emit = await asyncio.to_thread(start, task, model)
         final: dict[str, Any] = {}
         question = {"question": task["question"]}
         async for mode, data in research.astream(
-            question, context=context, stream_mode=STREAM_MODES
+            question, config, context=context, stream_mode=STREAM_MODES
         ):
             if mode == "values":
                 final = data

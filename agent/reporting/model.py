@@ -1,37 +1,66 @@
-"""The chat model of a report's plan and write turns: the caller's, or the run's choice."""
+"""The chat model of a report run: chosen and built once per run, shared by every node.
+
+The API (agent.report_api) chooses it before the run and carries it in the run's config
+under CHOSEN_KEY, as it does for `ask`; plan, each branch (its question loop gets the same
+key) and write use that one. A run without it (`langgraph dev` / Studio, or the graph
+invoked directly) chooses once, on first use, and keeps the choice for the rest of the run.
+"""
 
 from __future__ import annotations
 
-from langchain_core.language_models import BaseChatModel
+import threading
+from collections import OrderedDict
 
-from agent.llm.servers.choose import describe_model, select_chat_model
+from langchain_core.language_models import BaseChatModel
+from langgraph.config import get_config
+from langgraph.runtime import get_runtime
+
+from agent.llm.servers.choose import CHOSEN_KEY, ChosenModel, choose_chat_model, describe_model
 from agent.offline.policy import OfflinePolicy
+from agent.schemas import ModelChoice
 from agent.settings import Context
 
-_CHOSEN: dict[tuple[str | None, ...], tuple[BaseChatModel, str, str]] = {}
+GIVEN = "given to the graph when it was built"
+KEPT_RUNS = 64
+"""Runs without a carried choice whose choice is kept (the oldest is forgotten first; a run
+that outlives that many newer ones chooses again)."""
+
+_RUNS: OrderedDict[int, tuple[object, ChosenModel]] = OrderedDict()
+_LOCK = threading.Lock()  # parallel branches of one run must not all probe
 
 
-def choose_model(model: BaseChatModel | None, context: Context) -> tuple[BaseChatModel, str, str]:
-    """(chat model, name, provider) for a report turn.
+def run_model(model: BaseChatModel | None, context: Context) -> ChosenModel:
+    """The chat model of the current report run (called from inside a report node).
 
     Args:
         model: A model given when the graph was built, used as is.
-        context: The run's options (provider, base URL, model, effort).
+        context: The run's options, to choose from when the run carries no choice.
 
     Returns:
-        The model with its name and provider; servers are probed once per configuration.
+        The given model, else the run's carried choice, else the one this run chose first.
+
+    Raises:
+        ModelServerError: A configured server cannot be used (see choose_chat_model).
     """
     if model is not None:
-        return (model, *describe_model(model))
-    settings = context.settings()
-    key = (settings.provider, settings.model, settings.base_url, settings.effort)
-    if key in _CHOSEN:
-        return _CHOSEN[key]
-    choice = select_chat_model(context)
-    # a fallback to the offline policy is not kept: a server started later is picked up
-    if not (choice[2] == "offline" and settings.provider != "offline"):
-        _CHOSEN[key] = choice
-    return choice
+        name, provider = describe_model(model)
+        return ChosenModel(model, ModelChoice(provider=provider, model=name, reason=GIVEN))
+    carried = (get_config().get("configurable") or {}).get(CHOSEN_KEY)
+    if isinstance(carried, ChosenModel):
+        return carried
+    # The run's RunControl: one per top-level run, shared by its nodes and subgraphs.
+    control = get_runtime().control
+    if control is None:
+        return choose_chat_model(context)
+    with _LOCK:
+        kept = _RUNS.get(id(control))
+        if kept is not None and kept[0] is control:
+            return kept[1]
+        chosen = choose_chat_model(context)
+        _RUNS[id(control)] = (control, chosen)  # the control is held: its id is not reused
+        while len(_RUNS) > KEPT_RUNS:
+            _RUNS.popitem(last=False)
+    return chosen
 
 
 def is_offline(model: BaseChatModel) -> bool:

@@ -12,7 +12,7 @@ from langgraph.config import get_stream_writer
 from langgraph.runtime import Runtime
 
 from agent import prompts
-from agent.reporting.model import choose_model, is_offline
+from agent.reporting.model import is_offline, run_model
 from agent.reporting.offline import offline_plan
 from agent.reporting.planning import cap_plan, model_plan
 from agent.reporting.state import ReportState
@@ -44,7 +44,7 @@ def make_plan(
     """Build the `plan` node.
 
     Args:
-        model: The chat model for every run, or None to choose one per run's context.
+        model: The chat model for every run, or None: the run's (agent/reporting/model.py).
         tools: The research tools (the offline planner searches with milvus_search).
 
     Returns:
@@ -57,7 +57,8 @@ def make_plan(
             raise ResearchAgentError('Nothing to report on: send {"topic": "..."}.')
         context = runtime.context or ReportContext()
         settings = context.settings()
-        chat, name, provider = choose_model(model, context)
+        serving = run_model(model, context)
+        chat = serving.chat
         notes: list[str] = []
         spent = tokens = 0
         if is_offline(chat):
@@ -83,8 +84,8 @@ def make_plan(
             "evidence": [],
             "drafts": [],
             "report": None,
-            "model_name": name,
-            "provider": provider,
+            "model_name": serving.choice.model,
+            "provider": serving.choice.provider,
         }
 
     return plan

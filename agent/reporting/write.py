@@ -24,7 +24,7 @@ from agent.llm.servers.harmony_tokens import count_request_tokens
 from agent.nodes.respond import clean_answer
 from agent.reporting.budget import section_allowance, writer_allowance
 from agent.reporting.evidence import as_seen, findings, number_evidence
-from agent.reporting.model import choose_model, is_offline
+from agent.reporting.model import is_offline, run_model
 from agent.reporting.offline import extractive_section
 from agent.reporting.schemas import BranchResult, OutlineSection, Plan, ReadDoc, SectionDraft
 from agent.reporting.state import ReportState
@@ -130,7 +130,8 @@ def make_write(model: BaseChatModel | None) -> Callable[..., dict[str, Any]]:
     def write(state: ReportState, runtime: Runtime[ReportContext]) -> dict[str, Any]:
         context = runtime.context or ReportContext()
         settings = context.settings()
-        chat, name, provider = choose_model(model, context)
+        serving = run_model(model, context)
+        chat = serving.chat
         plan = state["plan"]
         assert plan is not None  # review only sends branches once a plan is set
         branches = state.get("branches") or []
@@ -150,6 +151,11 @@ def make_write(model: BaseChatModel | None) -> Callable[..., dict[str, Any]]:
                 left -= draft.tokens
             drafts.append(draft)
             emit({"kind": "section", "heading": draft.heading, "note": draft.note})
-        return {"evidence": evidence, "drafts": drafts, "model_name": name, "provider": provider}
+        return {
+            "evidence": evidence,
+            "drafts": drafts,
+            "model_name": serving.choice.model,
+            "provider": serving.choice.provider,
+        }
 
     return write

@@ -144,6 +144,7 @@ def test_mcp_offers_no_way_to_read_the_servers_files(server: tuple[str, Path]) -
     assert set(tools) == {"research", "report", "ingest"}  # report: research loops, read-only
     # the tools' inputs: a question (and chat history), and paths bound by the allowed roots
     assert set(tools["research"]["inputSchema"]["properties"]) == {"question", "messages"}
+    assert set(tools["report"]["inputSchema"]["properties"]) == {"topic", "review"}
     assert set(tools["ingest"]["inputSchema"]["properties"]) <= {
         "paths",
         "prune",

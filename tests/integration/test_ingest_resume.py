@@ -31,17 +31,17 @@ class CountingEmbedder:
     name = "counting-test-embedder"
     dim = 8
 
-    def __init__(self, interrupt_at_call: int = 0) -> None:
+    def __init__(self, interrupt_after_texts: int = 0) -> None:
         self.calls = 0
         self.texts = 0
-        self.interrupt_at_call = interrupt_at_call
+        self.interrupt_after_texts = interrupt_after_texts
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         return word_count(texts)
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
-        self.calls += 1
-        if self.calls == self.interrupt_at_call:
+        self.calls += 1  # one call per slice of a batch (tools.writer.HEARTBEAT_TEXTS)
+        if self.interrupt_after_texts and self.texts >= self.interrupt_after_texts:
             raise KeyboardInterrupt
         self.texts += len(texts)
         rows = [np.frombuffer(hashlib.sha256(t.encode()).digest()[:8], np.uint8) for t in texts]
@@ -76,7 +76,7 @@ def test_interrupted_ingest_is_incomplete_then_resumes_without_re_embedding(
     docs, settings = big
     store = open_store(settings)
     seen: list[IngestProgress] = []
-    first = CountingEmbedder(interrupt_at_call=4)
+    first = CountingEmbedder(interrupt_after_texts=3 * BATCH)  # Ctrl-C in the 4th batch
     with pytest.raises(KeyboardInterrupt):
         ingest_paths(store, first, [docs], settings, progress=seen.append)
     written = 3 * BATCH  # three batches were embedded and written before Ctrl-C
@@ -146,6 +146,12 @@ def test_one_file_is_one_document_from_any_folder_and_path_form(
         assert [(r.new, r.unchanged) for r in runs] == [(1, 0), (0, 1), (0, 1), (0, 1)]
         assert list(store.doc_states()) == [file_doc_id(note)]
         assert embedder.calls == 1
+        # stored as docs/note.md (relative to project/); found from elsewhere by any path form
+        monkeypatch.chdir(tmp_path)
+        for form in ("project/docs/note.md", "./project/docs/../docs/note.md", str(note)):
+            assert documents.fetch(form, settings=settings).doc_id == file_doc_id(note), form
+        with pytest.raises(ResearchAgentError, match="No document"):
+            documents.fetch("project/docs/other.md", settings=settings)
     finally:
         close_stores()
 

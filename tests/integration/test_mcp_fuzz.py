@@ -72,8 +72,18 @@ def _calls(root: Path) -> st.SearchStrategy[tuple[str, dict[str, Any]]]:
     anything = st.one_of(
         text, st.integers(-(10**12), 10**12), st.none(), st.booleans(), st.lists(st.integers())
     )
+    day = st.one_of(st.dates().map(str), anything)
     search = st.fixed_dictionaries(
-        {"query": text}, optional={"k": st.one_of(st.integers(-5, 40), anything), "source": text}
+        {"query": text},
+        optional={
+            "k": st.one_of(st.integers(-5, 40), anything),
+            "source": text,
+            "file_type": st.one_of(text, anything),
+            "modified_after": day,
+            "modified_before": day,
+            "title_contains": st.one_of(text, anything),
+            "tags": st.one_of(st.lists(text, max_size=3), anything),
+        },
     )
     fetch = st.fixed_dictionaries(
         {"doc_id": text},

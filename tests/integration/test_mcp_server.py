@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -13,13 +14,15 @@ import pytest
 from mcp import types
 from mcp.types import CallToolResult
 
+from agent import documents
 from agent.schemas import Answer
 from agent.settings import Context, Settings
 from tests.support.faults import TINY_DOCS, answer_reply, tiny_lite, tool_call_reply
-from tests.support.foundation import clean_env, run_cli
+from tests.support.foundation import clean_env, lite_settings, run_cli
 from tests.support.mcp_client import error_text, in_process, structured
 from tests.support.wire_server import WireServer
 from tools.schemas import DocWindow, FetchInput, SearchInput, SearchResult
+from tools.search import SearchArgs
 from tools.store import close_stores
 
 
@@ -37,6 +40,11 @@ def _call(settings: Settings, name: str, args: dict[str, Any], **run: Any) -> Ca
             return await session.call_tool(name, args)
 
     return asyncio.run(go())
+
+
+async def _tools(settings: Settings) -> dict[str, types.Tool]:
+    async with in_process(settings) as session:
+        return {t.name: t for t in (await session.list_tools()).tools}
 
 
 def test_tools_are_listed_read_only_with_the_graph_models_schemas(lite: Settings) -> None:
@@ -89,6 +97,39 @@ def test_search_and_fetch_return_the_api_models(lite: Settings) -> None:
         "Acme Robotics was founded by Jane Doe in 2011.",
         "Acme Robotics has its office in Oslo.",
     ]
+
+
+def test_search_takes_milvus_search_filters(tmp_path: Path) -> None:
+    schema = asyncio.run(_tools(tiny_lite(tmp_path / "schema")))["search"].inputSchema
+    for name in ("file_type", "modified_after", "modified_before", "title_contains", "tags"):
+        assert schema["properties"][name]["description"] == (
+            SearchArgs.model_fields[name].description
+        )
+    close_stores()
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    runbook = "---\ntitle: Backup runbook\ntags: [ops]\n---\nRestore a backup from the snapshot.\n"
+    (folder / "runbook.md").write_text(runbook)
+    (folder / "old.txt").write_text("Old notes\n\nRestore a backup by asking the admin.\n")
+    os.utime(folder / "old.txt", (1e9, 1e9))  # 2001-09-09
+    settings = lite_settings(tmp_path)
+    documents.ingest([folder], settings)
+    close_stores()
+
+    def sources(args: dict[str, Any]) -> set[str]:
+        found = structured(_call(settings, "search", {"query": "restore a backup"} | args))
+        return {Path(hit["source"]).name for hit in found["hits"]}
+
+    assert sources({}) == {"runbook.md", "old.txt"}
+    assert sources({"tags": ["OPS"]}) == {"runbook.md"}
+    assert sources({"file_type": "txt"}) == {"old.txt"}
+    assert sources({"title_contains": "Backup"}) == {"runbook.md"}
+    assert sources({"title_contains": "Backup' or 1==1 or '"}) == set()
+    assert sources({"modified_after": "2020-01-01"}) == {"runbook.md"}
+    assert sources({"modified_before": "2020-01-01"}) == {"old.txt"}
+    text = error_text(_call(settings, "search", {"query": "x", "modified_after": "2025-13-01"}))
+    assert text.startswith("invalid argument modified_after:") and "\n" not in text
+    close_stores()
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,8 @@ from typing import Any
 
 import pytest
 
+from tools.render import snippet
+from tools.schemas import SearchHit
 from tools.store.fusion import Fusion, fuse, scaled
 from tools.store.passages import merge_neighbours
 from tools.store.retrieve import bm25_score, passages
@@ -72,6 +74,22 @@ def test_neighbouring_chunks_become_one_passage_with_the_union_span() -> None:
         ("c9", 60, 62, 0.6),
     ]
     assert merged[0]["text"] == "<c4><c5>"  # the parts' texts in document order
+
+
+def test_a_merged_passage_is_shown_from_its_best_part() -> None:
+    lines = [f"line {n}" for n in range(1, 21)]
+    first = {**row("c0", index=0, start=1, end=12), "text": "\n".join(lines[:12]) + "\n"}
+    best = {**row("c1", index=1, start=13, end=20), "text": "\n".join(lines[12:]) + "\n"}
+    ranked = [{**best, "score": 0.9, "heading": "Slide 4"}, {**first, "score": 0.5}]
+    (merged,) = merge_neighbours(ranked)
+    assert (merged["start_line"], merged["focus_line"], merged["heading"]) == (1, 13, "Slide 4")
+    hit = SearchHit(cursor=0, source="s", chunk_id="c0", **merged)
+    assert [n for n, _ in snippet(hit)] == list(range(13, 21))  # not lines 1-8
+    assert snippet(hit)[0] == (13, "line 13")
+    (unfocused,) = merge_neighbours([{**first, "score": 0.9}, {**best, "score": 0.5}])
+    assert "focus_line" not in unfocused
+    hit = SearchHit(cursor=0, source="s", chunk_id="c0", **unfocused)
+    assert [n for n, _ in snippet(hit)] == list(range(1, 9))
 
 
 def test_a_chunk_that_bridges_two_passages_joins_them() -> None:

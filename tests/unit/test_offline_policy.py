@@ -1,5 +1,7 @@
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 
+from agent.evidence.seen import SeenDoc
+from agent.offline.extractive import sentences
 from agent.offline.policy import OfflinePolicy
 from agent.settings import Context
 from graphs.research import build_graph
@@ -146,3 +148,21 @@ def test_one_graph_plans_each_run_with_that_runs_k() -> None:
         )
         firsts.append(state["answer"].steps.records[0].args["k"])
     assert firsts == [2, 6, 2]  # the wide first search is 2k of each run's own k
+
+
+def test_front_matter_is_not_a_sentence_of_the_document() -> None:
+    lines = [
+        "---",
+        "title: Backup runbook",
+        "tags: [ops]",
+        "---",
+        "# Backup runbook",
+        "",
+        "Restore the snapshot nightly.",
+    ]
+    doc = SeenDoc(0, "d", "runbook.md", "Backup runbook", dict(enumerate(lines, start=1)))
+    assert [(s.start_line, s.text) for s in sentences(doc)] == [
+        (7, "Restore the snapshot nightly.")
+    ]
+    no_front = SeenDoc(0, "d", "notes.md", "Notes", {1: "Plain text.", 2: "---", 3: "More text."})
+    assert [s.text for s in sentences(no_front)] == ["Plain text. --- More text."]

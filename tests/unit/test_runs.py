@@ -9,7 +9,7 @@ import pytest
 from langchain_core.messages import AIMessage
 
 from agent.llm.servers.choose import CHOSEN_KEY, ChosenModel
-from agent.runs import Run, from_options, prepare, split
+from agent.runs import from_options, prepare, split
 from agent.schemas import ModelChoice
 from agent.settings import Context
 from graphs.research import build_graph
@@ -69,20 +69,6 @@ def test_options_beside_a_prepared_run_are_refused() -> None:
     run = prepare(provider="offline")
     with pytest.raises(ConfigError, match=r"not beside run=: \['k', 'wait'\]"):
         from_options({"run": run, "k": 3, "wait": False})
-
-
-def test_pinned_options_name_the_chosen_server() -> None:
-    run = prepare(provider="offline", k=2)
-    assert run.pinned() == {"provider": "offline", "k": 2}
-    chosen = ChosenModel(
-        FakeToolCallingModel(script=[]),
-        ModelChoice(provider="vllm", model="m", base_url="http://h/v1", reason="probed"),
-    )
-    assert Run(run.context, None, run.settings, True, {"k": 2}, chosen).pinned() == {
-        "k": 2,
-        "provider": "vllm",
-        "model": "m",
-    }
 
 
 def test_call_model_uses_the_model_the_run_carries() -> None:

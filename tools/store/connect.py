@@ -25,6 +25,16 @@ if TYPE_CHECKING:
 
 _NOISY_LOGGERS = ("milvus_lite", "pymilvus")
 
+# pymilvus keeps pinging an idle channel (keepalive_permit_without_calls). A gRPC server left
+# at its defaults, as `milvus-lite server` and the Lite file's own in-process server are,
+# counts each ping on an idle connection as a strike and after the third sends GOAWAY
+# "too_many_pings" (measured against `milvus-lite server`: after 130 s idle with pymilvus's
+# options; none in 330 s with these).
+# A long-lived process (Studio, the MCP server, a test session) could then fail its next
+# call with "Too many pings". Pinging only while a call is open keeps the dead-peer check
+# where it matters and sends nothing the server counts against us.
+CHANNEL_OPTIONS: dict[str, int | bool] = {"grpc.keepalive_permit_without_calls": False}
+
 
 @contextlib.contextmanager
 def quiet() -> Iterator[None]:
@@ -70,7 +80,9 @@ def connect(settings: Settings) -> MilvusClient:
             raise StoreError(lock_message(path))
     try:
         with quiet():
-            return MilvusClient(uri=uri, token=token, timeout=10)
+            return MilvusClient(
+                uri=uri, token=token, timeout=10, grpc_options=dict(CHANNEL_OPTIONS)
+            )
     except MilvusException as exc:
         if not settings.is_lite():
             raise StoreError(

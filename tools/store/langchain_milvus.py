@@ -33,7 +33,7 @@ from tools.errors import ResearchAgentError, StoreError, ToolInputError
 from tools.schemas import SearchFilters
 from tools.store import indexes
 from tools.store.chunks import ChunkStore
-from tools.store.connect import answering, quiet
+from tools.store.connect import CHANNEL_OPTIONS, answering, quiet
 from tools.store.filters import title_matches
 from tools.store.fusion import Fusion
 from tools.store.registry import open_store
@@ -184,7 +184,11 @@ def _side(settings: Settings, embedder: Embedder | None, index: dict[str, Any]) 
     return {
         "embedding_function": None if bm25 else QueryEmbeddings(embedder),  # type: ignore[arg-type]
         "collection_name": settings.collection,
-        "connection_args": {"uri": settings.resolved_milvus_uri(), "token": token},
+        "connection_args": {
+            "uri": settings.resolved_milvus_uri(),
+            "token": token,
+            "grpc_options": dict(CHANNEL_OPTIONS),
+        },
         "consistency_level": "Strong",
         "primary_field": "id",
         "text_field": "text",

@@ -20,8 +20,10 @@ def merge_neighbours(ranked: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """The ranked rows with each run of consecutive chunks of a document merged into one.
 
     A merged hit takes the rank and score of its best part, the span from its first line to
-    its last, the text of its parts in order, and the id, chunk_index and heading of its
-    first chunk (page numbers are counted from it).
+    its last, the text of its parts in order, and the id and chunk_index of its first chunk
+    (page numbers are counted from it). When the best part is not the first, `focus_line` is
+    the best part's first line and `heading` its heading: what a search shows of the passage
+    starts there, so a match deep in a merged passage is not hidden behind its neighbours.
     """
     groups: list[list[dict[str, Any]]] = []
     for row in ranked:
@@ -49,12 +51,17 @@ def _merged(group: list[dict[str, Any]]) -> dict[str, Any]:
     if len(group) == 1:
         return group[0]
     parts = sorted({int(r["chunk_index"]): r for r in group}.values(), key=_index)
+    best = group[0]
+    focus = {}
+    if _index(best) != _index(parts[0]):
+        focus = {"focus_line": int(best["start_line"]), "heading": best.get("heading", "")}
     return {
         **parts[0],
-        "score": group[0]["score"],
+        "score": best["score"],
         "end_line": max(int(r["end_line"]) for r in parts),
         "text": "".join(str(r["text"]) for r in parts),
         "merged": len(parts),
+        **focus,
     }
 
 
