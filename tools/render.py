@@ -72,7 +72,8 @@ def render_search(result: SearchResult) -> str:
             f'No results for "{result.query}"{where}. Try other words, a broader query, '
             f"or drop the {'filters' if result.filters else 'source filter'}."
         )
-    out = [f'Search results for "{result.query}"{where} ({len(result.hits)} hits, {result.mode}):']
+    hits = counted(len(result.hits), "hit")
+    out = [f'Search results for "{result.query}"{where} ({hits}, {result.mode}):']
     for hit in result.hits:
         out.append("")
         out.append(

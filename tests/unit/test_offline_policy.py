@@ -2,7 +2,7 @@ from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 
 from agent.evidence.seen import SeenDoc
 from agent.offline.extractive import sentences
-from agent.offline.policy import OfflinePolicy
+from agent.offline.policy import OfflinePolicy, is_follow_up, search_query
 from agent.settings import Context
 from graphs.research import build_graph
 from tests.support.fake_tools import FakeCorpus
@@ -111,10 +111,6 @@ def test_policy_searches_first_when_tools_are_bound() -> None:
 
 
 def test_follow_up_question_borrows_the_subject_of_the_previous_one() -> None:
-    from langchain_core.messages import AIMessage, HumanMessage
-
-    from agent.offline.policy import search_query
-
     first = HumanMessage("Where does Milvus store inserted data?")
     follow = HumanMessage("and where is its metadata kept?")
     assert search_query([first, AIMessage("answer"), follow]) == (
@@ -124,10 +120,6 @@ def test_follow_up_question_borrows_the_subject_of_the_previous_one() -> None:
 
 
 def test_a_short_new_question_is_not_a_follow_up() -> None:
-    from langchain_core.messages import AIMessage, HumanMessage
-
-    from agent.offline.policy import is_follow_up, search_query
-
     first = HumanMessage("Where does Milvus store inserted data?")
     short = HumanMessage("What does doctor check?")  # two content words, its own subject
     assert search_query([first, AIMessage("answer"), short]) == "What does doctor check?"

@@ -62,6 +62,11 @@ def test_search_exact_text() -> None:
     )
 
 
+def test_search_counts_one_hit_in_the_singular() -> None:
+    result = SearchResult(query="q", k=5, mode="dense", hits=[hit(0, "alpha\n", 1)])
+    assert render_search(result).splitlines()[0] == 'Search results for "q" (1 hit, dense):'
+
+
 def test_search_without_hits_says_what_to_do() -> None:
     text = render_search(SearchResult(query="zzz", k=5, source_prefix="a/", hits=[]))
     assert text == (
