@@ -98,11 +98,11 @@ def compare(exe: str, other: Path, runs: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--smoke", action="store_true", help="2 runs per command (CI)")
+    parser.add_argument("--smoke", action="store_true", help="1 run per command (CI)")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--compare", type=Path, help="another checkout with its own .venv")
     args = parser.parse_args()
-    runs = 2 if args.smoke else args.runs
+    runs = 1 if args.smoke else args.runs
     exe = str(Path(sys.executable).with_name("research-agent"))
     if args.compare:
         compare(exe, args.compare.resolve() / ".venv" / "bin" / "research-agent", runs)

@@ -62,7 +62,7 @@ def content_estimate(messages: list[BaseMessage]) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--smoke", action="store_true", help="2 questions (CI)")
+    parser.add_argument("--smoke", action="store_true", help="1 question (CI)")
     args = parser.parse_args()
 
     from agent.documents import ingest
@@ -89,7 +89,7 @@ def main() -> None:
     tools = [milvus_search, fetch_doc]
     specs = [convert_to_openai_tool(t) for t in tools]
     graph = build_graph(Recording(), tools=tools)
-    questions = QUESTIONS[:2] if args.smoke else QUESTIONS
+    questions = QUESTIONS[:1] if args.smoke else QUESTIONS
     effort = "medium"
     rows = []
     for question in questions:

@@ -18,8 +18,12 @@ def test_ingest_the_repository_and_ask_about_its_code(tmp_path: Path) -> None:
         RESEARCH_AGENT_MILVUS_URI=str(tmp_path / "m.db"),
         RESEARCH_AGENT_DATA_DIR=str(tmp_path / "ra"),
     )
-    # the whole tree is walked; only tools/*.py is embedded, to keep the test short
-    done = run_cli("ingest", ".", "--include", "/tools/*.py", "--json", env=env, cwd=PROJECT_ROOT)
+    # the whole tree is walked; only tools/*.py is embedded, to keep the test short. The
+    # timeout only guards against a hang: beside make test's other worker on a loaded machine
+    # this ingest took over 120 s (64 s alone)
+    done = run_cli(
+        "ingest", ".", "--include", "/tools/*.py", "--json", env=env, cwd=PROJECT_ROOT, timeout=300
+    )
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     assert report["skipped"] == []

@@ -20,7 +20,7 @@ from tests.integration.test_openai_embedder import EmbeddingServer
 from tests.support.foundation import RESEARCH_AGENT, clean_env
 from tools.ingest import HOLD_READING
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.serial]
 BATCH = 256  # chunks per batch with 2 embedding requests in flight (tools/ingest.py)
 EXIT_WITHIN = STOP_SECONDS + 0.7  # seconds: the hard stop, and a loaded machine's margin
 

@@ -23,7 +23,7 @@ from agent.reporting.schemas import Report
 from tests.support.agent_e2e import agent_env, run_agent, write_corpus
 from tests.support.foundation import RESEARCH_AGENT
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(240), pytest.mark.serial]
 Q1 = "When are Heron segments compacted?"
 Q2 = "Who wrote the Osprey planner?"
 PLAN = {"title": "Heron", "sub_questions": [Q1, Q2]}

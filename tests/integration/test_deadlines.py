@@ -30,7 +30,7 @@ from tests.support.faults import answer_reply, chat_body, tool_call_reply
 from tests.support.wire_server import Reply, WireServer
 from tools.errors import ModelServerError, RunTimeoutError
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = [pytest.mark.timeout(60), pytest.mark.serial]
 QUESTION = [HumanMessage("Who makes the Zephyr drone?")]
 MARGIN = 2.5
 """Seconds allowed past a deadline (thread start-up, a loaded machine)."""

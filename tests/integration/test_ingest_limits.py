@@ -70,6 +70,7 @@ def folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Pa
     close_stores()
 
 
+@pytest.mark.serial
 def test_the_bomb_is_small_and_really_slow_to_extract(tmp_path: Path) -> None:
     path = tmp_path / "bomb.pdf"
     path.write_bytes(pdf_bomb(BOMB_OPERATORS))

@@ -112,6 +112,7 @@ def test_openrouter_reasoning_mandatory_resends_with_reasoning_on(wire_server: W
     assert third["reasoning"] == {"enabled": True, "effort": "low"}
 
 
+@pytest.mark.serial
 def test_429_honours_retry_after(wire_server: WireServer) -> None:
     wire_server.script(
         Reply.json({"error": {"message": "slow down"}}, 429, {"Retry-After": "1"}), good()
@@ -125,6 +126,7 @@ def test_429_honours_retry_after(wire_server: WireServer) -> None:
     assert 1.0 <= time.monotonic() - started < 3.0
 
 
+@pytest.mark.serial
 def test_retry_after_is_capped_and_429_ends_in_a_clear_error(wire_server: WireServer) -> None:
     limited = Reply.json({"error": {"message": "slow down"}}, 429, {"Retry-After": "3600"})
     wire_server.script(limited, limited, limited)

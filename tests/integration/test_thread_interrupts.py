@@ -35,7 +35,7 @@ from tests.support.threads import (
 )
 from tests.support.wire_server import WireServer
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(180), pytest.mark.serial]
 QUESTION = "Who makes the Zephyr drone?"
 POINTS = ["between", "tool", "stream"]
 SIGNALS = {"SIGINT": signal.SIGINT, "SIGTERM": signal.SIGTERM, "SIGKILL": signal.SIGKILL}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import signal
 import subprocess
@@ -91,8 +92,25 @@ def langgraph_dev(
     `config` replaces the project's langgraph.json (e.g. a copy with more keys).
 
     The whole group is stopped at exit (the CLI starts a uvicorn child), even when the
-    test body fails or the server never came up.
+    test body fails or the server never came up. The server keeps its state in the
+    project's .langgraph_api/, so one runs at a time: `make test`'s parallel workers wait
+    for each other here.
     """
+    with _project_lock():
+        yield from _serve(env, log, timeout, config)
+
+
+@contextmanager
+def _project_lock() -> Iterator[None]:
+    """Hold an exclusive lock on .langgraph_api/tests.lock of the project (blocks until free)."""
+    folder = PROJECT_ROOT / ".langgraph_api"
+    folder.mkdir(exist_ok=True)
+    with (folder / "tests.lock").open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file closes
+        yield
+
+
+def _serve(env: dict[str, str], log: Path, timeout: float, config: Path | None) -> Iterator[str]:
     port = free_port()
     command = [
         str(VENV_BIN / "langgraph"),
