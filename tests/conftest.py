@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Iterator
 
 import pytest
@@ -10,6 +11,19 @@ from tests.support.ingested import faq_lite, ingested_copies  # noqa: F401
 from tests.support.isolation import isolate
 from tests.support.servers import tiny_lite_server  # noqa: F401
 from tests.support.wire_server import wire_server  # noqa: F401
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Ctrl-C as a terminal gives it, whatever started the suite.
+
+    A shell running a job in the background without job control starts it with SIGINT
+    ignored, and an ignored signal stays ignored across exec: every CLI process the
+    tests interrupt with SIGINT would then carry on instead of stopping (three signal
+    tests failed so). A process that handles SIGINT passes SIG_DFL to its children
+    instead, and Python turns that into KeyboardInterrupt.
+    """
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(autouse=True)
