@@ -12,9 +12,8 @@ only the request already in flight: its graph has no parallel async children to 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,21 +22,12 @@ from agent.api import astream
 from agent.mcp_report import cancelled_once
 from agent.report_api import areport_stream
 from agent.settings import Settings
-from tests.support.faults import answer_reply, tiny_lite, tool_call_reply
+from tests.support.faults import answer_reply, tiny_lite, tiny_lite_here, tool_call_reply  # noqa: F401
 from tests.support.wire_server import WireServer
-from tools.store import close_stores
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(60)]  # seconds of waiting per test
 SETTLE = 3.0
 """Seconds to wait after the cancel: time for the next requests, were the run going on."""
-
-
-@pytest.fixture
-def lite(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
-    monkeypatch.chdir(tmp_path)
-    settings = tiny_lite(tmp_path)
-    yield settings
-    close_stores()
 
 
 def run_options(lite: Settings, server: WireServer) -> dict[str, Any]:

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,20 +12,11 @@ from mcp.types import CallToolResult
 
 from agent.reporting.schemas import Report
 from agent.settings import ReportContext, Settings
-from tests.support.faults import answer_reply, tiny_lite, tool_call_reply
+from tests.support.faults import answer_reply, tiny_lite, tiny_lite_here, tool_call_reply  # noqa: F401
 from tests.support.mcp_client import error_text, in_process, structured
 from tests.support.wire_server import WireServer
-from tools.store import close_stores
 
 TOPIC = "Acme Robotics and its Zephyr drone"
-
-
-@pytest.fixture
-def lite(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
-    monkeypatch.chdir(tmp_path)
-    settings = tiny_lite(tmp_path)
-    yield settings
-    close_stores()
 
 
 def offline(settings: Settings) -> dict[str, Any]:

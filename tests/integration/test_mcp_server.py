@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -17,21 +16,13 @@ from mcp.types import CallToolResult
 from agent import documents
 from agent.schemas import Answer
 from agent.settings import Context, Settings
-from tests.support.faults import TINY_DOCS, answer_reply, tiny_lite, tool_call_reply
+from tests.support.faults import TINY_DOCS, answer_reply, tiny_lite, tiny_lite_here, tool_call_reply  # noqa: F401
 from tests.support.foundation import clean_env, lite_settings, run_cli
 from tests.support.mcp_client import error_text, in_process, structured
 from tests.support.wire_server import WireServer
 from tools.schemas import DocWindow, FetchInput, SearchInput, SearchResult
 from tools.search import SearchArgs
 from tools.store import close_stores
-
-
-@pytest.fixture
-def lite(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
-    monkeypatch.chdir(tmp_path)
-    settings = tiny_lite(tmp_path)
-    yield settings
-    close_stores()
 
 
 def _call(settings: Settings, name: str, args: dict[str, Any], **run: Any) -> CallToolResult:

@@ -125,10 +125,8 @@ class EightK:
 
 
 @pytest.fixture
-def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[EightK]:
-    for key in [k for k in __import__("os").environ if k.startswith("RESEARCH_AGENT_")]:
-        monkeypatch.delenv(key)
-    monkeypatch.setenv("RESEARCH_AGENT_ENV_FILE", "")
+def server() -> Iterator[EightK]:
+    """The 8k-window server (conftest's isolated_settings has cleared the user's settings)."""
     context_window._CACHE.clear()
     fake = EightK()
     yield fake

@@ -15,6 +15,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from agent.settings import Settings
 from tests.support.foundation import lite_settings
 from tests.support.wire_server import Reply
@@ -138,3 +140,14 @@ def tiny_lite(folder: Path, docs: dict[str, str] | None = None, **extra: Any) ->
     ]
     ingest_documents(open_store(settings), get_embedder(settings), items, settings)
     return settings
+
+
+@pytest.fixture(name="lite")
+def tiny_lite_here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
+    """TINY_DOCS in a fresh Lite database under tmp_path, which is the working folder."""
+    from tools.store import close_stores
+
+    monkeypatch.chdir(tmp_path)
+    settings = tiny_lite(tmp_path)
+    yield settings
+    close_stores()

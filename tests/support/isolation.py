@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 
@@ -29,3 +30,9 @@ def isolated() -> Iterator[None]:
     with pytest.MonkeyPatch.context() as monkeypatch:
         isolate(monkeypatch)
         yield
+
+
+@pytest.fixture
+def data_dir_in_tmp(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The product's data folder (RESEARCH_AGENT_DATA_DIR) in the test's tmp_path."""
+    monkeypatch.setenv("RESEARCH_AGENT_DATA_DIR", str(tmp_path))

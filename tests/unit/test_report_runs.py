@@ -2,25 +2,16 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
 from agent.llm.servers.choose import CHOSEN_KEY
 from agent.report_runs import BRANCH_THREADS, report_run
 from agent.runs import prepare
+from tests.support.isolation import data_dir_in_tmp  # noqa: F401
 from tools.errors import ConfigError
 
-
-@pytest.fixture(autouse=True)
-def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    for key in [k for k in os.environ if k.startswith("RESEARCH_AGENT_")]:
-        monkeypatch.delenv(key)
-    monkeypatch.setenv("RESEARCH_AGENT_ENV_FILE", "")
-    monkeypatch.setenv("RESEARCH_AGENT_DATA_DIR", str(tmp_path))
-    yield
+# conftest's isolated_settings clears the user's variables; the data folder goes in tmp_path
+pytestmark = pytest.mark.usefixtures("data_dir_in_tmp")
 
 
 def test_a_prepared_run_carries_its_model_into_the_report() -> None:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from langchain_core.messages import AIMessage
 
@@ -14,18 +11,11 @@ from agent.schemas import ModelChoice
 from agent.settings import Context
 from graphs.research import build_graph
 from tests.support.fake_chat import FakeToolCallingModel
+from tests.support.isolation import data_dir_in_tmp  # noqa: F401
 from tools.errors import ConfigError
 
-
-@pytest.fixture(autouse=True)
-def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    import os
-
-    for key in [k for k in os.environ if k.startswith("RESEARCH_AGENT_")]:
-        monkeypatch.delenv(key)
-    monkeypatch.setenv("RESEARCH_AGENT_ENV_FILE", "")
-    monkeypatch.setenv("RESEARCH_AGENT_DATA_DIR", str(tmp_path))
-    yield
+# conftest's isolated_settings clears the user's variables; the data folder goes in tmp_path
+pytestmark = pytest.mark.usefixtures("data_dir_in_tmp")
 
 
 def test_prepare_chooses_the_offline_policy_and_says_why() -> None:
