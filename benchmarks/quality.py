@@ -49,7 +49,10 @@ def main() -> None:
     parser.add_argument("--smoke", action="store_true", help="3 questions per set, own corpus")
     parser.add_argument("--limit", type=int, default=None, help="questions per dataset")
     parser.add_argument("--modes", default="dense,bm25,hybrid")
-    parser.add_argument("--ks", default="5,10")
+    parser.add_argument("--ks", default="5,10", help="'' with --strategy: no single-shot rows")
+    parser.add_argument(
+        "--datasets", default="hotpotqa,musique", help="which dev sets, by name prefix"
+    )
     parser.add_argument("--data-dir", type=Path, default=None, help="index cache folder")
     parser.add_argument("--json", type=Path, default=None, help="write all aggregates here")
     parser.add_argument("--faq", action="store_true", help="FAQ retrieval per fusion instead")
@@ -73,12 +76,15 @@ def main() -> None:
     from agent.settings import Settings
 
     tmp = tempfile.TemporaryDirectory(prefix="ra-quality-")
-    files = [EVAL / name for name in DATASETS]
+    wanted = tuple(args.datasets.split(","))
+    files = [EVAL / name for name in DATASETS if name.startswith(wanted)]
+    if not files:
+        raise SystemExit(f"error: --datasets names none of {', '.join(DATASETS)}")
     if args.smoke:
         files = [shrink(f, 3, Path(tmp.name)) for f in files]
     data_dir = Path(tmp.name) / "data" if args.smoke else args.data_dir
     settings = Settings(data_dir=data_dir) if data_dir else Settings()
-    modes, ks = args.modes.split(","), [int(k) for k in args.ks.split(",")]
+    modes, ks = args.modes.split(","), [int(k) for k in args.ks.split(",") if k.strip()]
     if args.strategy:
         schedules = [[int(k) for k in s.split(",")] for s in args.schedules.split(";")]
         for path in files:
