@@ -27,17 +27,15 @@ lint: setup
 # CI's command (.ci/run). Two pytest-xdist workers, each module whole on one worker (its
 # module and session fixtures built once per worker, as in a serial run), then the tests marked
 # `serial` (wall-clock bounds, signals raced against a run) one at a time, alone as before.
-# Serial before (one pytest): 1,167 s of pytest in CI's `.ci/run`, idle machine, 2026-12-03
-# 15:31 UTC. The two-step command has not been timed on an idle machine yet; its slow tier
-# under load 10-15 from other work: README.md, Tests.
+# In CI's `.ci/run` on a fresh clone, 2026-12-03: 799 s + 187 s of pytest at load average 3-5
+# (18:11 UTC); the one serial pytest it replaced took 1,167 s on the idle machine (15:31 UTC).
 test: lint
 	$(BIN)/python -m pytest -q -p no:cacheprovider -n 2 --dist loadfile -m "not serial"
 	$(BIN)/python -m pytest -q -p no:cacheprovider -m serial
 
 # Unit and in-process integration tests (no CLI subprocess, server or corpus ingest), in two
 # pytest-xdist workers: 124 s of pytest (964 tests) on the idle 2-core machine, 2026-12-03 15:10
-# UTC; 217 s at load average 7-10 from other work. `make test` (serial): 1,167 s of pytest in
-# CI's `.ci/run` on a fresh clone, idle machine, 2026-12-03 15:31 UTC.
+# UTC; 217 s at load average 7-10 from other work.
 # tests/unit/test_slow_marks.py keeps every test that starts a process out of this tier.
 test-fast: setup
 	$(BIN)/python -m pytest -q -p no:cacheprovider -n 2 -m "not slow" tests/unit tests/integration
