@@ -27,8 +27,8 @@ lint: setup
 # CI's command (.ci/run). Two pytest-xdist workers, each module whole on one worker (its
 # module and session fixtures built once per worker, as in a serial run), then the tests marked
 # `serial` (wall-clock bounds, signals raced against a run) one at a time, alone as before.
-# In CI's `.ci/run` on a fresh clone, 2026-12-03: 799 s + 187 s of pytest at load average 3-5
-# (18:11 UTC); the one serial pytest it replaced took 1,167 s on the idle machine (15:31 UTC).
+# In CI's `.ci/run` on a fresh clone, 2026-12-03: 646 s + 230 s of pytest at load average about 3
+# (18:31 UTC); the one serial pytest it replaced took 1,167 s on the idle machine (15:31 UTC).
 test: lint
 	$(BIN)/python -m pytest -q -p no:cacheprovider -n 2 --dist loadfile -m "not serial"
 	$(BIN)/python -m pytest -q -p no:cacheprovider -m serial
