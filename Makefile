@@ -34,7 +34,7 @@ test: lint
 	$(BIN)/python -m pytest -q -p no:cacheprovider -m serial
 
 # Unit and in-process integration tests (no CLI subprocess, server or corpus ingest), in two
-# pytest-xdist workers: 124 s of pytest (964 tests) on the idle 2-core machine, 2026-12-03 15:10
+# pytest-xdist workers: 128 s of pytest (979 tests) on the idle 2-core machine, 2026-12-03 18:48
 # UTC; 217 s at load average 7-10 from other work.
 # tests/unit/test_slow_marks.py keeps every test that starts a process out of this tier.
 test-fast: setup
