@@ -17,7 +17,7 @@ import pytest
 
 from agent.cli.documents import STOP_SECONDS
 from tests.integration.test_openai_embedder import EmbeddingServer
-from tests.support.foundation import RESEARCH_AGENT, clean_env
+from tests.support.foundation import RESEARCH_AGENT, clean_env, run_cli
 from tools.ingest import HOLD_READING
 
 pytestmark = [pytest.mark.slow, pytest.mark.serial]
@@ -70,14 +70,7 @@ def env_for(server: EmbeddingServer) -> dict[str, str]:
 
 def ingest_to_the_end(folder: Path, env: dict[str, str]) -> dict[str, Any]:
     """`research-agent ingest big.md --json` run to its end in `folder`: its report."""
-    done = subprocess.run(
-        [str(RESEARCH_AGENT), "ingest", "big.md", "--json"],
-        cwd=folder,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    done = run_cli("ingest", "big.md", "--json", env=env, cwd=folder, timeout=300)
     assert done.returncode == 0, done.stderr
     report: dict[str, Any] = json.loads(done.stdout)
     return report
@@ -102,14 +95,7 @@ def test_ctrl_c_while_writing_then_the_next_run_resumes(
     written, total = int(kept.group(1)), int(kept.group(2))
     assert 0 < written < total
 
-    listed = subprocess.run(
-        [str(RESEARCH_AGENT), "docs", "list", "--json"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    listed = run_cli("docs", "list", "--json", env=env, cwd=tmp_path)
     [doc] = json.loads(listed.stdout)
     assert (doc["source"], doc["complete"]) == ("big.md", False)
     # The batch in flight at the signal may still be applied by Milvus: the message is a
@@ -192,13 +178,6 @@ def test_ctrl_c_while_milvus_lite_is_busy_ends_within_a_second(
     report = ingest_to_the_end(tmp_path, env)
     assert report["resumed"] == 1
     assert written <= total - report["chunks_written"] <= written + 2 * BATCH
-    listed = subprocess.run(
-        [str(RESEARCH_AGENT), "docs", "list", "--json"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    listed = run_cli("docs", "list", "--json", env=env, cwd=tmp_path)
     [doc] = json.loads(listed.stdout)
     assert (doc["complete"], doc["chunks"]) == (True, total)

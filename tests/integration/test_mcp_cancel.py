@@ -22,7 +22,13 @@ from agent.api import astream
 from agent.mcp_report import cancelled_once
 from agent.report_api import areport_stream
 from agent.settings import Settings
-from tests.support.faults import answer_reply, tiny_lite, tiny_lite_here, tool_call_reply  # noqa: F401
+from tests.support.faults import (  # noqa: F401
+    answer_reply,
+    slow_second_search,
+    tiny_lite,
+    tiny_lite_here,
+    tool_call_reply,
+)
 from tests.support.wire_server import WireServer
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(60)]  # seconds of waiting per test
@@ -68,13 +74,7 @@ async def until_done(items: AsyncIterator[Any], searched: asyncio.Event) -> None
 def test_ask_cancelled_again_and_again_sends_nothing_after_the_request_in_flight(
     lite: Settings, wire_server: WireServer
 ) -> None:
-    search = {"query": "Acme founder"}
-    wire_server.script(
-        tool_call_reply("milvus_search", search, "c1"),
-        replace(tool_call_reply("milvus_search", search, "c2"), delay=1.0),
-        tool_call_reply("milvus_search", search, "c3"),
-        answer_reply("Jane Doe founded it."),
-    )
+    wire_server.script(*slow_second_search())
     options = run_options(lite, wire_server)
 
     async def ask(searched: asyncio.Event) -> None:  # as agent/mcp_server.py's `ask` runs it

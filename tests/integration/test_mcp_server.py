@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,14 @@ from mcp.types import CallToolResult
 from agent import documents
 from agent.schemas import Answer
 from agent.settings import Context, Settings
-from tests.support.faults import TINY_DOCS, answer_reply, tiny_lite, tiny_lite_here, tool_call_reply  # noqa: F401
+from tests.support.faults import (  # noqa: F401
+    TINY_DOCS,
+    answer_reply,
+    slow_second_search,
+    tiny_lite,
+    tiny_lite_here,
+    tool_call_reply,
+)
 from tests.support.foundation import clean_env, lite_settings, run_cli
 from tests.support.mcp_client import error_text, in_process, structured
 from tests.support.wire_server import WireServer
@@ -175,13 +181,7 @@ def test_ask_returns_the_verified_answer_with_a_progress_note_per_step(lite: Set
 
 def test_cancelling_ask_stops_the_run(lite: Settings, wire_server: WireServer) -> None:
     """After the client cancels, the model server gets no further request from that run."""
-    search = {"query": "Acme founder"}
-    wire_server.script(
-        tool_call_reply("milvus_search", search, "c1"),
-        replace(tool_call_reply("milvus_search", search, "c2"), delay=1.0),
-        tool_call_reply("milvus_search", search, "c3"),
-        answer_reply("Jane Doe founded it."),
-    )
+    wire_server.script(*slow_second_search())
     run = {"base_url": wire_server.url, "model": "m", "milvus_uri": lite.milvus_uri}
 
     async def go() -> Any:

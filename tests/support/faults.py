@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -151,3 +152,14 @@ def tiny_lite_here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
     settings = tiny_lite(tmp_path)
     yield settings
     close_stores()
+
+
+def slow_second_search() -> list[Reply]:
+    """Three searches and an answer, the second turn 1 s slow: when cancellation tests cancel."""
+    search = {"query": "Acme founder"}
+    return [
+        tool_call_reply("milvus_search", search, "c1"),
+        replace(tool_call_reply("milvus_search", search, "c2"), delay=1.0),
+        tool_call_reply("milvus_search", search, "c3"),
+        answer_reply("Jane Doe founded it."),
+    ]
