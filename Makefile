@@ -30,7 +30,7 @@ lint: setup
 # In CI's `.ci/run` on a fresh clone, 2026-12-03: 646 s + 230 s of pytest at load average about 3
 # (18:31 UTC); the one serial pytest it replaced took 1,167 s on the idle machine (15:31 UTC).
 test: lint
-	$(BIN)/python -m pytest -q -p no:cacheprovider -n 2 --dist loadfile -m "not serial"
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n 2 --dist loadfile --no-loadscope-reorder -m "not serial"
 	$(BIN)/python -m pytest -q -p no:cacheprovider -m serial
 
 # Unit and in-process integration tests (no CLI subprocess, server or corpus ingest), in two

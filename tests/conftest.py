@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.support.file_costs import heaviest_first, load_costs
 from tests.support.ingested import faq_lite, ingested_copies  # noqa: F401
 from tests.support.isolation import isolate
 from tests.support.servers import tiny_lite_server  # noqa: F401
@@ -24,6 +25,16 @@ def pytest_configure(config: pytest.Config) -> None:
     """
     if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
         signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """In a pytest-xdist worker, heaviest files first (tests/support/file_costs.py).
+
+    Every worker collects the same order, as xdist requires; a run without workers keeps
+    pytest's order.
+    """
+    if hasattr(config, "workerinput"):
+        items[:] = heaviest_first(items, load_costs())
 
 
 @pytest.fixture(autouse=True)
