@@ -23,8 +23,8 @@ from tools.cursors import CursorRegistry
 from tools.errors import ResearchAgentError, ToolInputError
 from tools.fetch import WINDOW_CHARS, run_fetch
 from tools.find import MAX_CHARS, run_find
-from tools.render import LINE_CHARS, render_find, render_window
-from tools.schemas import MAX_LINES, Chunk, DocWindow, FindResult
+from tools.render import LINE_CHARS, render_find, render_search, render_window
+from tools.schemas import MAX_LINES, Chunk, DocWindow, FindResult, SearchHit, SearchResult
 
 SHORT = "A short first line."
 MEDIUM = "".join(f"medium{i} " for i in range(400))[:3000]  # 3,000 characters
@@ -210,3 +210,35 @@ def test_joined_pieces_mark_every_gap() -> None:
     assert joined([(2, "cd", 6), (0, "ab", 6)]) == "abcd…"
     assert joined([(0, "ab", 9), (4, "ef", 9), (1, "bcd", 9)]) == "abcdef…"
     assert joined([(3, "de", 5)]) == "…de"
+
+
+def test_a_citation_of_a_cut_line_quotes_the_piece_shown() -> None:
+    win = fetch("doc/huge.txt")
+    messages = [
+        HumanMessage("q"),
+        AIMessage("", tool_calls=[call("fetch_doc", "c1", cursor=0)]),
+        ToolMessage(render_window(win), tool_call_id="c1", name="fetch_doc", artifact=win),
+        AIMessage("It says 【0†L1-L1】."),
+    ]
+    answer = respond({"messages": messages, "tool_calls": 1, "turns": 2})["answer"]
+    assert answer.citations[0].quote == HUGE[:WINDOW_CHARS] + "…"
+    assert len(answer.model_dump_json()) < WINDOW_CHARS + 2_000
+
+
+def test_a_search_snippets_hint_opens_the_whole_line() -> None:
+    hit = SearchHit(
+        cursor=0,
+        doc_id="doc/medium.txt",
+        source="doc/medium.txt",
+        title="m",
+        chunk_id="c",
+        chunk_index=0,
+        start_line=2,
+        end_line=2,
+        score=1.0,
+        text=MEDIUM,
+    )
+    shown = render_search(SearchResult(query="q", k=1, hits=[hit]))
+    hint = re.search(r"open with fetch_doc cursor=0, start_line=(\d+)\)$", shown)
+    assert hint is not None and "more characters on this line]" in shown
+    assert fetch("doc/medium.txt", int(hint[1])).lines[0] == MEDIUM
