@@ -93,6 +93,14 @@ def joined(pieces: list[tuple[int, str, int]]) -> str:
 
 def _keep(doc: SeenDoc, number: int, start: int, text: str, length: int) -> None:
     """Record a piece of a seen line; the line's seen text joins every piece of it seen."""
+    pieces = doc.pieces.get(number)
+    if pieces is not None and len(pieces) == 1 and pieces[0][0] == 0:
+        if len(pieces[0][1]) == pieces[0][2] == length:
+            return  # the line was seen whole already (the common case: lines re-read)
+    if start == 0 and len(text) == length:
+        doc.pieces[number] = [(0, text, length)]
+        doc.lines[number] = text
+        return
     doc.pieces.setdefault(number, []).append((start, text, length))
     doc.lines[number] = joined(doc.pieces[number])
 

@@ -242,3 +242,16 @@ def test_a_search_snippets_hint_opens_the_whole_line() -> None:
     hint = re.search(r"open with fetch_doc cursor=0, start_line=(\d+)\)$", shown)
     assert hint is not None and "more characters on this line]" in shown
     assert fetch("doc/medium.txt", int(hint[1])).lines[0] == MEDIUM
+
+
+def test_a_line_seen_whole_once_stays_whole() -> None:
+    def win(text: str, cuts: dict[int, tuple[int, int]]) -> DocWindow:
+        return DocWindow(
+            cursor=0, doc_id="d", source="s", title="t", start_line=1, end_line=1,
+            total_lines=1, lines=[text], cuts=cuts, clip_at=WINDOW_CHARS,
+        )  # fmt: skip
+
+    piece, whole = win("bcd", {1: (1, 2)}), win("abcdef", {})
+    assert seen_line(piece, number=1) == "…bcd…"
+    assert seen_line(piece, whole, number=1) == "abcdef"
+    assert seen_line(whole, piece, number=1) == "abcdef"
