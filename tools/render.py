@@ -49,7 +49,7 @@ def window_line(win: DocWindow, number: int, text: str) -> str:
         if after
         else ""
     )
-    return f"L{number}: {head}{clip_line(text, len(text))}{tail}"
+    return f"L{number}: {head}{text.translate(_CONTROLS)}{tail}"
 
 
 def window_lines(win: DocWindow) -> list[str]:
