@@ -255,3 +255,13 @@ def test_a_line_seen_whole_once_stays_whole() -> None:
     assert seen_line(piece, number=1) == "…bcd…"
     assert seen_line(piece, whole, number=1) == "abcdef"
     assert seen_line(whole, piece, number=1) == "abcdef"
+
+
+def test_control_characters_in_a_piece_are_neutralised() -> None:
+    win = DocWindow(
+        cursor=0, doc_id="d", source="s", title="t", start_line=1, end_line=1,
+        total_lines=1, lines=["a\x1b]52;b\x9bc"], cuts={1: (5, 5)}, clip_at=WINDOW_CHARS,
+    )  # fmt: skip
+    line = render_window(win).splitlines()[1]
+    assert line.startswith("L1: [… 5 characters before] a ]52;b c… [5 more characters")
+    assert "\x1b" not in line and "\x9b" not in line
