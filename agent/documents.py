@@ -88,6 +88,7 @@ def fetch(
     start_line: int = 1,
     num_lines: int = 60,
     settings: Settings | None = None,
+    char_offset: int = 0,
 ) -> DocWindow:
     """A window of a document, as the model's fetch_doc shows it.
 
@@ -102,6 +103,8 @@ def fetch(
             "Use a doc_id or source from `research-agent search --json`."
         )
     try:
-        return run_fetch(settings, CursorRegistry(), None, doc_id, start_line, num_lines)
+        return run_fetch(
+            settings, CursorRegistry(), None, doc_id, start_line, num_lines, char_offset
+        )
     except ToolInputError as exc:
         raise ResearchAgentError(str(exc)) from exc

@@ -63,6 +63,7 @@ DocId = Annotated[
 ]
 StartLine = Annotated[int, FetchInput.model_fields["start_line"]]
 NumLines = Annotated[int, FetchInput.model_fields["num_lines"]]
+CharOffset = Annotated[int, FetchInput.model_fields["char_offset"]]
 Question = Annotated[str, Field(description="The research question, in plain words.")]
 AskK = Annotated[int | None, Field(description=Context.model_fields["k"].description)]
 MaxToolCalls = Annotated[
@@ -164,11 +165,14 @@ def build_server(config: ServerConfig, **fastmcp_options: Any) -> FastMCP[Any]:
 
     @server.tool(annotations=READ_ONLY)
     async def fetch(
-        doc_id: DocId, start_line: StartLine = 1, num_lines: NumLines = 60
+        doc_id: DocId,
+        start_line: StartLine = 1,
+        num_lines: NumLines = 60,
+        char_offset: CharOffset = 0,
     ) -> DocWindow:
         """Read a window of one indexed document as lines (`lines`, from `start_line`; `total_lines` says how many there are). Only documents in the collection can be read."""  # noqa: E501
         return await anyio.to_thread.run_sync(
-            lambda: documents.fetch(doc_id, start_line, num_lines, config.settings),
+            lambda: documents.fetch(doc_id, start_line, num_lines, config.settings, char_offset),
             limiter=store_lock,
         )
 

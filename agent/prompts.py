@@ -10,8 +10,9 @@ which you reach through three tools:
 title_contains, tags): searches the documents. Each hit has a cursor number, a title, a \
 source, the line span of the matching passage and its text. The filters are optional; \
 use them only when the question asks for a kind of file, a date range, a title or a tag.
-- fetch_doc(cursor or doc_id, start_line, num_lines): shows a document as numbered lines \
-("L12: ..."), a window at a time. Open a hit to read its context before relying on it.
+- fetch_doc(cursor or doc_id, start_line, num_lines, char_offset): shows a document as \
+numbered lines ("L12: ..."), a window at a time. Open a hit to read its context before \
+relying on it. A line too long for one window ends with the char_offset to read on from.
 - find_in_doc(cursor or doc_id, pattern): finds a word or phrase inside one document and \
 shows the numbered lines around each match; use it instead of paging through a long \
 document.

@@ -15,7 +15,8 @@ from tools.cursors import CursorRegistry
 from tools.docplan import file_doc_id
 from tools.errors import ToolInputError
 from tools.pages import is_paged, line_pages
-from tools.render import LINE_CHARS, render_window
+from tools.pieces import check_offset, window_of
+from tools.render import render_window
 from tools.schemas import MAX_LINES, DocWindow, FetchInput
 from tools.sources import stored_forms
 from tools.store import ChunkStore, open_store
@@ -88,10 +89,13 @@ def run_fetch(
     doc_id: str | None = None,
     start_line: int = 1,
     num_lines: int = 60,
+    char_offset: int = 0,
 ) -> DocWindow:
-    """Read a window of a document rebuilt from its chunks."""
+    """Read a window of a document rebuilt from its chunks (see tools/pieces.window_of)."""
     if not 1 <= num_lines <= MAX_LINES:
         raise ToolInputError(f"num_lines must be between 1 and {MAX_LINES}; got {num_lines}.")
+    if char_offset < 0:  # before the store is asked; the line's length is checked below
+        check_offset("", start_line, char_offset)
     resolved = resolve_doc(settings, registry, cursor, doc_id)
     store = open_store(settings)
     if resolved in store.incomplete():
@@ -112,15 +116,9 @@ def run_fetch(
             f"start_line {start_line} is outside the document: it has lines 1-{total}. "
             f"Use a start_line between 1 and {total}."
         )
-    shown: list[str] = []
-    used = 0
-    for line in lines[start_line - 1 : start_line - 1 + num_lines]:
-        if shown and used + min(len(line), LINE_CHARS) > WINDOW_CHARS:
-            break
-        shown.append(line)
-        used += min(len(line), LINE_CHARS)
+    shown = window_of(lines, start_line, num_lines, WINDOW_CHARS, char_offset)
     first = chunks[0]
-    end_line = start_line + len(shown) - 1
+    end_line = start_line + len(shown.lines) - 1
     page, page_starts = None, []
     if is_paged(first.source):
         pages = line_pages(text, 1, 1)
@@ -134,9 +132,11 @@ def run_fetch(
         start_line=start_line,
         end_line=end_line,
         total_lines=total,
-        lines=shown,
+        lines=shown.lines,
         page=page,
         page_starts=page_starts,
+        cuts=shown.cuts,
+        clip_at=WINDOW_CHARS,
     )
 
 
@@ -146,13 +146,18 @@ def fetch_doc(
     doc_id: str | None = None,
     start_line: int = 1,
     num_lines: int = 60,
+    char_offset: int = 0,
     state: dict[str, Any] | None = None,
 ) -> tuple[str, DocWindow]:
     """Open a document from the search results and read it as numbered lines (L12: ...).
 
     Shows "viewing lines [a - b] of N"; call again with a later start_line to read on.
+    A line too long for one window ends with "[N more characters on this line: ...
+    char_offset=K]": call again with that start_line and char_offset to read the rest.
     Cite what you use as 【cursor†Lstart-Lend】.
     """
     registry = CursorRegistry.from_messages((state or {}).get("messages", []))
-    window = run_fetch(settings_from_runtime(), registry, cursor, doc_id, start_line, num_lines)
+    window = run_fetch(
+        settings_from_runtime(), registry, cursor, doc_id, start_line, num_lines, char_offset
+    )
     return render_window(window), window

@@ -23,7 +23,8 @@ from tools.cursors import CursorRegistry
 from tools.errors import ToolInputError
 from tools.fetch import resolve_doc
 from tools.pages import is_paged, line_pages
-from tools.render import render_find
+from tools.pieces import cut_lines, match_pieces
+from tools.render import LINE_CHARS, render_find
 from tools.schemas import DocWindow, FindResult
 from tools.store import open_store
 
@@ -31,6 +32,9 @@ MAX_PATTERN_CHARS = 200
 MAX_WINDOWS = 8
 MAX_LINES = 60
 """Lines shown in all windows together (a phrase on every line must not flood the context)."""
+MAX_CHARS = 12_000
+"""Characters shown in all windows together (about 3k tokens; a long line counts as the
+piece of it shown, at most LINE_CHARS)."""
 CONTEXT_LINES = 2
 
 
@@ -64,21 +68,24 @@ def phrase_regex(pattern: str) -> re.Pattern[str]:
     return re.compile(r"\s+".join(re.escape(w) for w in words), re.IGNORECASE)
 
 
-def match_spans(text: str, pattern: str) -> list[tuple[int, int]]:
-    """(first line, last line) of every match in the text, lines numbered from 1."""
+def match_spans(text: str, pattern: str) -> list[tuple[int, int, int]]:
+    """(first line, last line, its first character in the first line) of every match.
+
+    Lines are numbered from 1, characters from 0.
+    """
     starts = [0, *accumulate(len(line) for line in text.splitlines(keepends=True))]
     spans = []
     for m in phrase_regex(pattern).finditer(text):
         first = bisect_right(starts, m.start())
         last = bisect_right(starts, max(m.start(), m.end() - 1))
-        spans.append((first, last))
+        spans.append((first, last, m.start() - starts[first - 1]))
     return spans
 
 
-def windows_of(spans: list[tuple[int, int]], total: int) -> list[tuple[int, int]]:
+def windows_of(spans: list[tuple[int, int, int]], total: int) -> list[tuple[int, int]]:
     """Windows of CONTEXT_LINES around each span, overlapping or touching ones joined."""
     out: list[tuple[int, int]] = []
-    for first, last in spans:
+    for first, last, _ in spans:
         start, end = max(1, first - CONTEXT_LINES), min(total, last + CONTEXT_LINES)
         if out and start <= out[-1][1] + 1:
             out[-1] = (out[-1][0], max(out[-1][1], end))
@@ -87,15 +94,30 @@ def windows_of(spans: list[tuple[int, int]], total: int) -> list[tuple[int, int]
     return out
 
 
-def bounded(windows: list[tuple[int, int]]) -> tuple[list[tuple[int, int]], bool]:
-    """The windows within MAX_WINDOWS and MAX_LINES (the last one cut); whether any was cut."""
+def bounded(
+    windows: list[tuple[int, int]], widths: list[int]
+) -> tuple[list[tuple[int, int]], bool]:
+    """The windows within MAX_WINDOWS, MAX_LINES and MAX_CHARS (the last one cut).
+
+    Args:
+        windows: (first line, last line) of each window, in order.
+        widths: How many characters each line of the document shows (index 0 is line 1).
+
+    Returns:
+        The windows kept, and whether any was cut or left out.
+    """
     out: list[tuple[int, int]] = []
-    room = MAX_LINES
+    lines_left, chars_left = MAX_LINES, MAX_CHARS
     for start, end in windows[:MAX_WINDOWS]:
-        if room <= 0:
+        last = start - 1
+        while last < end and lines_left > 0 and widths[last] <= chars_left:
+            lines_left -= 1
+            chars_left -= widths[last]  # widths[last] is line last + 1
+            last += 1
+        if last >= start:
+            out.append((start, last))
+        if last < end:
             break
-        out.append((start, min(end, start + room - 1)))
-        room -= out[-1][1] - start + 1
     return out, out != windows
 
 
@@ -116,26 +138,32 @@ def run_find(
     lines = text.splitlines()
     spans = match_spans(text, pattern)
     pages = line_pages(text, 1, 1) if is_paged(chunks[0].source) else {}
-    shown, cut = bounded(windows_of(spans, len(lines)))
+    widths = [min(len(line), LINE_CHARS) for line in lines]
+    shown, cut = bounded(windows_of(spans, len(lines)), widths)
+    pieces = match_pieces(lines, spans, shown, LINE_CHARS)
     number = registry.assign(resolved)
     first = chunks[0]
-    windows = [
-        DocWindow(
-            cursor=number,
-            doc_id=resolved,
-            source=first.source,
-            title=first.title,
-            start_line=start,
-            end_line=end,
-            total_lines=len(lines),
-            lines=lines[start - 1 : end],
-            page=pages.get(start),
-            page_starts=[
-                n for n in range(start + 1, end + 1) if pages and pages[n] != pages[n - 1]
-            ],
+    windows = []
+    for start, end in shown:
+        texts, cuts = cut_lines(lines, start, end, pieces)
+        windows.append(
+            DocWindow(
+                cursor=number,
+                doc_id=resolved,
+                source=first.source,
+                title=first.title,
+                start_line=start,
+                end_line=end,
+                total_lines=len(lines),
+                lines=texts,
+                page=pages.get(start),
+                page_starts=[
+                    n for n in range(start + 1, end + 1) if pages and pages[n] != pages[n - 1]
+                ],
+                cuts=cuts,
+                clip_at=LINE_CHARS,
+            )
         )
-        for start, end in shown
-    ]
     return FindResult(
         cursor=number,
         doc_id=resolved,

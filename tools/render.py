@@ -33,6 +33,30 @@ def clip_line(line: str, limit: int = LINE_CHARS) -> str:
     return f"{clean[:limit]}… [{len(clean) - limit} more characters on this line]"
 
 
+def window_line(win: DocWindow, number: int, text: str) -> str:
+    """One numbered line of a window: whole, clipped (old artifacts), or a piece with its cut.
+
+    A piece says how many characters of the line come before it, and after it how many are
+    left and the fetch_doc call that reads on from there.
+    """
+    before, after = win.cuts.get(number, (0, 0))
+    if not (before or after):
+        return f"L{number}: {clip_line(text, win.clip_at)}"
+    head = f"[… {before} characters before] " if before else ""
+    tail = (
+        f"… [{after} more characters on this line: fetch_doc cursor={win.cursor}, "
+        f"start_line={number}, char_offset={before + len(text)}]"
+        if after
+        else ""
+    )
+    return f"L{number}: {head}{text.translate(_CONTROLS)}{tail}"
+
+
+def window_lines(win: DocWindow) -> list[str]:
+    """The numbered lines a window shows (`L12: ...`)."""
+    return [window_line(win, n, text) for n, text in enumerate(win.lines, start=win.start_line)]
+
+
 def snippet(hit: SearchHit) -> list[tuple[int, str]]:
     """The numbered lines of a hit that the model is shown (first lines, bounded).
 
@@ -99,7 +123,7 @@ def render_window(win: DocWindow) -> str:
     )
     if win.page is not None:
         head += f" ({page_label(win.page, win.page_of(win.end_line), win.source)})"
-    body = [f"L{n}: {clip_line(line)}" for n, line in enumerate(win.lines, start=win.start_line)]
+    body = window_lines(win)
     tail = []
     if win.end_line < win.total_lines:
         tail.append(f"(more: fetch_doc cursor={win.cursor}, start_line={win.end_line + 1})")
@@ -120,9 +144,7 @@ def render_find(result: FindResult) -> str:
     ]
     for win in result.windows:
         out.append(f"[lines {win.start_line} - {win.end_line}]")
-        out.extend(
-            f"L{n}: {clip_line(line)}" for n, line in enumerate(win.lines, start=win.start_line)
-        )
+        out.extend(window_lines(win))
     if result.more:
         last = result.windows[-1]
         out.append(

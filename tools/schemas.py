@@ -16,6 +16,9 @@ MAX_K = 20
 MAX_LINES = 200
 """The most lines one fetch_doc window shows."""
 
+OLD_CLIP_CHARS = 400
+"""How many characters of a line a window showed before long lines could be read in pieces."""
+
 PAGE_WORDS = {".pdf": ("p.", "pp."), ".pptx": ("slide", "slides"), ".xlsx": ("sheet", "sheets")}
 """Types whose lines have pages (a PDF's pages, a deck's slides, a workbook's sheets), and the
 words for one and for a span of them."""
@@ -68,6 +71,11 @@ class FetchInput(BaseModel):
     )
     start_line: int = Field(1, description="First line to show (1-based).")
     num_lines: int = Field(60, description=f"How many lines to show, 1 to {MAX_LINES}.")
+    char_offset: int = Field(
+        0,
+        description="Where in start_line to begin, in characters (default 0). A line too "
+        "long for one window ends with the char_offset to read on from.",
+    )
 
 
 class Chunk(BaseModel):
@@ -167,6 +175,17 @@ class DocWindow(BaseModel):
     )
     page_starts: list[int] = Field(
         default_factory=list, description="Lines shown that begin a new PDF page."
+    )
+    cuts: dict[int, tuple[int, int]] = Field(
+        default_factory=dict,
+        description="Lines shown only in part: line number -> (characters of the line before "
+        "the piece in `lines`, characters after it). Empty when every line is whole.",
+    )
+    clip_at: int = Field(
+        OLD_CLIP_CHARS,
+        description="The most characters of an entry of `lines` that were shown; longer ones "
+        f"were shown up to here with a mark. {OLD_CLIP_CHARS} in artifacts written before "
+        "`cuts` existed (they held whole lines); newer windows hold only what was shown.",
     )
 
     def page_of(self, line: int) -> int | None:

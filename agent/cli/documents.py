@@ -280,6 +280,9 @@ def fetch(
     ],
     start_line: Annotated[int, typer.Option("--start-line", help="First line (1-based).")] = 1,
     num_lines: Annotated[int, typer.Option("--num-lines", help="Lines to show.")] = 60,
+    char_offset: Annotated[
+        int, typer.Option("--char-offset", help="Start the first line at this character.")
+    ] = 0,
     collection: Collection = None,
     milvus_uri: Uri = None,
     as_json: AsJson = False,
@@ -290,7 +293,11 @@ def fetch(
     from tools.render import render_window
 
     window = run(
-        doc, start_line, num_lines, settings_with(collection=collection, milvus_uri=milvus_uri)
+        doc,
+        start_line,
+        num_lines,
+        settings_with(collection=collection, milvus_uri=milvus_uri),
+        char_offset,
     )
     typer.echo(
         safe_json(window.model_dump_json(indent=2)) if as_json else safe(render_window(window))

@@ -14,7 +14,7 @@ from langchain_core.messages import BaseMessage, HumanMessage, ToolMessage
 
 from tools.artifacts import parse_artifact
 from tools.pages import line_pages
-from tools.render import LINE_CHARS, clip_line, snippet
+from tools.render import clip_line, snippet
 from tools.schemas import DocWindow, FindResult, SearchResult
 
 CLIPPED = re.compile(r"… \[(\d+) more characters on this line\]$")
@@ -33,6 +33,8 @@ class SeenDoc:
     fetched: bool = False
     pages: dict[int, int] = field(default_factory=dict)
     """PDF page of each line seen (empty for other types)."""
+    pieces: dict[int, list[tuple[int, str, int]]] = field(default_factory=dict)
+    """The pieces of each line seen: (first character, text, the line's length)."""
 
 
 def chunk_lines(text: str, start_line: int, end_line: int) -> dict[int, str]:
@@ -65,10 +67,61 @@ def shown_part(line: str, shown: str) -> str:
     return line[:visible] + "…" if visible + int(clipped[1]) == len(line) else line
 
 
-def _keep(lines: dict[int, str], number: int, text: str) -> None:
-    """Record a seen line, keeping the longest part of it seen so far."""
-    if len(text) > len(lines.get(number, "")):
-        lines[number] = text
+def joined(pieces: list[tuple[int, str, int]]) -> str:
+    """The parts of one line seen, in order, with "…" wherever text was left out.
+
+    Args:
+        pieces: (first character, text, the line's length) of each part seen.
+
+    Returns:
+        The line, or what of it was seen: "…" before, between and after the pieces.
+    """
+    out: list[str] = []
+    reached = 0
+    for start, text, _ in sorted(pieces):
+        end = start + len(text)
+        if end <= reached and out:
+            continue
+        if start > reached:
+            out.append("…")
+        out.append(text[max(0, reached - start) :])
+        reached = max(reached, end)
+    if reached < max(length for _, _, length in pieces):
+        out.append("…")
+    return "".join(out)
+
+
+def _keep(doc: SeenDoc, number: int, start: int, text: str, length: int) -> None:
+    """Record a piece of a seen line; the line's seen text joins every piece of it seen."""
+    pieces = doc.pieces.get(number)
+    if pieces is not None and len(pieces) == 1 and pieces[0][0] == 0:
+        if len(pieces[0][1]) == pieces[0][2] == length:
+            return  # the line was seen whole already (the common case: lines re-read)
+    if start == 0 and len(text) == length:
+        doc.pieces[number] = [(0, text, length)]
+        doc.lines[number] = text
+        return
+    doc.pieces.setdefault(number, []).append((start, text, length))
+    doc.lines[number] = joined(doc.pieces[number])
+
+
+def _keep_prefix(doc: SeenDoc, number: int, line: str, shown: str) -> None:
+    """Record the part of a whole stored line that a clipped rendering showed."""
+    part = shown_part(line, shown)
+    visible = len(part) - 1 if part != line else len(line)
+    _keep(doc, number, 0, line[:visible], len(line))
+
+
+def _keep_window(doc: SeenDoc, window: DocWindow) -> None:
+    """Record the lines a window showed: pieces as cut, whole lines, or old clipped ones."""
+    for number, text in enumerate(window.lines, start=window.start_line):
+        before, after = window.cuts.get(number, (0, 0))
+        if before or after:
+            _keep(doc, number, before, text, before + len(text) + after)
+        elif len(text) > window.clip_at:
+            _keep_prefix(doc, number, text, clip_line(text, window.clip_at))
+        else:
+            _keep(doc, number, 0, text, len(text))
 
 
 def run_start(messages: Sequence[BaseMessage]) -> int:
@@ -105,7 +158,7 @@ def seen_documents(messages: Sequence[BaseMessage]) -> dict[int, SeenDoc]:
                 lines = chunk_lines(hit.text, hit.start_line, hit.end_line)
                 shown = [(n, text) for n, text in snippet(hit) if n in lines]
                 for n, text in shown:
-                    _keep(doc.lines, n, shown_part(lines[n], text))
+                    _keep_prefix(doc, n, lines[n], text)
                 if hit.page is not None:
                     pages = line_pages(hit.text, hit.start_line, hit.page)
                     doc.pages.update({n: pages[n] for n, _ in shown if n in pages})
@@ -113,9 +166,7 @@ def seen_documents(messages: Sequence[BaseMessage]) -> dict[int, SeenDoc]:
             doc = seen.setdefault(
                 item.cursor, SeenDoc(item.cursor, item.doc_id, item.source, item.title)
             )
-            for i, line in enumerate(item.lines):
-                part = line if len(line) <= LINE_CHARS else shown_part(line, clip_line(line))
-                _keep(doc.lines, item.start_line + i, part)
+            _keep_window(doc, item)
             if item.page is not None:
                 first_page = item.page
                 doc.pages.update(

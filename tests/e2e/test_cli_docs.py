@@ -110,6 +110,9 @@ def test_fetch_prints_numbered_lines(cli: Cli) -> None:
     window = json.loads(out)
     assert (window["start_line"], window["end_line"], window["total_lines"]) == (39, 40, 40)
     assert window["lines"] == lines[38:40]
+    code, out, err = cli.run("fetch", "docs/guide.md", "--start-line", "5", "--char-offset", "8")
+    assert code == 0, err
+    assert out.splitlines()[1] == f"L5: [… 8 characters before] {lines[4][8:]}"
 
 
 def one_error_line(code: int, out: str, err: str, expected: int = 1) -> str:
@@ -129,6 +132,11 @@ def test_errors_are_one_line_and_exit_1(cli: Cli, tmp_path: Path) -> None:
     )
     line = one_error_line(*cli.run("fetch", "docs/guide.md", "--start-line", "99"))
     assert "it has lines 1-40" in line
+    line = one_error_line(*cli.run("fetch", "docs/guide.md", "--char-offset", "500"))
+    assert line == (
+        "error: char_offset 500 is past the end of line 1: it has 13 characters. "
+        "Use a char_offset between 0 and 12, or start_line=2 for the next line."
+    )
     line = one_error_line(*cli.run("search", "x", "--mode", "fuzzy"), expected=2)  # a usage error
     assert line == "error: --mode must be hybrid, dense or bm25, not 'fuzzy'."
     line = one_error_line(*cli.run("ingest", "missing-folder"))

@@ -19,6 +19,7 @@ from tools.errors import ToolInputError
 from tools.find import MAX_LINES, find_in_doc, run_find
 from tools.ingest import ingest_documents
 from tools.loaders import SourceDoc
+from tools.render import LINE_CHARS
 from tools.schemas import FindResult
 from tools.store import close_stores, open_store
 
@@ -27,6 +28,7 @@ LINES[40] = "The Heron engine seals a segment at 512 MB and then"  # L41
 LINES[41] = "compacts   it at NIGHT, every night."  # L42
 LINES[99] = "Compacts it at night is said again here."  # L100
 GUIDE = "# Long guide\n" + "\n".join(LINES[1:]) + "\n"
+ONE_LINE = "filler words " * 1500 + "the Qvwm window manager " + "more filler " * 500
 
 
 @pytest.fixture(scope="module")
@@ -35,6 +37,7 @@ def store_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setting
     docs = [
         SourceDoc("guide/long.md", "Long guide", GUIDE),
         SourceDoc("guide/every.md", "Every line", "".join(f"zebra {n}\n" for n in range(300))),
+        SourceDoc("guide/oneline.md", "One line", f"# One line\n{ONE_LINE}\n"),
     ]
     ingest_documents(open_store(settings_), get_embedder(settings_), docs, settings_)
     yield settings_
@@ -114,3 +117,14 @@ def test_bad_calls_are_errors_the_model_can_fix(args: dict[str, Any], message: s
         run_find(
             Settings(), CursorRegistry(), args["pattern"], args.get("cursor"), args.get("doc_id")
         )
+
+
+def test_a_match_deep_in_a_long_line_is_shown_as_the_piece_around_it() -> None:
+    msg = call({"doc_id": "guide/oneline.md", "pattern": "qvwm WINDOW"})
+    (window,) = msg.artifact.windows
+    at = ONE_LINE.index("Qvwm") - LINE_CHARS // 4
+    assert window.lines == ["# One line", ONE_LINE[at : at + LINE_CHARS]]
+    assert window.cuts == {2: (at, len(ONE_LINE) - at - LINE_CHARS)}
+    assert "the Qvwm window manager" in msg.content
+    assert f"start_line=2, char_offset={at + LINE_CHARS}]" in msg.content
+    assert seen_documents([msg])[0].lines[2] == f"…{ONE_LINE[at : at + LINE_CHARS]}…"

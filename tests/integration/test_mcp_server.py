@@ -64,7 +64,7 @@ def test_tools_are_listed_read_only_with_the_graph_models_schemas(lite: Settings
     assert search["required"] == ["query"]
     fetch = tools["fetch"].inputSchema
     graph_fetch = FetchInput.model_json_schema()
-    for name in ("start_line", "num_lines"):
+    for name in ("start_line", "num_lines", "char_offset"):
         assert fetch["properties"][name] == graph_fetch["properties"][name] | {
             "title": fetch["properties"][name]["title"]
         }
@@ -139,6 +139,7 @@ def test_search_takes_milvus_search_filters(tmp_path: Path) -> None:
         ("fetch", {"doc_id": "/etc/passwd"}, "No document '/etc/passwd' in collection"),
         ("fetch", {"doc_id": "companies/acme.md", "start_line": 99}, "start_line 99 is outside"),
         ("fetch", {"doc_id": "companies/acme.md", "num_lines": 10**9}, "num_lines must be"),
+        ("fetch", {"doc_id": "companies/acme.md", "char_offset": -1}, "char_offset must be 0"),
         ("ask", {"question": "Who?", "k": 500}, "k"),
         ("drop_collection", {}, "Unknown tool: drop_collection"),
     ],

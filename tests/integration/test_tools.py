@@ -14,7 +14,7 @@ from tests.support.foundation import lite_settings
 from tools.cursors import CursorRegistry
 from tools.embeddings import get_embedder
 from tools.errors import ToolInputError
-from tools.fetch import LINE_CHARS, WINDOW_CHARS, fetch_doc
+from tools.fetch import WINDOW_CHARS, fetch_doc
 from tools.ingest import doc_id_for, ingest_documents
 from tools.loaders import SourceDoc
 from tools.search import run_search
@@ -29,7 +29,7 @@ WIDE = (
     + "the " * 112
     + "end\n"
     + "".join(f"line {n} " + "the " * 112 + "\n" for n in range(3, 31))
-)  # 30 lines, all but the first over LINE_CHARS wide
+)  # 30 lines, all but the first over 400 characters wide (the old clip)
 
 # Sources chosen so that a filter that leaked out of its quotes, or a LIKE pattern, would match
 # more documents than the exact prefix does.
@@ -171,13 +171,22 @@ def test_fetch_window_is_clamped_at_the_end(settings: Settings) -> None:
 def test_fetch_window_stays_within_the_character_budget(settings: Settings) -> None:
     msg = fetch({"doc_id": "guide/wide.md", "start_line": 2, "num_lines": 29})
     w = msg.artifact
-    shown = sum(min(len(ln), LINE_CHARS) for ln in w.lines)
-    assert shown <= WINDOW_CHARS
-    assert w.end_line == 2 + WINDOW_CHARS // LINE_CHARS - 1 < 30
+    wide = WIDE.splitlines()
+    fits = next(n for n in range(2, 31) if sum(len(ln) for ln in wide[1:n]) > WINDOW_CHARS)
+    assert w.lines == wide[1 : fits - 1] and w.cuts == {}  # whole lines, while they fit
+    assert sum(len(ln) for ln in w.lines) <= WINDOW_CHARS < sum(len(ln) for ln in wide[1:fits])
     more = f"(more: fetch_doc cursor=0, start_line={w.end_line + 1})"
     assert msg.content.splitlines()[-1] == more
-    body = [ln for ln in msg.content.splitlines() if ln.startswith("L")]
-    assert all(ln.endswith("more characters on this line]") for ln in body)
+    assert "more characters on this line" not in msg.content
+
+
+def test_fetch_reads_a_line_from_a_char_offset(settings: Settings) -> None:
+    line = WIDE.splitlines()[4]  # L5
+    msg = fetch({"doc_id": "guide/wide.md", "start_line": 5, "num_lines": 1, "char_offset": 300})
+    assert msg.artifact.lines == [line[300:]] and msg.artifact.cuts == {5: (300, 0)}
+    assert f"L5: [… 300 characters before] {line[300:]}" in msg.content
+    with pytest.raises(ToolInputError, match=f"it has {len(line)} characters"):
+        fetch({"doc_id": "guide/wide.md", "start_line": 5, "char_offset": len(line)})
 
 
 # -- errors the model can fix -------------------------------------------------------------
