@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -73,6 +74,7 @@ class ChunkStore:
         self.collection = settings.collection
         self.client = connect(settings)
         self._loaded = False
+        self._loading = threading.Lock()  # concurrent first searches load the collection once
         self._embedder_ok: str | None = None  # the embedder name last found to match
         self._dense_index: str | None = None  # the dense field's index type, read on load
         self._incomplete: tuple[float, set[str]] | None = None  # (when read, doc_ids)
@@ -112,9 +114,19 @@ class ChunkStore:
             )
 
     def require(self) -> None:
-        """Raise a clear error when there is nothing to search yet; load it otherwise."""
+        """Raise a clear error when there is nothing to search yet; load it otherwise.
+
+        Runs that share the store (Studio's concurrent runs) wait for one load: a second
+        load_collection while the first is under way returned at once on Milvus Lite, and its
+        search found the collection still 'released'.
+        """
         if self._loaded:
             return
+        with self._loading:
+            if not self._loaded:
+                self._load()
+
+    def _load(self) -> None:
         with answering(self.uri):
             exists = self.exists()
         if not exists:
@@ -366,7 +378,8 @@ class ChunkStore:
         """
         expr = self.search_expr(source_prefix, filters)
         fusion = fusion or Fusion(self.settings.fusion, self.settings.fusion_dense_weight)
-        try:
+
+        def run() -> list[dict[str, Any]]:
             return search(
                 self.client,
                 self.collection,
@@ -380,11 +393,18 @@ class ChunkStore:
                 keep,
                 accept=lambda row: title_matches(filters, row),
             )
+
+        try:
+            return run()
         except MilvusException as exc:
-            # The collection may have been dropped or rebuilt by another process since it
-            # was loaded: look again, so a missing collection gets its usual message.
+            # The collection may have been dropped, rebuilt or released by another process
+            # since it was loaded: look again, so a missing collection gets its usual message,
+            # and a released one is loaded again and searched once more.
             self.forget()
             self.require()
+            if released(exc):
+                with contextlib.suppress(MilvusException):
+                    return run()
             raise StoreError(
                 f"Milvus search failed on '{self.collection}' at {self.uri} ({exc.message}). "
                 "Run `research-agent doctor` to check the store."
@@ -394,3 +414,9 @@ class ChunkStore:
         """Release the connection."""
         with contextlib.suppress(Exception):
             self.client.close()
+
+
+def released(exc: MilvusException) -> bool:
+    """Whether Milvus refused because the collection is not loaded (released by someone)."""
+    text = str(exc.message).lower()
+    return "released" in text or "not loaded" in text
