@@ -25,17 +25,18 @@ lint: setup
 	$(BIN)/mypy
 
 # CI's command (.ci/run). Two pytest-xdist workers, each module whole on one worker (its
-# module and session fixtures built once per worker, as in a serial run), then the tests marked
-# `serial` (wall-clock bounds, signals raced against a run) one at a time, alone as before.
-# In CI's `.ci/run` on a fresh clone, 2026-12-03: 646 s + 230 s of pytest at load average about 3
-# (18:31 UTC); the one serial pytest it replaced took 1,167 s on the idle machine (15:31 UTC).
+# module and session fixtures built once per worker, as in a serial run), heaviest files first
+# (tests/file_costs.json, read by tests/conftest.py; xdist's own reorder by test count is off),
+# then the tests marked `serial` (wall-clock bounds, signals raced against a run) one at a time.
+# In CI's `.ci/run` on a fresh clone, idle machine, 2026-12-03 20:12 UTC: 438 s + 135 s of
+# pytest, 623 s in all (876 s of pytest at 18:31 with xdist's order; 1,167 s in one serial run).
 test: lint
 	$(BIN)/python -m pytest -q -p no:cacheprovider -n 2 --dist loadfile --no-loadscope-reorder -m "not serial"
 	$(BIN)/python -m pytest -q -p no:cacheprovider -m serial
 
 # Unit and in-process integration tests (no CLI subprocess, server or corpus ingest), in two
-# pytest-xdist workers: 128 s of pytest (979 tests) on the idle 2-core machine, 2026-12-03 18:48
-# UTC; 217 s at load average 7-10 from other work.
+# pytest-xdist workers: 109 s of pytest (1,003 tests) on the idle 2-core machine, 2026-12-03
+# 19:56 UTC; 217 s at load average 7-10 from other work (979 tests).
 # tests/unit/test_slow_marks.py keeps every test that starts a process out of this tier.
 test-fast: setup
 	$(BIN)/python -m pytest -q -p no:cacheprovider -n 2 -m "not slow" tests/unit tests/integration

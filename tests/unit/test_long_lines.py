@@ -7,6 +7,7 @@ tested in tests/integration/test_find_in_doc.py and test_tools.py).
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
@@ -195,14 +196,20 @@ def test_an_old_window_without_the_new_fields_parses_renders_and_quotes_what_it_
     assert render_window(win).splitlines()[1] == (
         f"L1: {MEDIUM[:LINE_CHARS]}… [{len(MEDIUM) - LINE_CHARS} more characters on this line]"
     )
+    quote = cited(win, old, "【0†L1-L2】")
+    assert quote.citations[0].quote == f"{MEDIUM[:LINE_CHARS]}…\n{SHORT}"
+
+
+def cited(win: DocWindow, artifact: object, citation: str) -> Any:
+    """The answer of a run that fetched `win` (stored as `artifact`) and cited it so."""
     messages = [
         HumanMessage("q"),
         AIMessage("", tool_calls=[call("fetch_doc", "c1", cursor=0)]),
-        ToolMessage(render_window(win), tool_call_id="c1", name="fetch_doc", artifact=old),
-        AIMessage("It says 【0†L1-L2】."),
+        ToolMessage(render_window(win), tool_call_id="c1", name="fetch_doc", artifact=artifact),
+        AIMessage(f"It says {citation}."),
     ]
-    quote = respond({"messages": messages, "tool_calls": 1, "turns": 2})["answer"]
-    assert quote.citations[0].quote == f"{MEDIUM[:LINE_CHARS]}…\n{SHORT}"
+    state: Any = {"messages": messages, "tool_calls": 1, "turns": 2}
+    return respond(state)["answer"]
 
 
 def test_joined_pieces_mark_every_gap() -> None:
@@ -214,13 +221,7 @@ def test_joined_pieces_mark_every_gap() -> None:
 
 def test_a_citation_of_a_cut_line_quotes_the_piece_shown() -> None:
     win = fetch("doc/huge.txt")
-    messages = [
-        HumanMessage("q"),
-        AIMessage("", tool_calls=[call("fetch_doc", "c1", cursor=0)]),
-        ToolMessage(render_window(win), tool_call_id="c1", name="fetch_doc", artifact=win),
-        AIMessage("It says 【0†L1-L1】."),
-    ]
-    answer = respond({"messages": messages, "tool_calls": 1, "turns": 2})["answer"]
+    answer = cited(win, win, "【0†L1-L1】")
     assert answer.citations[0].quote == HUGE[:WINDOW_CHARS] + "…"
     assert len(answer.model_dump_json()) < WINDOW_CHARS + 2_000
 

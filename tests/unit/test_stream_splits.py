@@ -95,7 +95,10 @@ def _operations(size: int) -> float:
 def test_streaming_cost_is_linear_in_the_reply() -> None:
     small = min(_operations(64_000) for _ in range(3))
     large = _operations(1_000_000)
-    assert large < 20 * max(small, 0.005), (small, large)  # 1 MB is 15.6 times 64 KB
+    # 1 MB is 15.6 times 64 KB: linear cost gives about 16x, quadratic about 244x. The bound
+    # leaves room for a loaded machine (CPU time still grows with cache misses there: a run
+    # beside a benchmark once went past 20x)
+    assert large < 40 * max(small, 0.005), (small, large)
 
 
 def test_a_1_mb_harmony_reply_is_split_like_the_streamed_one() -> None:
