@@ -36,6 +36,29 @@ _NOISY_LOGGERS = ("milvus_lite", "pymilvus")
 CHANNEL_OPTIONS: dict[str, int | bool] = {"grpc.keepalive_permit_without_calls": False}
 
 
+class UnimplementedCallFilter(logging.Filter):
+    """Drops gRPC's server-side traceback for a method Milvus Lite does not implement.
+
+    Lite's server runs in this process; pymilvus calls AllocTimestamp while it waits for a new
+    index and ignores the UNIMPLEMENTED answer, but gRPC's server logs the servicer's
+    NotImplementedError with a traceback first (twice per new collection), which reaches the
+    terminal wherever logging is configured (`langgraph dev`, the MCP server, a Python app).
+    Only that record is dropped; every other server error still logs.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """False (drop) for the servicer's NotImplementedError; True for every other record."""
+        exc = record.exc_info[1] if record.exc_info else None
+        return not (isinstance(exc, NotImplementedError) and str(exc) == "Method not implemented!")
+
+
+def drop_unimplemented_tracebacks() -> None:
+    """Install UnimplementedCallFilter on gRPC's server logger (once)."""
+    server_log = logging.getLogger("grpc._server")
+    if not any(isinstance(f, UnimplementedCallFilter) for f in server_log.filters):
+        server_log.addFilter(UnimplementedCallFilter())
+
+
 @contextlib.contextmanager
 def quiet() -> Iterator[None]:
     """Silence library loggers that print tracebacks meant for their own developers."""
@@ -75,6 +98,7 @@ def connect(settings: Settings) -> MilvusClient:
     token = settings.milvus_token.get_secret_value() if settings.milvus_token else ""
     path = Path(uri)
     if settings.is_lite():
+        drop_unimplemented_tracebacks()
         path.parent.mkdir(parents=True, exist_ok=True)
         if lite_locked(path):
             raise StoreError(lock_message(path))
