@@ -47,8 +47,8 @@ def chunk_lines(text: str, start_line: int, end_line: int) -> dict[int, str]:
     return {start_line + i: line for i, line in enumerate(parts) if start_line + i <= end_line}
 
 
-def shown_part(line: str, shown: str) -> str:
-    """The part of a document line the model was shown: all of it, or the prefix it read.
+def shown_chars(line: str, shown: str) -> int:
+    """How many characters of a document line the model was shown (a prefix, or all of it).
 
     Tool output clips long lines (tools/render.py); a citation quotes only what the model
     saw, so a 1 MB single-line file does not become a 1 MB quote.
@@ -58,13 +58,20 @@ def shown_part(line: str, shown: str) -> str:
         shown: The line as the tool rendered it for the model.
 
     Returns:
-        The line, or its shown prefix followed by "…".
+        The length of the prefix shown; len(line) when the rendering was not clipped (or
+        its clip mark does not add up to this line).
     """
     clipped = CLIPPED.search(shown)
     if clipped is None:
-        return line
+        return len(line)
     visible = len(shown) - len(clipped.group(0))
-    return line[:visible] + "…" if visible + int(clipped[1]) == len(line) else line
+    return visible if visible + int(clipped[1]) == len(line) else len(line)
+
+
+def shown_part(line: str, shown: str) -> str:
+    """The part of a document line the model was shown: all of it, or its prefix and "…"."""
+    visible = shown_chars(line, shown)
+    return line if visible == len(line) else line[:visible] + "…"
 
 
 def joined(pieces: list[tuple[int, str, int]]) -> str:
@@ -107,9 +114,7 @@ def _keep(doc: SeenDoc, number: int, start: int, text: str, length: int) -> None
 
 def _keep_prefix(doc: SeenDoc, number: int, line: str, shown: str) -> None:
     """Record the part of a whole stored line that a clipped rendering showed."""
-    part = shown_part(line, shown)
-    visible = len(part) - 1 if part != line else len(line)
-    _keep(doc, number, 0, line[:visible], len(line))
+    _keep(doc, number, 0, line[: shown_chars(line, shown)], len(line))
 
 
 def _keep_window(doc: SeenDoc, window: DocWindow) -> None:
